@@ -1,0 +1,10 @@
+import type { Migration } from "kysely";
+import * as m0001 from "./0001_processed_events.js";
+
+/**
+ * Migrations are listed here rather than read from the directory, so the same list works
+ * from TypeScript (tests) and compiled JavaScript (production). Names sort in run order.
+ */
+export const migrations: Record<string, Migration> = {
+  "0001_processed_events": m0001,
+};

@@ -1,0 +1,16 @@
+import { loadConfig } from "../config/index.js";
+import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
+import { buildClients, closeClients } from "../processes/clients.js";
+import { startWebSide } from "../processes/web.js";
+
+try {
+  const config = loadConfig();
+  const c = await buildClients(config, "producer", "web");
+  const web = await startWebSide(c);
+  onShutdown(c.log, async () => {
+    await web.stop();
+    await closeClients(c);
+  });
+} catch (err) {
+  exitOnStartupError(err);
+}

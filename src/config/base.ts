@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { csvList, intInRange, optionalString, stringWithDefault, urlString } from "./env.js";
+import { QUEUE_NAMES } from "../queues/names.js";
+
+export const baseSchema = z.object({
+  PORT: intInRange(0, 65535, 3000),
+  REDIS_URL: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    urlString(["redis", "rediss"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379"),
+  ),
+  QUEUE_PREFIX: stringWithDefault("hookrail").pipe(
+    z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only" }),
+  ),
+  DATABASE_URL: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    urlString(["postgres", "postgresql"], "postgres://user@host:5432/db").optional(),
+  ),
+  DATABASE_SCHEMA: optionalString().pipe(
+    z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: "expected a lower-case SQL identifier" }).optional(),
+  ),
+  PGLITE_DIR: stringWithDefault(".pglite"),
+  LOG_LEVEL: stringWithDefault("info").pipe(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], {
+      error: "expected one of fatal, error, warn, info, debug, trace, silent",
+    }),
+  ),
+  BOARD_USERNAME: stringWithDefault("admin"),
+  BOARD_PASSWORD: optionalString(),
+  ADMIN_API_TOKEN: optionalString().pipe(
+    z.string().min(16, { error: "expected at least 16 characters" }).optional(),
+  ),
+  WORKER_QUEUES: csvList().pipe(
+    z.array(
+      z.enum(QUEUE_NAMES, { error: `expected a comma-separated subset of: ${QUEUE_NAMES.join(", ")}` }),
+    ),
+  ),
+  WORKER_CONCURRENCY: intInRange(1, 1000, 10),
+  SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
+});

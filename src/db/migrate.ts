@@ -1,0 +1,17 @@
+import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
+import { migrations } from "../../db/migrations/index.js";
+
+/**
+ * The migration bookkeeping table is pinned to the same schema as the data: otherwise Kysely
+ * may find another schema's table through introspection and skip creating its own.
+ */
+export async function migrateToLatest(db: Kysely<any>, schema = "public"): Promise<MigrationResultSet> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: schema,
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) throw result.error;
+  return result;
+}

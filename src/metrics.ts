@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { QueueSet } from "./queues/registry.js";
+import { QUEUE_NAMES } from "./queues/names.js";
+
+/** One registry per process; every module that records a metric takes it from here. */
+export interface Metrics {
+  registry: Registry;
+  jobDuration: Histogram<"queue" | "outcome">;
+  jobsFinished: Counter<"queue" | "outcome">;
+  webhookToEffect: Histogram<"queue">;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    jobDuration: new Histogram({
+      name: "hookrail_job_duration_seconds",
+      help: "Time a processor spent on one attempt of a job",
+      labelNames: ["queue", "outcome"],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    jobsFinished: new Counter({
+      name: "hookrail_jobs_total",
+      help: "Job attempts by queue and outcome (completed, failed = will retry, dead_lettered)",
+      labelNames: ["queue", "outcome"],
+      registers: [registry],
+    }),
+    webhookToEffect: new Histogram({
+      name: "hookrail_webhook_to_effect_seconds",
+      help: "From receipt of an event to its effect being committed",
+      labelNames: ["queue"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Queue depths are read from Redis when Prometheus scrapes, not polled. */
+export function registerQueueDepthGauge(registry: Registry, queues: QueueSet): void {
+  new Gauge({
+    name: "hookrail_queue_jobs",
+    help: "Jobs in each queue by state (dead letters under queue=<name>-dlq)",
+    labelNames: ["queue", "state"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        QUEUE_NAMES.flatMap((name) => [queues.queue(name), queues.deadLetters(name)]).map(async (q) => {
+          const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "prioritized");
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+        }),
+      );
+    },
+  });
+}

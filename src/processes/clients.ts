@@ -1,0 +1,46 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../config/index.js";
+import { openDatabase, type DbHandle } from "../db/client.js";
+import { createLogger, type Logger } from "../log.js";
+import { createMetrics, type Metrics } from "../metrics.js";
+import { assertNoEviction, createRedis, waitReady, type RedisRole } from "../redis/connection.js";
+import { createQueueSet, type QueueSet } from "../queues/registry.js";
+
+export interface Clients {
+  config: Config;
+  log: Logger;
+  redis: Redis;
+  queues: QueueSet;
+  dbh: DbHandle;
+  metrics: Metrics;
+}
+
+/**
+ * The composition root's shared part: every process builds its clients here from config and
+ * hands them to the code that needs them. Refuses to run on an evicting Redis.
+ */
+export async function buildClients(config: Config, role: RedisRole, name: string): Promise<Clients> {
+  const log = createLogger(config.LOG_LEVEL, { process: name });
+  const redis = createRedis(config.REDIS_URL, role);
+  redis.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
+  try {
+    await waitReady(redis, 10_000);
+    await assertNoEviction(redis);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  const dbh = await openDatabase({
+    databaseUrl: config.DATABASE_URL,
+    schema: config.DATABASE_SCHEMA,
+    pgliteDir: config.PGLITE_DIR,
+  });
+  const queues = createQueueSet(redis, config.QUEUE_PREFIX);
+  return { config, log, redis, queues, dbh, metrics: createMetrics() };
+}
+
+export async function closeClients(c: Clients): Promise<void> {
+  await c.queues.close();
+  await c.dbh.close();
+  c.redis.disconnect();
+}

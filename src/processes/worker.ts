@@ -1,0 +1,48 @@
+import type { Config } from "../config/index.js";
+import { onShutdown } from "../lifecycle/shutdown.js";
+import { buildProcessors, type ProcessorDeps } from "../processors/index.js";
+import type { Processor } from "../processors/types.js";
+import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
+import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
+import { createRedis } from "../redis/connection.js";
+import { buildClients, closeClients, type Clients } from "./clients.js";
+
+export type ProcessorFactory = (deps: ProcessorDeps) => Partial<Record<QueueName, Processor>>;
+
+/** Start the worker side on already-built clients (used by the worker and dev processes). */
+export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): { host: WorkerHost; stop: () => Promise<void> } {
+  const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
+  // Workers block on Redis; they get their own connection that reconnects forever.
+  const workerRedis = createRedis(c.config.REDIS_URL, "worker");
+  workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
+  const host = startWorkers({
+    connection: workerRedis,
+    prefix: c.config.QUEUE_PREFIX,
+    queues: c.queues,
+    processors: factory({ db: c.dbh.db, queues: c.queues, log: c.log }),
+    serve,
+    concurrency: c.config.WORKER_CONCURRENCY,
+    log: c.log,
+    onFinished: (queue, outcome, _job, ms) => {
+      c.metrics.jobsFinished.inc({ queue, outcome });
+      c.metrics.jobDuration.observe({ queue, outcome }, ms / 1000);
+    },
+  });
+  c.log.info({ queues: host.workers.map((w) => w.name), concurrency: c.config.WORKER_CONCURRENCY }, "worker started");
+  return {
+    host,
+    stop: async () => {
+      await host.close(c.config.SHUTDOWN_TIMEOUT_MS);
+      workerRedis.disconnect();
+    },
+  };
+}
+
+export async function runWorkerProcess(config: Config, factory?: ProcessorFactory): Promise<void> {
+  const c = await buildClients(config, "producer", "worker");
+  const { stop } = startWorkerSide(c, factory);
+  onShutdown(c.log, async () => {
+    await stop();
+    await closeClients(c);
+  });
+}

@@ -1,0 +1,16 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "../log.js";
+import type { QueueName } from "../queues/names.js";
+import type { QueueSet } from "../queues/registry.js";
+import type { Processor } from "./types.js";
+
+export interface ProcessorDeps {
+  db: Kysely<any>;
+  queues: QueueSet;
+  log: Logger;
+}
+
+/** The processors this build has. A queue without one keeps its jobs until one ships. */
+export function buildProcessors(_deps: ProcessorDeps): Partial<Record<QueueName, Processor>> {
+  return {};
+}

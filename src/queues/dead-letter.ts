@@ -1,0 +1,106 @@
+import type { Job, Queue } from "bullmq";
+import { z } from "zod";
+
+/** What a dead letter keeps: enough to understand the failure and to run the job again. */
+export const deadLetterSchema = z.object({
+  kind: z.enum(["job", "message"]),
+  queue: z.string(),
+  jobId: z.string(),
+  name: z.string(),
+  data: z.unknown(),
+  failedReason: z.string(),
+  stacktrace: z.array(z.string()),
+  attemptsMade: z.number(),
+  createdAt: z.number().nullable(),
+  processedOn: z.number().nullable(),
+  finishedOn: z.number().nullable(),
+  deadLetteredAt: z.number(),
+  unrecoverable: z.boolean(),
+  /** The original retry settings, reused on replay. */
+  retry: z.object({ attempts: z.number().optional(), backoff: z.unknown().optional() }).optional(),
+  /** Set for messages that never became a job (e.g. a malformed SQS body). */
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
+export function deadLetterFromJob(job: Job, err: Error, unrecoverable: boolean, attemptsMade = job.attemptsMade): DeadLetter {
+  return {
+    kind: "job",
+    queue: job.queueName,
+    jobId: String(job.id),
+    name: job.name,
+    data: job.data,
+    failedReason: err.message,
+    stacktrace: [...(job.stacktrace ?? []), ...(err.stack ? [err.stack] : [])],
+    attemptsMade,
+    createdAt: job.timestamp ?? null,
+    processedOn: job.processedOn ?? null,
+    finishedOn: Date.now(),
+    deadLetteredAt: Date.now(),
+    unrecoverable,
+    retry: { attempts: job.opts.attempts, backoff: job.opts.backoff },
+  };
+}
+
+/** Idempotent: the dead letter's id is the original job id. */
+export async function addDeadLetter(dlq: Queue, letter: DeadLetter): Promise<void> {
+  await dlq.add(letter.name, letter, { jobId: letter.jobId });
+}
+
+export async function listDeadLetters(dlq: Queue): Promise<DeadLetter[]> {
+  const jobs = await dlq.getJobs(["waiting", "delayed", "paused", "prioritized"], 0, -1, true);
+  return jobs.filter((j): j is Job => Boolean(j)).map((j) => deadLetterSchema.parse(j.data));
+}
+
+export interface ReplayResult {
+  replayed: string[];
+  skipped: { jobId: string; reason: string }[];
+}
+
+/**
+ * Put dead letters back on their queue under their original ids. The failed original is
+ * removed first, because BullMQ ignores an add whose id still exists. A crash part-way leaves
+ * the dead letter in place, so replaying again is safe.
+ */
+export async function replayDeadLetters(queue: Queue, dlq: Queue, ids: string[] | "all"): Promise<ReplayResult> {
+  const result: ReplayResult = { replayed: [], skipped: [] };
+  const targets =
+    ids === "all"
+      ? (await dlq.getJobs(["waiting", "delayed", "paused", "prioritized"], 0, -1, true)).filter(Boolean)
+      : await Promise.all(ids.map((id) => dlq.getJob(id)));
+  for (let i = 0; i < targets.length; i++) {
+    const entry = targets[i];
+    if (!entry) {
+      result.skipped.push({ jobId: ids === "all" ? "?" : ids[i]!, reason: "no such dead letter" });
+      continue;
+    }
+    const letter = deadLetterSchema.parse(entry.data);
+    if (letter.kind !== "job") {
+      result.skipped.push({ jobId: letter.jobId, reason: "not a job (raw message); inspect and re-send at the source" });
+      continue;
+    }
+    const original = await queue.getJob(letter.jobId);
+    if (original) {
+      const state = await original.getState();
+      if (state !== "failed" && state !== "completed") {
+        result.skipped.push({ jobId: letter.jobId, reason: `job is ${state} in ${queue.name}` });
+        continue;
+      }
+      await original.remove();
+    }
+    await queue.add(letter.name, letter.data, {
+      jobId: letter.jobId,
+      ...(letter.retry?.attempts ? { attempts: letter.retry.attempts } : {}),
+      ...(letter.retry?.backoff ? { backoff: letter.retry.backoff as never } : {}),
+    });
+    await entry.remove();
+    result.replayed.push(letter.jobId);
+  }
+  return result;
+}
+
+export async function purgeDeadLetters(dlq: Queue): Promise<number> {
+  const count = await dlq.getJobCountByTypes("waiting", "delayed", "paused", "prioritized");
+  await dlq.obliterate({ force: true });
+  return count;
+}

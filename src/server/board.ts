@@ -1,0 +1,24 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import { HonoAdapter } from "@bull-board/hono";
+import { serveStatic } from "@hono/node-server/serve-static";
+import { Hono } from "hono";
+import { basicAuth } from "hono/basic-auth";
+import type { QueueSet } from "../queues/registry.js";
+
+export const BOARD_PATH = "/admin/queues";
+
+/** bull-board over every queue and its dead-letter queue, behind basic auth. */
+export function boardRoutes(queues: QueueSet, credentials: { username: string; password: string }): Hono {
+  const adapter = new HonoAdapter(serveStatic);
+  createBullBoard({
+    queues: queues.all().map((q) => new BullMQAdapter(q, { readOnlyMode: false })),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: "hookrail" } },
+  });
+  adapter.setBasePath(BOARD_PATH);
+  const app = new Hono();
+  app.use("*", basicAuth({ username: credentials.username, password: credentials.password, realm: "hookrail" }));
+  app.route("/", adapter.registerPlugin());
+  return app;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config/index.js";
+import { ROOT, spawnNode } from "./helpers/process.js";
+
+describe("config", () => {
+  it("applies defaults to an empty environment", () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.WORKER_QUEUES).toEqual([]);
+    expect(config.WORKER_CONCURRENCY).toBe(10);
+  });
+
+  it("parses a subset of queues", () => {
+    expect(loadConfig({ WORKER_QUEUES: "payments, kyc-sumsub" }).WORKER_QUEUES).toEqual(["payments", "kyc-sumsub"]);
+  });
+
+  it("names every bad variable in one message, without echoing values", () => {
+    let caught: unknown;
+    try {
+      loadConfig({ PORT: "eighty", REDIS_URL: "http://secret-host:6379", WORKER_QUEUES: "payments,nope" });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    expect(message).toMatch(/^Invalid configuration \(3 problems\)/);
+    expect(message).toMatch(/PORT: expected an integer from 0 to 65535/);
+    expect(message).toMatch(/REDIS_URL: expected a redis\/rediss URL/);
+    expect(message).toMatch(/WORKER_QUEUES\.1: expected a comma-separated subset of/);
+    expect(message).not.toContain("secret-host");
+  });
+
+  it("a process with two bad variables exits 1 with one readable message and no stack", async () => {
+    const p = spawnNode(`${ROOT}dist/src/bin/web.js`, [], { PATH: process.env.PATH, PORT: "-1", WORKER_CONCURRENCY: "lots" });
+    const { code } = await p.exited;
+    expect(code).toBe(1);
+    const err = p.stderr();
+    expect(err).toContain("PORT:");
+    expect(err).toContain("WORKER_CONCURRENCY:");
+    expect(err.trim().split("\n")[0]).toMatch(/^hookrail: cannot start: Invalid configuration \(2 problems\)/);
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+});

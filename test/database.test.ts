@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase, type DbHandle } from "../src/db/client.js";
+import { migrateToLatest } from "../src/db/migrate.js";
+import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
+
+const name = uniqueName("db");
+const pgliteDir = mkdtempSync(join(tmpdir(), "hookrail-pglite-"));
+
+async function exercise(dbh: DbHandle, schema: string | undefined) {
+  const first = await migrateToLatest(dbh.db, schema);
+  expect(first.results?.map((r) => r.status)).toContain("Success");
+  const second = await migrateToLatest(dbh.db, schema);
+  expect(second.results).toEqual([]);
+  await dbh.db.insertInto("processed_events").values({ queue: "payments", event_key: "k1", job_id: "j1" }).execute();
+  // The primary key is what turns a redelivery into a no-op.
+  await expect(dbh.db.insertInto("processed_events").values({ queue: "payments", event_key: "k1", job_id: "j2" }).execute()).rejects.toThrow(/duplicate key/);
+  const { rows } = await sql<{ big: unknown; exact: unknown }>`select 9007199254740993::int8 as big, 100.10::numeric(20,2) as exact`.execute(dbh.db);
+  return rows[0]!;
+}
+
+describe("database", () => {
+  afterAll(async () => {
+    await cleanup(name);
+    rmSync(pgliteDir, { recursive: true, force: true });
+  });
+
+  it("migrates Postgres in its own schema; int8 and numeric come back as exact strings", async () => {
+    const dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "" });
+    try {
+      expect(dbh.kind).toBe("postgres");
+      expect(await exercise(dbh, name)).toEqual({ big: "9007199254740993", exact: "100.10" });
+    } finally {
+      await dbh.close();
+    }
+  });
+
+  it("runs the same migrations on embedded PGlite with the same types", async () => {
+    const dbh = await openDatabase({ pgliteDir });
+    try {
+      expect(dbh.kind).toBe("pglite");
+      expect(await exercise(dbh, undefined)).toEqual({ big: "9007199254740993", exact: "100.10" });
+    } finally {
+      await dbh.close();
+    }
+  });
+});

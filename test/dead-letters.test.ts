@@ -1,0 +1,144 @@
+import { UnrecoverableError, type Job } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import { createLogger } from "../src/log.js";
+import { listDeadLetters } from "../src/queues/dead-letter.js";
+import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
+import { startWorkers, type WorkerHost } from "../src/queues/worker-host.js";
+import { createRedis } from "../src/redis/connection.js";
+import { cleanup, testEnv, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
+import { ROOT, spawnNode } from "./helpers/process.js";
+
+const name = uniqueName("dlq");
+const job = (eventId: string) => ({ eventId, receivedAt: new Date().toISOString(), payload: { amount: "100.00" } });
+
+describe("dead letters", () => {
+  let producer: Redis;
+  let workerConn: Redis;
+  let queues: QueueSet;
+  let host: WorkerHost;
+  const failing = new Set<string>();
+  const runs: string[] = [];
+
+  beforeAll(async () => {
+    producer = createRedis(TEST_REDIS_URL, "producer");
+    workerConn = createRedis(TEST_REDIS_URL, "worker");
+    queues = createQueueSet(producer, name);
+    host = startWorkers({
+      connection: workerConn,
+      prefix: name,
+      queues,
+      serve: ["payments"],
+      concurrency: 2,
+      log: createLogger("silent"),
+      processors: {
+        payments: async (j: Job) => {
+          runs.push(String(j.id));
+          const id = (j.data as { eventId: string }).eventId;
+          if (id.startsWith("fatal")) throw new UnrecoverableError(`cannot ever process ${id}`);
+          if (failing.has(id)) throw new Error(`provider said no to ${id}`);
+          return "ok";
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await host.close(5_000);
+    await queues.close();
+    producer.disconnect();
+    workerConn.disconnect();
+    await cleanup(name);
+  });
+
+  const dlqCli = (...args: string[]) => {
+    const p = spawnNode(`${ROOT}dist/src/bin/dlq.js`, args, testEnv(name));
+    return p.exited.then(({ code }) => ({ code, out: p.stdout(), err: p.stderr() }));
+  };
+
+  it("a job that always throws lands in the dead-letter queue after its attempts, and replay runs it again", async () => {
+    failing.add("ev-always");
+    await queues.queue("payments").add("payment", job("ev-always"), {
+      jobId: "pay-ev-always",
+      attempts: 3,
+      backoff: { type: "fixed", delay: 20 },
+    });
+    const letters = await waitFor(async () => {
+      const l = await listDeadLetters(queues.deadLetters("payments"));
+      return l.length === 1 ? l : undefined;
+    });
+    const letter = letters[0]!;
+    expect(letter.jobId).toBe("pay-ev-always");
+    expect(letter.queue).toBe("payments");
+    expect(letter.data).toEqual(expect.objectContaining({ eventId: "ev-always", payload: { amount: "100.00" } }));
+    expect(letter.failedReason).toBe("provider said no to ev-always");
+    expect(letter.attemptsMade).toBe(3);
+    expect(letter.unrecoverable).toBe(false);
+    expect(letter.stacktrace.join("\n")).toContain("provider said no");
+    expect(letter.createdAt).toBeTypeOf("number");
+    expect(runs.filter((r) => r === "pay-ev-always")).toHaveLength(3);
+    await waitFor(async () => (await queues.queue("payments").getJobState("pay-ev-always")) === "failed");
+
+    // The CLI lists it.
+    const listed = await dlqCli("list", "payments");
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.out.trim())).toEqual(expect.objectContaining({ jobId: "pay-ev-always", failedReason: "provider said no to ev-always" }));
+
+    // The provider recovers; replay puts it back under its original id and it completes.
+    failing.delete("ev-always");
+    const replayed = await dlqCli("replay", "payments", "--id", "pay-ev-always");
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.out)).toEqual({ replayed: ["pay-ev-always"], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState("pay-ev-always")) === "completed");
+    expect(runs.filter((r) => r === "pay-ev-always")).toHaveLength(4);
+    expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
+  });
+
+  it("an unrecoverable error is dead-lettered on its first attempt", async () => {
+    await queues.queue("payments").add("payment", job("fatal-1"), { jobId: "pay-fatal-1", attempts: 5, backoff: { type: "fixed", delay: 20 } });
+    const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === "pay-fatal-1"));
+    expect(letter.unrecoverable).toBe(true);
+    expect(letter.attemptsMade).toBe(1);
+    expect(letter.failedReason).toBe("cannot ever process fatal-1");
+    expect(runs.filter((r) => r === "pay-fatal-1")).toHaveLength(1);
+  });
+
+  it("job data that breaks the queue's schema is dead-lettered as unrecoverable", async () => {
+    await queues.queue("payments").add("payment", { nonsense: true } as never, { jobId: "pay-bad-data", attempts: 5 });
+    const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === "pay-bad-data"));
+    expect(letter.unrecoverable).toBe(true);
+    expect(letter.failedReason).toMatch(/^invalid job data: eventId/);
+    expect(runs).not.toContain("pay-bad-data");
+  });
+
+  it("replay --all, purge, and clear errors for bad arguments", async () => {
+    failing.add("ev-a");
+    failing.add("ev-b");
+    for (const id of ["ev-a", "ev-b"]) {
+      await queues.queue("payments").add("payment", job(id), { jobId: `pay-${id}`, attempts: 1 });
+    }
+    await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).filter((l) => l.jobId.startsWith("pay-ev-")).length === 2);
+    // Still failing: replay --all runs them again and they come back as dead letters.
+    const before = runs.length;
+    const all = await dlqCli("replay", "payments", "--all");
+    expect(all.code).toBe(0);
+    const result = JSON.parse(all.out) as { replayed: string[] };
+    expect(result.replayed).toEqual(expect.arrayContaining(["pay-ev-a", "pay-ev-b", "pay-fatal-1", "pay-bad-data"]));
+    await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).length === 4);
+    expect(runs.length - before).toBe(3); // ev-a, ev-b and fatal-1 ran; bad data never reaches the processor
+
+    const purged = await dlqCli("purge", "payments");
+    expect(purged.out).toContain("purged 4 dead letter(s) from payments");
+    expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
+
+    const badQueue = await dlqCli("list", "nowhere");
+    expect(badQueue.code).toBe(2);
+    expect(badQueue.err).toContain('unknown queue "nowhere"');
+    const noTarget = await dlqCli("replay", "payments");
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.err).toContain("either --all or one or more --id");
+    const missing = await dlqCli("replay", "payments", "--id", "no-such");
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.out).skipped).toEqual([{ jobId: "no-such", reason: "no such dead letter" }]);
+  });
+});

@@ -1,0 +1,65 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { loadConfig, type Config } from "../../src/config/index.js";
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A name unique to this test file run: its Postgres schema and its BullMQ prefix. */
+export function uniqueName(label: string): string {
+  return `t_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
+}
+
+/** Config as a process would parse it, pointed at this file's own schema and prefix. */
+export function testConfig(name: string, extra: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: name,
+    PORT: "0",
+    LOG_LEVEL: "silent",
+    ...extra,
+  });
+}
+
+/** The environment a child process needs to see the same schema and prefix. */
+export function testEnv(name: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: TEST_DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: name,
+    LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+/** Drop what a test file created: its schema and every Redis key under its prefix. */
+export async function cleanup(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  await client.query(`drop schema if exists "${name}" cascade`);
+  await client.end();
+  const redis = new Redis(TEST_REDIS_URL);
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+  redis.disconnect();
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrateToLatest } from "../src/db/migrate.js";
+import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
+import { startWebSide, type WebSide } from "../src/processes/web.js";
+import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
+
+const name = uniqueName("web");
+
+describe("web process", () => {
+  let c: Clients;
+  let web: WebSide;
+  let base: string;
+  beforeAll(async () => {
+    c = await buildClients(testConfig(name, { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123" }), "producer", "web");
+    await migrateToLatest(c.dbh.db, name);
+    web = await startWebSide(c);
+    base = `http://127.0.0.1:${web.port}`;
+  });
+  afterAll(async () => {
+    await web.stop();
+    await closeClients(c);
+    await cleanup(name);
+  });
+
+  it("serves liveness and readiness", async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready", redis: "ok", postgres: "ok" });
+  });
+
+  it("guards the dashboard with basic auth and lists every queue and dead-letter queue", async () => {
+    expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
+    const wrong = Buffer.from("ops:nope").toString("base64");
+    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
+    const auth = { authorization: `Basic ${Buffer.from("ops:board-pass-123").toString("base64")}` };
+    const page = await fetch(`${base}/admin/queues`, { headers: auth });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<html");
+    const api = await fetch(`${base}/admin/queues/api/queues`, { headers: auth });
+    const names = ((await api.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+    expect(names).toContain("payments");
+    expect(names).toContain("payments-dlq");
+    expect(names).toContain("broker-events-dlq");
+    expect(names).toHaveLength(16);
+  });
+
+  it("exports Prometheus metrics including queue depths", async () => {
+    await c.queues.queue("dividends").add("run", { period: "2026-12" }, { jobId: "div-2026-12" });
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('hookrail_queue_jobs{queue="dividends",state="waiting"} 1');
+    expect(text).toContain("process_cpu_user_seconds_total");
+  });
+
+  it("readiness fails when Postgres is unreachable", async () => {
+    // A second web side whose database pool points at a closed port.
+    const broken = await buildClients(testConfig(uniqueName("webdown"), { DATABASE_URL: "postgres://postgres@127.0.0.1:1/test", DATABASE_SCHEMA: "" }), "producer", "web").catch((e: Error) => e);
+    // Opening a pool does not connect, so clients build; readiness must then report postgres down.
+    expect(broken).not.toBeInstanceOf(Error);
+    const bc = broken as Clients;
+    const side = await startWebSide(bc);
+    try {
+      const res = await fetch(`http://127.0.0.1:${side.port}/readyz`);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { redis: string; postgres: string };
+      expect(body.redis).toBe("ok");
+      expect(body.postgres).toMatch(/^down/);
+    } finally {
+      await side.stop();
+      await bc.queues.close();
+      bc.redis.disconnect();
+      await bc.dbh.db.destroy().catch(() => {});
+    }
+  });
+});
