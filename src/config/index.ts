@@ -1,8 +1,16 @@
 import { z } from "zod";
 import { baseSchema } from "./base.js";
+import { chainSchema } from "./chain.js";
+import { relaySchema } from "./relay.js";
+import { schedulesSchema } from "./schedules.js";
+import { webhooksSchema } from "./webhooks.js";
 
-/** One schema over the whole environment; feature sections are merged here. */
-export const configSchema = baseSchema;
+/** One schema over the whole environment; each feature's section lives in its own file. */
+export const configSchema = baseSchema
+  .extend(webhooksSchema.shape)
+  .extend(chainSchema.shape)
+  .extend(relaySchema.shape)
+  .extend(schedulesSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 

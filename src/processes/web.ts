@@ -2,6 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
 import { buildApp } from "../server/app.js";
+import { featureRoutes } from "../server/routes.js";
 import type { Clients } from "./clients.js";
 
 export interface WebSide {
@@ -23,6 +24,7 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string } 
     metrics: c.metrics,
     log: c.log,
     board: password ? { username: c.config.BOARD_USERNAME, password } : undefined,
+    mounts: featureRoutes(c),
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: c.config.PORT, hostname: "0.0.0.0" }, () => resolve(s));

@@ -19,7 +19,7 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
-    processors: factory({ db: c.dbh.db, queues: c.queues, log: c.log }),
+    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log }),
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
     log: c.log,

@@ -1,12 +1,16 @@
 import type { Kysely } from "kysely";
+import type { Config } from "../config/index.js";
 import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
 import type { QueueName } from "../queues/names.js";
 import type { QueueSet } from "../queues/registry.js";
 import type { Processor } from "./types.js";
 
 export interface ProcessorDeps {
+  config: Config;
   db: Kysely<any>;
   queues: QueueSet;
+  metrics: Metrics;
   log: Logger;
 }
 

@@ -7,6 +7,7 @@ import type { Metrics } from "../metrics.js";
 import type { QueueSet } from "../queues/registry.js";
 import { BOARD_PATH, boardRoutes } from "./board.js";
 import { healthRoutes } from "./health.js";
+import type { Mount } from "./routes.js";
 
 export interface AppDeps {
   redis: Redis;
@@ -15,6 +16,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   board?: { username: string; password: string };
+  mounts?: Mount[];
 }
 
 /** The web process's routes. Feature routes (webhooks, admin API) are mounted by the caller. */
@@ -26,6 +28,7 @@ export function buildApp(deps: AppDeps): Hono {
     return c.text(body, 200, { "content-type": deps.metrics.registry.contentType });
   });
   if (deps.board) app.route(BOARD_PATH, boardRoutes(deps.queues, deps.board));
+  for (const m of deps.mounts ?? []) app.route(m.path, m.app);
   app.onError((err, c) => {
     // Middleware (basic auth, body limit) signals its answer by throwing; keep that answer.
     if (err instanceof HTTPException) return err.getResponse();
