@@ -21,7 +21,7 @@ try {
   const config = loadConfig(env);
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
-  const worker = startWorkerSide(c);
+  const worker = await startWorkerSide(c);
   const web = await startWebSide(c, { boardPassword });
   process.stdout.write(
     [

@@ -5,12 +5,14 @@ import type { Processor } from "../processors/types.js";
 import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
 import { createRedis } from "../redis/connection.js";
+import { buildScreening } from "../providers/screening.js";
+import { registerSchedulers } from "../schedulers/register.js";
 import { buildClients, closeClients, type Clients } from "./clients.js";
 
 export type ProcessorFactory = (deps: ProcessorDeps) => Partial<Record<QueueName, Processor>>;
 
 /** Start the worker side on already-built clients (used by the worker and dev processes). */
-export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): { host: WorkerHost; stop: () => Promise<void> } {
+export async function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): Promise<{ host: WorkerHost; stop: () => Promise<void> }> {
   const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
@@ -19,7 +21,8 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
-    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log }),
+    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, screening: buildScreening(c.config, c.metrics.registry) }),
+    limiters: { "aml-screening": { max: c.config.AML_RATE_LIMIT_PER_SECOND, duration: 1_000 } },
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
     log: c.log,
@@ -28,6 +31,8 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
       c.metrics.jobDuration.observe({ queue, outcome }, ms / 1000);
     },
   });
+  // Idempotent: every worker process upserts the same scheduler ids.
+  await registerSchedulers(c.queues, c.config);
   c.log.info({ queues: host.workers.map((w) => w.name), concurrency: c.config.WORKER_CONCURRENCY }, "worker started");
   return {
     host,
@@ -40,7 +45,7 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
 
 export async function runWorkerProcess(config: Config, factory?: ProcessorFactory): Promise<void> {
   const c = await buildClients(config, "producer", "worker");
-  const { stop } = startWorkerSide(c, factory);
+  const { stop } = await startWorkerSide(c, factory);
   onShutdown(c.log, async () => {
     await stop();
     await closeClients(c);

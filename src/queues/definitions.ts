@@ -23,7 +23,8 @@ export const brokerEventJobSchema = z.object({
   receivedAt: z.string(),
 });
 
-export const periodJobSchema = z.object({ period: z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/) });
+// Scheduled runs derive their period from the scheduled time; manual triggers may name one.
+export const periodJobSchema = z.object({ period: z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/).optional() });
 
 export const screeningJobSchema = z.object({ period: z.string(), investorId: z.string().min(1) });
 

@@ -14,6 +14,8 @@ export interface WorkerHostOptions {
   processors: Partial<Record<QueueName, Processor>>;
   serve: readonly QueueName[];
   concurrency: number;
+  /** Per-queue rate limits; BullMQ enforces them across every worker process of the queue. */
+  limiters?: Partial<Record<QueueName, { max: number; duration: number }>>;
   log: Logger;
   /** Observe finished jobs (metrics). */
   onFinished?: (queue: QueueName, outcome: "completed" | "failed" | "dead_lettered", job: Job, ms: number) => void;
@@ -82,6 +84,7 @@ export function startWorkers(opts: WorkerHostOptions): WorkerHost {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
+      ...(opts.limiters?.[name] ? { limiter: opts.limiters[name] } : {}),
       // A job whose worker died is picked up again after 30 s; after 3 such stalls it fails.
       stalledInterval: 30_000,
       maxStalledCount: 3,
