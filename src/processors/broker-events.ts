@@ -51,9 +51,10 @@ export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Met
 
     let stored: boolean;
     try {
-      stored = await deps.db.transaction().execute(async (trx) => {
-        await trx.insertInto("broker_groups").values({ message_group_id: data.messageGroupId }).onConflict((oc) => oc.doNothing()).execute();
-        const row = await trx
+      // The group row first: the drain below needs it. Two statements, no transaction: a
+      // crash between them leaves an empty group row, which is harmless.
+      await deps.db.insertInto("broker_groups").values({ message_group_id: data.messageGroupId }).onConflict((oc) => oc.doNothing()).execute();
+      stored = await deps.db
           .insertInto("broker_events")
           .values({
             message_id: data.messageId,
@@ -71,9 +72,8 @@ export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Met
           })
           .onConflict((oc) => oc.column("message_id").doNothing())
           .returning("message_id")
-          .executeTakeFirst();
-        return row !== undefined;
-      });
+          .executeTakeFirst()
+          .then((row) => row !== undefined);
     } catch (err) {
       if ((err as { constraint?: string }).constraint === "broker_events_group_sequence_key") {
         // Another message already holds this place in the group: the relay's counter went
