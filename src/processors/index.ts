@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { QueueName } from "../queues/names.js";
 import type { QueueSet } from "../queues/registry.js";
+import { brokerEventsProcessor } from "./broker-events.js";
 import type { Processor } from "./types.js";
 
 export interface ProcessorDeps {
@@ -15,6 +16,8 @@ export interface ProcessorDeps {
 }
 
 /** The processors this build has. A queue without one keeps its jobs until one ships. */
-export function buildProcessors(_deps: ProcessorDeps): Partial<Record<QueueName, Processor>> {
-  return {};
+export function buildProcessors(deps: ProcessorDeps): Partial<Record<QueueName, Processor>> {
+  return {
+    "broker-events": brokerEventsProcessor(deps),
+  };
 }
