@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/index.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
@@ -6,10 +7,15 @@ import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
 import { startWorkerSide } from "../processes/worker.js";
+import { registerSchedulers } from "../schedulers/register.js";
+import { startRelaySide } from "../processes/relay.js";
+import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../relay/emulator.js";
+import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
 let embedded: EmbeddedRedis | undefined;
+let sqsEmulator: SqsEmulator | undefined;
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -21,7 +27,17 @@ try {
   const config = loadConfig(env);
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
-  const worker = await startWorkerSide(c);
+  await registerSchedulers(c.queues, config);
+  const worker = startWorkerSide(c);
+  // Without broker queue URLs, run the SQS emulator here with both FIFO queues.
+  let queueUrls = relayQueueUrls(config);
+  let sqs: SQSClient | undefined;
+  if (Object.keys(queueUrls).length === 0) {
+    sqsEmulator = await startSqsEmulator({ region: config.AWS_REGION });
+    queueUrls = { primary: sqsEmulator.primaryUrl, dr: sqsEmulator.drUrl };
+    sqs = createSqsClient({ ...config, AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint }, { credentials: EMULATOR_CREDENTIALS });
+  }
+  const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
   process.stdout.write(
     [
@@ -31,16 +47,27 @@ try {
       `  redis:     ${config.REDIS_URL}`,
       `  health:    http://127.0.0.1:${web.port}/healthz`,
       `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
+      ...(sqsEmulator
+        ? [
+            `  sqs:       fauxqs emulator at ${sqsEmulator.endpoint} (any credentials)`,
+            `    primary: ${sqsEmulator.primaryUrl}`,
+            `    dr:      ${sqsEmulator.drUrl}`,
+          ]
+        : [`  sqs:       ${Object.entries(queueUrls).map(([k, v]) => `${k} ${v}`).join(", ")}`]),
       "",
     ].join("\n") + "\n",
   );
   onShutdown(c.log, async () => {
     await web.stop();
+    await relay.stop();
+    sqs?.destroy();
     await worker.stop();
     await closeClients(c);
+    await sqsEmulator?.stop();
     await embedded?.stop();
   });
 } catch (err) {
+  await sqsEmulator?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
   exitOnStartupError(err);
 }

@@ -12,7 +12,7 @@ import { buildClients, closeClients, type Clients } from "./clients.js";
 export type ProcessorFactory = (deps: ProcessorDeps) => Partial<Record<QueueName, Processor>>;
 
 /** Start the worker side on already-built clients (used by the worker and dev processes). */
-export async function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): Promise<{ host: WorkerHost; stop: () => Promise<void> }> {
+export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): { host: WorkerHost; stop: () => Promise<void> } {
   const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
@@ -31,8 +31,6 @@ export async function startWorkerSide(c: Clients, factory: ProcessorFactory = bu
       c.metrics.jobDuration.observe({ queue, outcome }, ms / 1000);
     },
   });
-  // Idempotent: every worker process upserts the same scheduler ids.
-  await registerSchedulers(c.queues, c.config);
   c.log.info({ queues: host.workers.map((w) => w.name), concurrency: c.config.WORKER_CONCURRENCY }, "worker started");
   return {
     host,
@@ -45,7 +43,9 @@ export async function startWorkerSide(c: Clients, factory: ProcessorFactory = bu
 
 export async function runWorkerProcess(config: Config, factory?: ProcessorFactory): Promise<void> {
   const c = await buildClients(config, "producer", "worker");
-  const { stop } = await startWorkerSide(c, factory);
+  // Idempotent: every worker process upserts the same scheduler ids.
+  await registerSchedulers(c.queues, c.config);
+  const { stop } = startWorkerSide(c, factory);
   onShutdown(c.log, async () => {
     await stop();
     await closeClients(c);

@@ -7,6 +7,7 @@ import type { QueueSet } from "../queues/registry.js";
 import type { ScreeningDeps } from "../providers/screening.js";
 import { amlRescreenProcessor } from "./aml-rescreen.js";
 import { amlScreeningProcessor } from "./aml-screening.js";
+import { brokerEventsProcessor } from "./broker-events.js";
 import type { Processor } from "./types.js";
 
 export interface ProcessorDeps {
@@ -24,5 +25,6 @@ export function buildProcessors(deps: ProcessorDeps): Partial<Record<QueueName, 
   return {
     "aml-rescreen": amlRescreenProcessor(deps) as Processor,
     ...(deps.screening ? { "aml-screening": amlScreeningProcessor({ db: deps.db, ...deps.screening }) as Processor } : {}),
+    "broker-events": brokerEventsProcessor(deps),
   };
 }
