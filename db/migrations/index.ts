@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_processed_events.js";
+import * as m0002 from "./0002_orders_kyc_custody.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -7,4 +8,5 @@ import * as m0001 from "./0001_processed_events.js";
  */
 export const migrations: Record<string, Migration> = {
   "0001_processed_events": m0001,
+  "0002_orders_kyc_custody": m0002,
 };

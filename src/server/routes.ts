@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { Clients } from "../processes/clients.js";
+import { adminApiRoutes } from "./api/index.js";
 
 export interface Mount {
   path: string;
@@ -10,6 +11,8 @@ export interface Mount {
  * Feature routes of the web process (webhook receivers, admin API), built from the process's
  * clients. Each feature adds one line here.
  */
-export function featureRoutes(_c: Clients): Mount[] {
-  return [];
+export function featureRoutes(c: Clients): Mount[] {
+  return [
+    { path: "/api", app: adminApiRoutes({ db: c.dbh.db, token: c.config.ADMIN_API_TOKEN }) },
+  ];
 }
