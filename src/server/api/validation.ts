@@ -34,7 +34,8 @@ export const orderInput = z.strictObject({
   tokenAmount: z
     .string()
     .regex(/^[0-9]{1,78}$/, { error: "expected base units as a decimal integer string" })
-    .refine((v) => BigInt(v) > 0n && BigInt(v) < 2n ** 256n, { error: "expected more than 0 and less than 2^256" }),
+    // Zod runs refinements even after the regex failed: only convert what is digits.
+    .refine((v) => !/^[0-9]+$/.test(v) || (BigInt(v) > 0n && BigInt(v) < 2n ** 256n), { error: "expected more than 0 and less than 2^256" }),
   expectedAmount: z
     .string()
     .refine((v) => isPlainDecimal(v) && v.length <= 40, { error: "expected a decimal string like \"100.00\"" })
