@@ -72,7 +72,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const port = opts.port ?? (await freePort());
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(opts.chainId ?? 31337), "--silent"];
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
-  if (opts.stateFile) args.push("--state", opts.stateFile);
+  if (opts.stateFile) args.push("--state", opts.stateFile, "--state-interval", "5");
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d.toString()));

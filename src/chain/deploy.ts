@@ -1,4 +1,4 @@
-import { getContractAddress, type Address, type Hex } from "viem";
+import { getAddress, getContractAddress, type Address, type Hex } from "viem";
 import { batchTransferAbi, batchTransferBytecode } from "./artifacts/BatchTransfer.js";
 import { securityTokenAbi, securityTokenBytecode } from "./artifacts/SecurityToken.js";
 import { stablecoinAbi, stablecoinBytecode } from "./artifacts/Stablecoin.js";
@@ -32,7 +32,7 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
   const deployed = async (hash: Hex): Promise<Address> => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   };
   const securityToken = await deployed(
     await walletClient.deployContract({
@@ -53,5 +53,5 @@ export async function deploySecurityToken(deployer: ChainClients, admin: Address
   const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin] });
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-  return receipt.contractAddress;
+  return getAddress(receipt.contractAddress);
 }

@@ -133,7 +133,7 @@ export class TxSender {
       if (isRevert(err)) throw new UnrecoverableError(`transaction for ${req.intentKey} would revert: ${(err as BaseError).shortMessage}`);
       throw err;
     }
-    const fees = await publicClient.estimateFeesPerGas();
+    const fees = await this.fees();
     await this.ensureNonceRow();
     const signed = await db.transaction().execute(async (trx) => {
       const current = (await trx
@@ -179,6 +179,18 @@ export class TxSender {
     });
     log.info({ intentKey: req.intentKey, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
     return signed;
+  }
+
+  private feeCache: { at: number; value: Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> } | undefined;
+
+  /** Fee estimates shared for a second: they barely move, and the signed fee cap has 2x headroom. */
+  private fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+    if (!this.feeCache || Date.now() - this.feeCache.at > 1_000) {
+      const value = this.opts.publicClient.estimateFeesPerGas();
+      this.feeCache = { at: Date.now(), value };
+      value.catch(() => (this.feeCache = undefined));
+    }
+    return this.feeCache.value;
   }
 
   /** The nonce row starts at the chain's count for the signer, the first time only. */
