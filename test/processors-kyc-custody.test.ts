@@ -190,6 +190,22 @@ describe("KYC outcomes and custody updates", () => {
     }
   });
 
+  it("Fireblocks events for one transaction delivered all at once (concurrent workers) still end in the terminal state", async () => {
+    const id = `fb-${randomUUID()}`;
+    const statuses = ["CONFIRMING", "SUBMITTED", "COMPLETED", "QUEUED", "BROADCASTING", "PENDING_SIGNATURE", "PENDING_AUTHORIZATION"];
+    const jobs = statuses.map((s) => {
+      const jobId = `fb-all-${randomUUID()}`;
+      return { name: "fb", data: { eventId: jobId, receivedAt: new Date().toISOString(), payload: fb(id, s, 2, s === "COMPLETED" ? { txHash: "0xdone" } : {}) }, opts: { jobId } };
+    });
+    await c.queues.queue("custody-fireblocks").addBulk(jobs);
+    await waitFor(async () => {
+      const states = await Promise.all(jobs.map((j) => c.queues.queue("custody-fireblocks").getJobState(j.opts.jobId)));
+      return states.every((s) => s === "completed");
+    }, 20_000, "all custody jobs");
+    const row = await c.dbh.db.selectFrom("custody_transactions").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+    expect([row.status, row.tx_hash]).toEqual(["COMPLETED", "0xdone"]);
+  });
+
   it("a terminal state never changes, not even to another terminal state; a fresh hash still fills an empty one", async () => {
     const id = `fb-${randomUUID()}`;
     await deliver("custody-fireblocks", [fb(id, "REJECTED", 1, { subStatus: "REJECTED_BY_USER" }), fb(id, "COMPLETED", 1), fb(id, "BLOCKED", 2)]);
