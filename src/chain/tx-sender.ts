@@ -100,7 +100,7 @@ export class TxSender {
 
   private async ensureIntent(req: SendRequest): Promise<Row> {
     const { db, chainId } = this.opts;
-    await db
+    const created = (await db
       .insertInto("chain_transactions")
       .values({
         intent_key: req.intentKey,
@@ -111,7 +111,9 @@ export class TxSender {
         value: (req.value ?? 0n).toString(),
       })
       .onConflict((oc) => oc.column("intent_key").doNothing())
-      .execute();
+      .returningAll()
+      .executeTakeFirst()) as Row | undefined;
+    if (created) return created;
     const row = (await this.find(req.intentKey))!;
     const same =
       row.to_address.toLowerCase() === req.to.toLowerCase() &&
@@ -194,7 +196,10 @@ export class TxSender {
   }
 
   /** The nonce row starts at the chain's count for the signer, the first time only. */
+  private nonceRowExists = false;
+
   private async ensureNonceRow(): Promise<void> {
+    if (this.nonceRowExists) return;
     const { db, chainId, publicClient } = this.opts;
     const exists = await db
       .selectFrom("signer_nonces")
@@ -202,7 +207,10 @@ export class TxSender {
       .where("chain_id", "=", chainId)
       .where("address", "=", this.address)
       .executeTakeFirst();
-    if (exists) return;
+    if (exists) {
+      this.nonceRowExists = true;
+      return;
+    }
     const count = await publicClient.getTransactionCount({ address: this.address, blockTag: "pending" });
     await db
       .insertInto("signer_nonces")
