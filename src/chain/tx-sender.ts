@@ -137,7 +137,7 @@ export class TxSender {
     }
     const fees = await this.fees();
     await this.ensureNonceRow();
-    const signed = await db.transaction().execute(async (trx) => {
+    const signed = await this.oneAtATime(() => db.transaction().execute(async (trx) => {
       const current = (await trx
         .selectFrom("chain_transactions")
         .selectAll()
@@ -178,9 +178,21 @@ export class TxSender {
         .where("address", "=", this.address)
         .execute();
       return { ...current, nonce: nonce.toString(), raw_tx: raw, tx_hash: hash, status: "signed" as ChainTxStatus };
-    });
+    }));
     log.info({ intentKey: req.intentKey, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
     return signed;
+  }
+
+  private signing: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Jobs of this process queue here for the nonce row rather than in Postgres: at most one
+   * connection per process waits on the row lock, the others stay free for other work.
+   */
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.signing.then(fn, fn);
+    this.signing = run.catch(() => undefined);
+    return run;
   }
 
   private feeCache: { at: number; value: Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> } | undefined;
