@@ -7,6 +7,9 @@ export type { Logger };
  * secrets in the first place, but a header object logged by mistake is scrubbed.
  */
 export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+  // Asynchronous writes keep a log line off the request's critical path; pino flushes what
+  // is buffered when the process exits.
+  const destination = pino.destination({ dest: 1, sync: false });
   return pino({
     level,
     base: { pid: process.pid, ...bindings },
@@ -25,5 +28,5 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
       ],
       censor: "[redacted]",
     },
-  });
+  }, destination);
 }

@@ -142,3 +142,44 @@ describe("dead letters", () => {
     expect(JSON.parse(missing.out).skipped).toEqual([{ jobId: "no-such", reason: "no such dead letter" }]);
   });
 });
+
+describe("postponing a job", () => {
+  const pname = uniqueName("delay");
+  it("a processor that moves its job to delayed and throws DelayedError spends no attempt and is not dead-lettered", async () => {
+    const { DelayedError } = await import("bullmq");
+    const producer = createRedis(TEST_REDIS_URL, "producer");
+    const conn = createRedis(TEST_REDIS_URL, "worker");
+    const queues = createQueueSet(producer, pname);
+    let calls = 0;
+    const host = startWorkers({
+      connection: conn,
+      prefix: pname,
+      queues,
+      serve: ["payments"],
+      concurrency: 1,
+      log: createLogger("silent"),
+      processors: {
+        payments: async (j: Job, _log, token) => {
+          calls++;
+          if (calls <= 3) {
+            await j.moveToDelayed(Date.now() + 20, token);
+            throw new DelayedError();
+          }
+          return "done";
+        },
+      },
+    });
+    try {
+      await queues.queue("payments").add("payment", job("ev-later"), { jobId: "pay-later", attempts: 1 });
+      await waitFor(async () => (await queues.queue("payments").getJobState("pay-later")) === "completed");
+      expect(calls).toBe(4);
+      expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
+    } finally {
+      await host.close(5_000);
+      await queues.close();
+      producer.disconnect();
+      conn.disconnect();
+      await cleanup(pname);
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
 import { createChainClients } from "../chain/clients.js";
 import { deployContracts, type Deployment } from "../chain/deploy.js";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/index.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
@@ -11,11 +12,15 @@ import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
 import { startWorkerSide } from "../processes/worker.js";
+import { startRelaySide } from "../processes/relay.js";
+import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../relay/emulator.js";
+import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
 let embedded: EmbeddedRedis | undefined;
 let anvil: Anvil | undefined;
+let sqsEmulator: SqsEmulator | undefined;
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -40,6 +45,15 @@ try {
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
   const worker = startWorkerSide(c);
+  // Without broker queue URLs, run the SQS emulator here with both FIFO queues.
+  let queueUrls = relayQueueUrls(config);
+  let sqs: SQSClient | undefined;
+  if (Object.keys(queueUrls).length === 0) {
+    sqsEmulator = await startSqsEmulator({ region: config.AWS_REGION });
+    queueUrls = { primary: sqsEmulator.primaryUrl, dr: sqsEmulator.drUrl };
+    sqs = createSqsClient({ ...config, AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint }, { credentials: EMULATOR_CREDENTIALS });
+  }
+  const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
   process.stdout.write(
     [
@@ -58,17 +72,28 @@ try {
             `  batch transfer:               ${deployment.batchTransfer}`,
           ]
         : []),
+      ...(sqsEmulator
+        ? [
+            `  sqs:       fauxqs emulator at ${sqsEmulator.endpoint} (any credentials)`,
+            `    primary: ${sqsEmulator.primaryUrl}`,
+            `    dr:      ${sqsEmulator.drUrl}`,
+          ]
+        : [`  sqs:       ${Object.entries(queueUrls).map(([k, v]) => `${k} ${v}`).join(", ")}`]),
       "",
     ].join("\n") + "\n",
   );
   onShutdown(c.log, async () => {
     await web.stop();
+    await relay.stop();
+    sqs?.destroy();
     await worker.stop();
     await closeClients(c);
+    await sqsEmulator?.stop();
     await embedded?.stop();
     await anvil?.stop();
   });
 } catch (err) {
+  await sqsEmulator?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
   exitOnStartupError(err);

@@ -1,15 +1,14 @@
 import { parseUnits } from "viem";
-
-const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+import { exactDecimal, isPositiveDecimal } from "../providers/decimal.js";
 
 /**
- * A payment amount as an exact decimal string. Providers send a JSON number or a string;
- * a number is taken in its shortest round-trip form (100.1 -> "100.1"), never through
- * arithmetic. Undefined for anything that is not a plain non-negative decimal.
+ * A payment amount from a job payload as an exact, positive decimal string (the receiver has
+ * already turned JSON numbers into their exact text; a job added by other means may still
+ * carry a number or a string). Undefined when it is not one.
  */
-export function decimalString(v: unknown): string | undefined {
-  const s = typeof v === "string" ? v.trim() : typeof v === "number" && Number.isFinite(v) ? String(v) : undefined;
-  return s !== undefined && PLAIN_DECIMAL.test(s) ? s : undefined;
+export function paymentAmount(v: unknown): string | undefined {
+  const d = exactDecimal(v);
+  return d !== undefined && isPositiveDecimal(d) ? d : undefined;
 }
 
 const scaleOf = (s: string) => (s.includes(".") ? s.length - s.indexOf(".") - 1 : 0);
@@ -20,4 +19,5 @@ export function decimalEquals(a: string, b: string): boolean {
   return parseUnits(a, scale) === parseUnits(b, scale);
 }
 
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
 export const isPlainDecimal = (s: string) => PLAIN_DECIMAL.test(s);

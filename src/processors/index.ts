@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics.js";
 import type { QueueName } from "../queues/names.js";
 import type { QueueSet } from "../queues/registry.js";
 import { bakktWebhookProcessor } from "./bakkt-webhooks.js";
+import { brokerEventsProcessor } from "./broker-events.js";
 import { custodyProcessor } from "./custody-updates.js";
 import { sumsubProcessor } from "./kyc-outcomes.js";
 import { mintProcessor } from "./mint.js";
@@ -31,5 +32,6 @@ export function buildProcessors(deps: ProcessorDeps): Partial<Record<QueueName, 
     "kyc-sumsub": sumsubProcessor({ db, queues }) as Processor,
     "custody-fireblocks": custodyProcessor({ db }) as Processor,
     ...(deps.chain ? { mints: mintProcessor({ db, sender: deps.chain.sender, metrics: deps.metrics }) as Processor } : {}),
+    "broker-events": brokerEventsProcessor(deps),
   };
 }

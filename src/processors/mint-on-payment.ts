@@ -5,7 +5,7 @@ import type { Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
 import type { WebhookJob } from "../queues/definitions.js";
 import type { QueueSet } from "../queues/registry.js";
-import { decimalString } from "./decimal-amount.js";
+import { paymentAmount } from "./decimal-amount.js";
 import { applyCompletedPayment, applyFailedPayment, enqueueMint } from "./order-payments.js";
 import { parseProviderTime } from "./provider-time.js";
 import type { Processor } from "./types.js";
@@ -43,8 +43,8 @@ export function bankPaymentProcessor(deps: PaymentDeps): Processor<WebhookJob> {
       log.info({ referenceId: p.referenceId, outcome }, "failed payment applied");
       return { outcome };
     }
-    const amount = decimalString(p.amount);
-    if (!amount) throw new UnrecoverableError(`invalid bank payment: amount ${JSON.stringify(p.amount)} is not a plain decimal`);
+    const amount = paymentAmount(p.amount);
+    if (!amount) throw new UnrecoverableError(`invalid bank payment: amount ${JSON.stringify(p.amount)} is not a positive exact decimal`);
     const outcome = await applyCompletedPayment(deps.db, {
       source: "bank",
       referenceId: p.referenceId,
@@ -85,8 +85,8 @@ export async function applyFiatEvent(deps: PaymentDeps, job: Job<WebhookJob>, lo
     return { outcome };
   }
   if (e.transactionStatus !== "COMPLETED") return { outcome: "ignored", reason: `transactionStatus ${e.transactionStatus}` };
-  const amount = decimalString(e.amount);
-  if (!amount) throw new UnrecoverableError(`invalid FIAT_EVENT: amount ${JSON.stringify(e.amount)} is not a plain decimal`);
+  const amount = paymentAmount(e.amount);
+  if (!amount) throw new UnrecoverableError(`invalid FIAT_EVENT: amount ${JSON.stringify(e.amount)} is not a positive exact decimal`);
   const outcome = await applyCompletedPayment(deps.db, {
     source: "bakkt",
     referenceId: e.partnerTransactionRef,

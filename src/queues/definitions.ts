@@ -13,9 +13,15 @@ export const webhookJobSchema = z.object({
 });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
 
+/**
+ * A broker SQS message as the relay enqueues it. `sequence` is the message's position in its
+ * message group (assigned once per message_id by the relay); the processor applies a group's
+ * events strictly in that order.
+ */
 export const brokerEventJobSchema = z.object({
   messageId: z.string().min(1),
   messageGroupId: z.string().min(1),
+  sequence: z.number().int().positive(),
   eventType: z.string().min(1),
   timestamp: z.string(),
   payload: z.record(z.string(), z.unknown()),

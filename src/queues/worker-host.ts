@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
 import type { Processor } from "../processors/types.js";
@@ -43,21 +43,23 @@ export function startWorkers(opts: WorkerHostOptions): WorkerHost {
       const key = `${name}/${job.id}`;
       inFlight.set(key, { job, token });
       try {
-        return await run(job);
+        return await run(job, token);
       } finally {
         inFlight.delete(key);
       }
     };
-    const run = async (job: Job) => {
+    const run = async (job: Job, token: string | undefined) => {
       const log = opts.log.child({ queue: name, jobId: job.id, eventId: (job.data as { eventId?: string })?.eventId });
       const started = Date.now();
       try {
         const parsed = def.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-        const result = await processor(job, log);
+        const result = await processor(job, log, token);
         opts.onFinished?.(name, "completed", job, Date.now() - started);
         return result;
       } catch (err) {
+        // The processor postponed the job itself (moveToDelayed): not a failure.
+        if (err instanceof DelayedError || (err as Error)?.name === "DelayedError") throw err;
         const error = err instanceof Error ? err : new Error(String(err));
         const unrecoverable = isUnrecoverable(error);
         const attempts = job.opts.attempts ?? 1;

@@ -13,6 +13,9 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
       ? {
           // Commands issued while disconnected fail at once instead of queueing.
           enableOfflineQueue: false,
+          // Concurrent requests' commands share one write and one round trip: the receiver's
+          // throughput is bounded by Redis round trips, not by its own checks.
+          enableAutoPipelining: true,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
           retryStrategy: (times) => Math.min(times * 200, 2_000),

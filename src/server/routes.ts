@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import type { Clients } from "../processes/clients.js";
+import { WEBHOOKS_PATH, webhookRoutes } from "./webhooks/index.js";
 import { adminApiRoutes } from "./api/index.js";
 
 export interface Mount {
@@ -13,6 +14,7 @@ export interface Mount {
  */
 export function featureRoutes(c: Clients): Mount[] {
   return [
+    { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
     { path: "/api", app: adminApiRoutes({ db: c.dbh.db, token: c.config.ADMIN_API_TOKEN }) },
   ];
 }

@@ -1,0 +1,93 @@
+// Receiver benchmark: the full receive path against a bare Hono route that only reads the
+// body, same load tool (autocannon), same connections, same requests, in one run.
+//   npm run build && node bench/receiver/run.mjs [--duration 8] [--connections 10] [--rate 2000] [--rounds 2]
+// Modes run alternately for --rounds rounds (the machine is shared, so load drifts); each
+// mode's figures are the mean over its rounds, the per-round figures are printed too.
+import { fork } from "node:child_process";
+import { createHmac, randomBytes } from "node:crypto";
+import { cpus } from "node:os";
+import autocannon from "autocannon";
+import { startRedisServer } from "../../dist/src/dev/embedded-redis.js";
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const DURATION = arg("duration", 8);
+const ROUNDS = arg("rounds", 2);
+const CONNECTIONS = arg("connections", 10);
+const FIXED_RATE = arg("rate", 2000);
+const secret = `whsec_${randomBytes(24).toString("base64")}`;
+const key = Buffer.from(secret.slice(6), "base64");
+const run = randomBytes(3).toString("hex");
+
+// Every request is a new, validly signed payment event (unique bankTransactionId), as a bank
+// would send. They are signed before each phase so the load generator, which shares this
+// machine's two cores with the server and Redis, spends nothing on crypto while measuring.
+let prepared = [];
+let next = 0;
+function prepare(count, tag) {
+  const ts = Math.floor(Date.now() / 1000);
+  prepared = Array.from({ length: count }, (_, i) => {
+    const body = JSON.stringify({ referenceId: `ATK-TX-${i}`, amount: 1250.75, currency: "USD", bankTransactionId: `BTX-${run}-${tag}-${i}`, timestamp: "2026-03-01T12:00:00Z", rail: "SEPA" });
+    const id = `msg_${run}_${tag}_${i}`;
+    const sig = createHmac("sha256", key).update(`${id}.${ts}.${body}`).digest("base64");
+    return { method: "POST", path: "/webhooks/payments", body, headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": `v1,${sig}` } };
+  });
+  next = 0;
+}
+// Past the prepared set, requests repeat (then they are duplicates); the count is sized to avoid that.
+const signedRequest = (req) => ({ ...req, ...prepared[next++ % prepared.length] });
+
+async function startServer(mode, redisUrl) {
+  const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const { port } = await new Promise((resolve, reject) => {
+    child.once("message", resolve);
+    child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
+  });
+  return { port, stop: () => new Promise((r) => { child.once("exit", r); child.send("stop"); }) };
+}
+
+function load(port, opts, count, tag) {
+  prepare(count, tag);
+  return new Promise((resolve, reject) => {
+    autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: DURATION, requests: [{ setupRequest: signedRequest }], ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+const summary = (r) => ({
+  reqPerSec: Math.round(r.requests.average),
+  p50ms: r.latency.p50,
+  p99ms: r.latency.p99,
+  non2xx: r.non2xx,
+  errors: r.errors + r.timeouts,
+});
+
+const redis = await startRedisServer();
+const MODES = ["bare", "bare-web", "add", "full", "full-ap"];
+const rounds = Object.fromEntries(MODES.map((m) => [m, []]));
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of MODES) {
+      const server = await startServer(mode, redis.url);
+      const tag = `${mode}-${round}`;
+      await load(server.port, { duration: 2 }, 40_000, `${tag}-warm`); // JIT, connections, Redis scripts
+      const max = summary(await load(server.port, {}, 25_000 * DURATION, `${tag}-max`));
+      const fixed = summary(await load(server.port, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`));
+      rounds[mode].push({ max, fixed });
+      await server.stop();
+    }
+  }
+} finally {
+  await redis.stop();
+}
+const mean = (xs) => Math.round((10 * xs.reduce((a, b) => a + b, 0)) / xs.length) / 10;
+const results = Object.fromEntries(
+  MODES.map((m) => [m, Object.fromEntries(["max", "fixed"].map((k) => [k, Object.fromEntries(Object.keys(rounds[m][0][k]).map((f) => [f, mean(rounds[m].map((r) => r[k][f]))]))]))]),
+);
+
+const ratio = (a, b) => `${Math.round((100 * results[a].max.reqPerSec) / results[b].max.reqPerSec)}%`;
+console.log(JSON.stringify({ machine: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, connections: CONNECTIONS, durationS: DURATION, fixedRate: FIXED_RATE, rounds: ROUNDS, perRound: rounds, mean: results }, null, 2));
+for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms`);
+console.log(`full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`);
+console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);

@@ -1,0 +1,48 @@
+// One server under load, in its own process so the load generator does not share its thread.
+// Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
+// "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
+// "add" = bare + one plain queue.add; "full-ap" = full on a producer connection with ioredis
+// auto-pipelining (a candidate foundation change, measured for comparison only);
+// "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { loadConfig } from "../../dist/src/config/index.js";
+import { createLogger } from "../../dist/src/log.js";
+import { createMetrics } from "../../dist/src/metrics.js";
+import { createQueueSet } from "../../dist/src/queues/registry.js";
+import { createRedis, waitReady } from "../../dist/src/redis/connection.js";
+import { buildApp } from "../../dist/src/server/app.js";
+import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
+import { requestView } from "../../dist/src/server/webhooks/request-view.js";
+
+const [mode, redisUrl, secret] = process.argv.slice(2);
+const redis = createRedis(redisUrl, "producer", mode === "full-ap" ? { enableAutoPipelining: true } : {});
+await waitReady(redis);
+const queues = createQueueSet(redis, "bench");
+const metrics = createMetrics();
+// The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
+const log = createLogger("info", { process: "bench" });
+
+let app;
+if (mode === "full" || mode === "full-ap") {
+  const config = loadConfig({ PAYMENTS_WEBHOOK_SECRETS: secret, PAYMENTS_IP_ALLOWLIST: "127.0.0.0/8,::1/128", LOG_LEVEL: "info" });
+  app = buildApp({ redis, db: null, queues, metrics, log, mounts: [{ path: "/webhooks", app: webhookRoutes({ config, queues, metrics, log }) }] });
+} else {
+  app = new Hono();
+  let n = 0;
+  app.post("/webhooks/payments", async (c) => {
+    const body = mode === "bare-web" ? await c.req.arrayBuffer() : await requestView(c).readBody(256 * 1024);
+    if (mode === "add") await queues.queue("payments").add("payment", { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } }, { jobId: `bench-${process.pid}-${n}` });
+    return c.json({ ok: true }, 202);
+  });
+}
+
+const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => process.send({ port: info.port }));
+process.on("message", async (m) => {
+  if (m === "stop") {
+    server.close();
+    await queues.close();
+    redis.disconnect();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,92 @@
+import { createServer, type Server } from "node:http";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Config } from "../config/index.js";
+import { onShutdown } from "../lifecycle/shutdown.js";
+import { relayMetrics } from "../relay/metrics.js";
+import type { RelayHooks } from "../relay/poller.js";
+import { startRelay, type Relay } from "../relay/relay.js";
+import { createSequencer } from "../relay/sequencer.js";
+import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
+import { buildClients, closeClients, type Clients } from "./clients.js";
+
+export interface RelaySideOptions {
+  /** Defaults to BAKKT_SQS_PRIMARY_URL / BAKKT_SQS_DR_URL. */
+  queueUrls?: Record<string, string>;
+  /** Defaults to a client built from AWS_REGION / AWS_ENDPOINT_URL_SQS and the SDK's credential chain. */
+  sqs?: SQSClient;
+  hooks?: RelayHooks;
+}
+
+export class RelayConfigError extends Error {
+  override name = "RelayConfigError";
+}
+
+/** Start the relay on already-built clients (used by the relay and dev processes). */
+export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay: Relay; stop: () => Promise<void> } {
+  const queueUrls = opts.queueUrls ?? relayQueueUrls(c.config);
+  if (Object.keys(queueUrls).length === 0) {
+    throw new RelayConfigError("no SQS queue configured: set BAKKT_SQS_PRIMARY_URL and BAKKT_SQS_DR_URL");
+  }
+  if (Object.keys(queueUrls).length === 1) {
+    c.log.warn({ queues: Object.keys(queueUrls) }, "consuming one queue only; the broker asks clients to consume both primary and DR at all times");
+  }
+  const sqs = opts.sqs ?? createSqsClient(c.config);
+  const relay = startRelay({
+    sqs,
+    queueUrls,
+    waitTimeSeconds: c.config.RELAY_WAIT_TIME_SECONDS,
+    maxMessages: c.config.RELAY_MAX_MESSAGES,
+    visibilityTimeoutSeconds: c.config.RELAY_VISIBILITY_TIMEOUT_SECONDS,
+    jobs: c.queues.queue("broker-events"),
+    deadLetters: c.queues.deadLetters("broker-events"),
+    sequencer: createSequencer(c.redis, c.config.QUEUE_PREFIX),
+    metrics: relayMetrics(c.metrics.registry),
+    log: c.log,
+    hooks: opts.hooks,
+  });
+  c.log.info({ queues: Object.keys(queueUrls) }, "relay started");
+  return {
+    relay,
+    stop: async () => {
+      await relay.stop();
+      if (!opts.sqs) sqs.destroy();
+    },
+  };
+}
+
+/** The relay has no web server; with RELAY_METRICS_PORT set it serves /metrics itself. */
+function serveMetrics(c: Clients, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    c.metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { "content-type": c.metrics.registry.contentType }).end(body),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve) => server.listen(port, "0.0.0.0", () => resolve(server)));
+}
+
+export async function runRelayProcess(config: Config, opts: RelaySideOptions = {}): Promise<void> {
+  const c = await buildClients(config, "producer", "relay");
+  let side: ReturnType<typeof startRelaySide>;
+  try {
+    side = startRelaySide(c, opts);
+  } catch (err) {
+    await closeClients(c);
+    throw err;
+  }
+  const metricsServer = config.RELAY_METRICS_PORT !== undefined ? await serveMetrics(c, config.RELAY_METRICS_PORT) : undefined;
+  if (metricsServer) {
+    const address = metricsServer.address();
+    c.log.info({ port: typeof address === "object" && address ? address.port : config.RELAY_METRICS_PORT }, "relay metrics listening");
+  }
+  onShutdown(c.log, async () => {
+    // Stop receiving and finish the batch in hand before the Redis connection goes away.
+    await side.stop();
+    await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+    await closeClients(c);
+  });
+}

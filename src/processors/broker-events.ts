@@ -1,0 +1,100 @@
+import { UnrecoverableError } from "bullmq";
+import type { Kysely } from "kysely";
+import { Counter, type Registry } from "prom-client";
+import type { Database } from "../db/schema.js";
+import type { Metrics } from "../metrics.js";
+import { parseEventType } from "../relay/envelope.js";
+import { brokerEventJobSchema } from "../queues/definitions.js";
+import { drainGroup } from "./broker-apply.js";
+import type { Processor } from "./types.js";
+
+interface BrokerEventMetrics {
+  outcomes: Counter<"outcome" | "event_type">;
+  duplicates: Counter;
+}
+
+const cache = new WeakMap<Registry, BrokerEventMetrics>();
+function brokerEventMetrics(registry: Registry): BrokerEventMetrics {
+  let m = cache.get(registry);
+  if (!m) {
+    m = {
+      outcomes: new Counter({
+        name: "hookrail_broker_events_total",
+        help: "Broker events by outcome when their turn came (applied, unknown_type, no_entity_id, duplicate_version, stale)",
+        labelNames: ["outcome", "event_type"],
+        registers: [registry],
+      }),
+      duplicates: new Counter({
+        name: "hookrail_broker_events_duplicates_total",
+        help: "Broker event jobs whose message_id was already stored",
+        registers: [registry],
+      }),
+    };
+    cache.set(registry, m);
+  }
+  return m;
+}
+
+/**
+ * Stores the event (once per message_id), then applies its group up to the first gap. The
+ * job succeeds once the event is stored: an event that arrived ahead of its predecessor
+ * waits in Postgres, not in a retrying job, and is applied by whichever job fills the gap.
+ */
+export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Metrics }): Processor {
+  const m = brokerEventMetrics(deps.metrics.registry);
+  return async (job, log) => {
+    const data = brokerEventJobSchema.parse(job.data);
+    const type = parseEventType(data.eventType);
+    if (!type) throw new UnrecoverableError(`event_type "${data.eventType}" is not <domain>.<schema>.<version>`);
+    const publishedAt = new Date(data.timestamp);
+    if (Number.isNaN(publishedAt.getTime())) throw new UnrecoverableError(`timestamp "${data.timestamp}" is not a date`);
+
+    let stored: boolean;
+    try {
+      // The group row first: the drain below needs it. Two statements, no transaction: a
+      // crash between them leaves an empty group row, which is harmless.
+      await deps.db.insertInto("broker_groups").values({ message_group_id: data.messageGroupId }).onConflict((oc) => oc.doNothing()).execute();
+      stored = await deps.db
+          .insertInto("broker_events")
+          .values({
+            message_id: data.messageId,
+            message_group_id: data.messageGroupId,
+            sequence: data.sequence,
+            event_type: data.eventType,
+            event_domain: type.domain,
+            event_schema: type.schema,
+            event_version: type.version,
+            published_at: publishedAt,
+            published_at_raw: data.timestamp,
+            payload: JSON.stringify(data.payload),
+            source_queue: data.sourceQueue,
+            received_at: data.receivedAt,
+          })
+          .onConflict((oc) => oc.column("message_id").doNothing())
+          .returning("message_id")
+          .executeTakeFirst()
+          .then((row) => row !== undefined);
+    } catch (err) {
+      if ((err as { constraint?: string }).constraint === "broker_events_group_sequence_key") {
+        // Another message already holds this place in the group: the relay's counter went
+        // backwards (Redis lost its data). Applying it could reorder the group.
+        throw new UnrecoverableError(`sequence ${data.sequence} of group ${data.messageGroupId} is taken by another message`);
+      }
+      throw err;
+    }
+    if (!stored) {
+      m.duplicates.inc();
+      log.debug({ messageId: data.messageId }, "broker event already stored");
+    }
+
+    // Always drain, even for a duplicate: an earlier attempt may have stored the event and
+    // died before applying its group.
+    const applied = await drainGroup(deps.db, data.messageGroupId);
+    for (const a of applied) {
+      m.outcomes.inc({ outcome: a.outcome, event_type: a.outcome === "unknown_type" ? a.eventType : "" });
+      if (a.outcome === "applied") deps.metrics.webhookToEffect.observe({ queue: "broker-events" }, (Date.now() - a.receivedAt.getTime()) / 1000);
+      if (a.outcome !== "applied") log.info({ messageId: a.messageId, eventType: a.eventType, outcome: a.outcome }, "broker event stored, not applied to an entity");
+    }
+    return { stored, applied: applied.length };
+  };
+}

@@ -1,0 +1,54 @@
+import type { Redis } from "ioredis";
+
+/**
+ * Gives each broker message a position in its message group, once.
+ *
+ * The first time a message_id is seen (from either queue) it takes the next number of its
+ * group; every later copy (the DR twin, a redelivery after a crash) gets the same number
+ * back. Both queues deliver a group in publish order and a batch is claimed in receive
+ * order, so the first sighting of each message follows publish order: the numbers are the
+ * group's publish order, whichever queue is ahead.
+ */
+const CLAIM = `
+local ttl = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS, 2 do
+  local existing = redis.call('GET', KEYS[i])
+  if existing then
+    out[#out + 1] = tonumber(existing)
+    out[#out + 1] = 0
+  else
+    local seq = redis.call('INCR', KEYS[i + 1])
+    redis.call('SET', KEYS[i], seq, 'EX', ttl)
+    out[#out + 1] = seq
+    out[#out + 1] = 1
+  end
+end
+return out
+`;
+
+export interface Claim {
+  sequence: number;
+  /** False when the message had been claimed before (a duplicate copy or redelivery). */
+  fresh: boolean;
+}
+
+export interface Sequencer {
+  claim(messages: { messageId: string; groupId: string }[]): Promise<Claim[]>;
+}
+
+/**
+ * `messageTtlSeconds` bounds how long a message_id is remembered; it must outlive the
+ * broker's five-day retention. Group counters never expire: a counter that restarted would
+ * hand out numbers the group has already used.
+ */
+export function createSequencer(redis: Redis, prefix: string, messageTtlSeconds = 6 * 24 * 60 * 60): Sequencer {
+  return {
+    async claim(messages) {
+      if (messages.length === 0) return [];
+      const keys = messages.flatMap((m) => [`${prefix}:relay:msg:${m.messageId.toLowerCase()}`, `${prefix}:relay:seq:${m.groupId}`]);
+      const out = (await redis.eval(CLAIM, keys.length, ...keys, String(messageTtlSeconds))) as number[];
+      return messages.map((_, i) => ({ sequence: Number(out[i * 2]), fresh: out[i * 2 + 1] === 1 }));
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+export class QueueUnavailableError extends Error {
+  override name = "QueueUnavailableError";
+}
+
+export interface Enqueued {
+  jobId: string;
+  duplicate: boolean;
+}
+
+/**
+ * Add a job under its event id and tell whether it was new. BullMQ's add answers the same way
+ * for a new id and an existing one (it ignores the second add), so an EXISTS on the job's key
+ * is sent just before the add on the same connection: Redis runs them in that order, and both
+ * travel in one round trip. Two copies of one event arriving at the same instant may both be
+ * told "new"; there is still only one job, which is what matters.
+ *
+ * Redis that is down fails at once (the producer connection has no offline queue); Redis that
+ * does not answer fails after `timeoutMs`. Either way the caller answers 503 and the provider
+ * retries; if the add lands after the timeout, the retry is answered as a duplicate.
+ */
+export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number): Promise<Enqueued> {
+  // The queue's own connection, so EXISTS and the add share one socket and keep their order.
+  const client = (await withTimeout(queue.client, timeoutMs)) as unknown as Redis;
+  const existed = client.exists(queue.toKey(jobId));
+  const added = queue.add(name, data, { jobId });
+  // The add's rejection is awaited below; this only keeps an early EXISTS failure from leaving it unhandled.
+  added.catch(() => {});
+  const [exists] = await withTimeout(Promise.all([existed, added]), timeoutMs);
+  return { jobId, duplicate: exists === 1 };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).then(
+    (v) => {
+      clearTimeout(timer);
+      return v;
+    },
+    (err: unknown) => {
+      clearTimeout(timer);
+      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError((err as Error).message);
+    },
+  );
+}

@@ -1,0 +1,155 @@
+import { performance } from "node:perf_hooks";
+import type { Queue } from "bullmq";
+import type { Context } from "hono";
+import type { Logger } from "../../log.js";
+import type { AddressMatcher } from "../../net/address-range.js";
+import { resolveClientAddress } from "../../net/client-address.js";
+import { JsonSyntaxError, parseExactJson } from "../../providers/exact-json.js";
+import type { ReadResult } from "../../providers/fields.js";
+import type { WebhookJob } from "../../queues/definitions.js";
+import { SignatureError, VerifierUnavailableError, type WebhookVerifier } from "../../verify/errors.js";
+import { addOnce, QueueUnavailableError } from "./enqueue.js";
+import type { WebhookMetrics } from "./metrics.js";
+import { requestView } from "./request-view.js";
+
+export type Outcome =
+  | "accepted"
+  | "duplicate"
+  | "invalid"
+  | "unauthorized"
+  | "forbidden"
+  | "too_large"
+  | "unsupported_media_type"
+  | "unavailable"
+  | "error";
+
+export interface ReceiverOptions {
+  provider: string;
+  queue: Queue;
+  verifier: WebhookVerifier;
+  read: (json: unknown) => ReadResult;
+  /** Empty = any address. */
+  allowlist: AddressMatcher;
+  trustedProxies: AddressMatcher;
+  maxBytes: number;
+  enqueueTimeoutMs: number;
+  metrics: WebhookMetrics;
+  log: Logger;
+  now?: () => Date;
+}
+
+interface Answer {
+  status: 200 | 202 | 400 | 401 | 403 | 413 | 415 | 500 | 503;
+  outcome: Outcome;
+  body: Record<string, unknown>;
+  jobId?: string;
+  eventId?: string;
+  /** Logged, never sent: why a signature failed, or what broke. */
+  detail?: string;
+}
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The receive pipeline of one provider, cheapest check first: sender address, declared size,
+ * media type, actual size, signature over the raw bytes, then parsing and validation, then
+ * the idempotent enqueue. Nothing is enqueued unless every step passed.
+ */
+export function createReceiver(opts: ReceiverOptions) {
+  const now = opts.now ?? (() => new Date());
+
+  async function receive(c: Context): Promise<Answer> {
+    const req = requestView(c);
+
+    if (opts.allowlist.size > 0) {
+      const client = resolveClientAddress(req.peerAddress, req.header("x-forwarded-for"), opts.trustedProxies);
+      if (!opts.allowlist.matches(client.address)) {
+        return { status: 403, outcome: "forbidden", body: { error: "address not allowed" }, detail: `client ${client.text}` };
+      }
+    }
+
+    const declared = req.header("content-length");
+    if (declared !== undefined && Number(declared) > opts.maxBytes) return tooLarge(opts.maxBytes);
+
+    const type = req.header("content-type");
+    if (!type || !JSON_TYPE.test(type)) {
+      return { status: 415, outcome: "unsupported_media_type", body: { error: "expected Content-Type: application/json" } };
+    }
+
+    const body = await req.readBody(opts.maxBytes);
+    if (body === "too_large") return tooLarge(opts.maxBytes);
+
+    try {
+      await opts.verifier.verify(req.header, body);
+    } catch (err) {
+      if (err instanceof SignatureError) {
+        return { status: 401, outcome: "unauthorized", body: { error: "invalid signature" }, detail: `${err.reason}: ${err.message}` };
+      }
+      if (err instanceof VerifierUnavailableError) {
+        return { status: 503, outcome: "unavailable", body: { error: "signature keys unavailable, retry later" }, detail: err.message };
+      }
+      throw err;
+    }
+
+    let json: unknown;
+    try {
+      json = parseExactJson(utf8.decode(body));
+    } catch (err) {
+      const why = err instanceof JsonSyntaxError ? err.message : "body is not UTF-8";
+      return { status: 400, outcome: "invalid", body: { error: "body is not valid JSON", issues: [why] } };
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      return { status: 400, outcome: "invalid", body: { error: "invalid payload", issues: ["(body): expected a JSON object"] } };
+    }
+    const read = opts.read(json);
+    if (!read.ok) return { status: 400, outcome: "invalid", body: { error: "invalid payload", issues: read.issues } };
+
+    const { event } = read;
+    // JSON round trip: the job holds plain JSON (exact amounts are strings by now).
+    const job: WebhookJob = {
+      eventId: event.eventId,
+      receivedAt: now().toISOString(),
+      payload: JSON.parse(JSON.stringify(event.payload)) as Record<string, unknown>,
+    };
+    try {
+      const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs);
+      return r.duplicate
+        ? { status: 200, outcome: "duplicate", body: { jobId: r.jobId, duplicate: true }, jobId: r.jobId, eventId: event.eventId }
+        : { status: 202, outcome: "accepted", body: { jobId: r.jobId }, jobId: r.jobId, eventId: event.eventId };
+    } catch (err) {
+      if (err instanceof QueueUnavailableError) {
+        return { status: 503, outcome: "unavailable", body: { error: "queue unavailable, retry later" }, jobId: event.jobId, eventId: event.eventId, detail: err.message };
+      }
+      throw err;
+    }
+  }
+
+  return async (c: Context): Promise<Response> => {
+    const started = performance.now();
+    let answer: Answer;
+    try {
+      answer = await receive(c);
+    } catch (err) {
+      answer = { status: 500, outcome: "error", body: { error: "internal error" }, detail: (err as Error).message };
+    }
+    const seconds = (performance.now() - started) / 1000;
+    opts.metrics.requests.inc({ provider: opts.provider, outcome: answer.outcome });
+    opts.metrics.latency.observe({ provider: opts.provider, outcome: answer.outcome }, seconds);
+    const line = {
+      provider: opts.provider,
+      outcome: answer.outcome,
+      status: answer.status,
+      jobId: answer.jobId,
+      eventId: answer.eventId,
+      latencyMs: Math.round(seconds * 1e5) / 100,
+      detail: answer.detail,
+    };
+    if (answer.status >= 500) opts.log.warn(line, "webhook");
+    else opts.log.info(line, "webhook");
+    if (answer.status === 413) c.header("connection", "close");
+    return c.json(answer.body, answer.status);
+  };
+}
+
+const tooLarge = (max: number): Answer => ({ status: 413, outcome: "too_large", body: { error: `body larger than ${max} bytes` } });

@@ -1,0 +1,163 @@
+import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { CompactSign, exportJWK, type JWK } from "jose";
+import { signStandardWebhook } from "../../src/verify/standard-webhooks.js";
+import { signSumsub } from "../../src/verify/sumsub-digest.js";
+
+/** Headers a Standard Webhooks sender puts on a request. */
+export function standardHeaders(secret: string, body: string, opts: { id?: string; timestamp?: number } = {}): Record<string, string> {
+  const id = opts.id ?? `msg_${Math.random().toString(36).slice(2)}`;
+  const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
+  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, id, ts, body) };
+}
+
+export function sumsubHeaders(secret: string, body: string, alg = "HMAC_SHA256_HEX"): Record<string, string> {
+  return { "content-type": "application/json", "x-payload-digest": signSumsub(secret, alg, body), "x-payload-digest-alg": alg };
+}
+
+export function rsaKeyPair(): { privateKey: KeyObject; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { privateKey, publicPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+}
+
+export function fireblocksV1Headers(privateKey: KeyObject, body: string): Record<string, string> {
+  return { "content-type": "application/json", "fireblocks-signature": sign("sha512", Buffer.from(body), privateKey).toString("base64") };
+}
+
+/** A detached RS512 JWS over the body, as Fireblocks webhooks v2 sends it: `<header>..<signature>`. */
+export async function fireblocksV2Headers(privateKey: KeyObject, kid: string, body: string): Promise<Record<string, string>> {
+  const jws = await new CompactSign(Buffer.from(body)).setProtectedHeader({ alg: "RS512", kid }).sign(createPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" })));
+  const [header, , signature] = jws.split(".");
+  return { "content-type": "application/json", "fireblocks-webhook-signature": `${header}..${signature}` };
+}
+
+/** A local stand-in for Fireblocks' JWKS endpoint (same document shape), whose keys a test can rotate. */
+export class JwksStub {
+  private keys: JWK[] = [];
+  fetches = 0;
+  private constructor(private readonly server: Server, readonly url: string) {}
+
+  static async start(): Promise<JwksStub> {
+    let stub: JwksStub | undefined;
+    const server = createServer((req, res) => {
+      stub!.fetches++;
+      if (req.url !== "/.well-known/jwks.json") {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "public, max-age=3600" });
+      res.end(JSON.stringify({ keys: stub!.keys }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    stub = new JwksStub(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`);
+    return stub;
+  }
+
+  async publish(kid: string, privateKey: KeyObject): Promise<void> {
+    const { createPublicKey } = await import("node:crypto");
+    const jwk = await exportJWK(createPublicKey(privateKey));
+    this.keys.push({ ...jwk, kid, use: "sig", alg: "RS512" });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+/** The example payloads exactly as the seed documents print them. */
+export const SEED = {
+  bakktActive: `{
+  "requestId": "3f2b3e62-f26c-442d-8d4b-d029d5e9de50",
+  "partnerPartyRef": "ABCDEFG123",
+  "partnerWebhookType": "PARTY_EVENT",
+  "created": "2023-07-14T17:26:42.53873Z",
+  "partyStatus": "ACTIVE",
+  "reasonCode": "ENROLLMENT",
+  "verificationURL": "",
+  "verificationURLExpiry": ""
+}`,
+  bakktFailedKyc: `{
+  "requestId": "3f2b3e62-f26c-442d-8d4b-d029d5e9de50",
+  "partnerPartyRef": "ABCDEFG123",
+  "partnerWebhookType": "PARTY_EVENT",
+  "created": "2023-07-14T17:26:42.53873Z",
+  "partyStatus": "INACTIVE",
+  "reasonCode": "RISK_KYC",
+  "verificationURL": "",
+  "verificationURLExpiry": ""
+}`,
+  bakktDocVerification: `{
+  "requestId": "3f2b3e62-f26c-442d-8d4b-d029d5e9de50",
+  "partnerPartyRef": "ABCDEFG123",
+  "partnerWebhookType": "PARTY_EVENT",
+  "created": "2023-07-14T17:26:42.53873Z",
+  "partyStatus": "INACTIVE",
+  "reasonCode": "DOCUMENT_VERIFICATION",
+  "verificationURL": "https://verify-v2.socure.com/#/t/99f2e00e-3ffd-4c58-8e40-3d6f7934c426",
+  "verificationURLExpiry": "2024-02-20T18:58:49.197534912Z"
+}`,
+  bakktSuspended: `{
+  "requestId": "3f2b3e62-f26c-442d-8d4b-d029d5e9de50",
+  "partnerPartyRef": "e8596570-f058-493b-a667-965b6ea2eb8e",
+  "partnerWebhookType": "PARTY_EVENT",
+  "created": "2023-07-14T17:26:42.53873Z",
+  "partyStatus": "SUSPENDED",
+  "reasonCode": "MAX_ACH_RETURNS"
+}`,
+  bakktBankLink: `{
+  "requestId": "ca5d9540-1f09-44d8-921b-aeca5caf16c9",
+  "partnerPartyRef": "51275f6e-7111-402d-bf98-9a26d60072a61080p",
+  "partnerWebhookType": "BANK_ACCOUNT_LINK",
+  "created": "2023-08-08T19:12:53.034610562Z",
+  "accountLinkingInfo": {
+    "bankName": "N/A",
+    "accountLastFour": "0000",
+    "accountLinkStatus": "PENDING",
+    "verificationType": "SAME_DAY_MICRODEPOSIT"
+  }
+}`,
+  bakktAchPending: `{
+  "requestId": "ba5d8540-6n78-44d8-921b-aeca5caf16g8",
+  "partnerPartyRef": "53b16517-7766-4124-ab53-a798c310c139",
+  "partnerWebhookType": "FIAT_EVENT",
+  "fiatEvent": {
+    "amount": 100,
+    "created": "2023-05-11T18:32:24.448422Z",
+    "currency": "USD",
+    "transactionId": "5167d1e5-1ff9-49bd-86a2-38d8116c7d67",
+    "partnerTransactionRef": "53b16517-7766-4124-ab53-a798c310c139",
+    "fiatTransactType": "DEPOSIT",
+    "instrumentType": "ACH",
+    "transactionStatus": "PENDING"
+  }
+}`,
+  bakktAchCompleted: `{
+  "requestId": "ch9d9540-1f09-44d8-876c-aeca5caf16g8",
+  "partnerPartyRef": "53b16517-7766-4124-ab53-a798c310c139",
+  "partnerWebhookType": "FIAT_EVENT",
+  "fiatEvent": {
+    "amount": 100,
+    "created": "2023-05-13T18:32:24.448422Z",
+    "currency": "USD",
+    "transactionId": "4177d1e5-1ff9-4495-86a2-38d8116c7d99",
+    "partnerTransactionRef": "77c16517-4513-4124-ab53-a798c310c848",
+    "fiatTransactType": "DEPOSIT",
+    "instrumentType": "ACH",
+    "transactionStatus": "COMPLETED"
+  }
+}`,
+};
+
+/** A payment webhook shaped like the playbook's schema (it prints no literal example). */
+export function paymentBody(over: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    referenceId: "ATK-TX-10001",
+    amount: 2500.5,
+    currency: "USD",
+    bankTransactionId: `BTX-${Math.random().toString(36).slice(2, 10)}`,
+    timestamp: "2026-03-01T12:00:00Z",
+    signature: "sig-as-the-playbook-prints-it",
+    ...over,
+  });
+}
