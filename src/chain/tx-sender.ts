@@ -166,16 +166,18 @@ export class TxSender {
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       });
       const hash = keccak256(raw);
+      // Both writes in one statement: the row lock is held for as few round trips as possible.
       await trx
+        .with("advanced", (db) =>
+          db
+            .updateTable("signer_nonces")
+            .set({ next_nonce: (nonce + 1n).toString() })
+            .where("chain_id", "=", chainId)
+            .where("address", "=", this.address),
+        )
         .updateTable("chain_transactions")
         .set({ nonce: nonce.toString(), raw_tx: raw, tx_hash: hash, status: "signed", signed_at: new Date() })
         .where("intent_key", "=", req.intentKey)
-        .execute();
-      await trx
-        .updateTable("signer_nonces")
-        .set({ next_nonce: (nonce + 1n).toString() })
-        .where("chain_id", "=", chainId)
-        .where("address", "=", this.address)
         .execute();
       return { ...current, nonce: nonce.toString(), raw_tx: raw, tx_hash: hash, status: "signed" as ChainTxStatus };
     }));
