@@ -47,6 +47,9 @@ export class ReceiptTimeoutError extends Error {
 
 type Row = Selectable<ChainTransactionsTable>;
 
+/** Intents signed under one hold of the nonce lock, at most. */
+const MAX_BATCH = 50;
+
 const isRevert = (err: unknown) => err instanceof BaseError && Boolean(err.walk((e) => e instanceof ExecutionRevertedError));
 // What nodes answer when the very same transaction is already in their pool or mined.
 const ALREADY_KNOWN = /already (known|imported)|known transaction|nonce too low|replacement transaction underpriced/i;
@@ -126,7 +129,7 @@ export class TxSender {
   }
 
   private async sign(req: SendRequest): Promise<Row> {
-    const { db, publicClient, account, chainId, log } = this.opts;
+    const { publicClient, log } = this.opts;
     // Estimates run before taking the nonce lock so the lock is held only to sign and store.
     let gas: bigint;
     try {
@@ -135,16 +138,56 @@ export class TxSender {
       if (isRevert(err)) throw new UnrecoverableError(`transaction for ${req.intentKey} would revert: ${(err as BaseError).shortMessage}`);
       throw err;
     }
-    const fees = await this.fees();
     await this.ensureNonceRow();
-    const signed = await this.oneAtATime(() => db.transaction().execute(async (trx) => {
+    const signed = await new Promise<Row>((resolve, reject) => {
+      this.waiting.push({ req, gas, resolve, reject });
+      void this.drain();
+    });
+    log.info({ intentKey: req.intentKey, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
+    return signed;
+  }
+
+  private waiting: { req: SendRequest; gas: bigint; resolve: (row: Row) => void; reject: (err: unknown) => void }[] = [];
+  private draining = false;
+
+  /**
+   * Group signing: the intents waiting in this process are signed together, in one database
+   * transaction under one hold of the nonce row lock (like a group commit), so the lock's
+   * round trips are paid once per batch rather than once per transaction, and at most one
+   * connection per process waits on the row.
+   */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_BATCH);
+        try {
+          const rows = await this.signBatch(batch);
+          for (const b of batch) b.resolve(rows.get(b.req.intentKey)!);
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async signBatch(batch: { req: SendRequest; gas: bigint }[]): Promise<Map<string, Row>> {
+    const { db, account, chainId } = this.opts;
+    const fees = await this.fees();
+    const keys = [...new Set(batch.map((b) => b.req.intentKey))];
+    return db.transaction().execute(async (trx) => {
+      // Intent rows first, in key order (no deadlock between processes), then the nonce row.
       const current = (await trx
         .selectFrom("chain_transactions")
         .selectAll()
-        .where("intent_key", "=", req.intentKey)
+        .where("intent_key", "in", keys)
+        .orderBy("intent_key")
         .forUpdate()
-        .executeTakeFirstOrThrow()) as Row;
-      if (current.raw_tx) return current; // another process signed it while we estimated
+        .execute()) as Row[];
+      const rows = new Map(current.map((r) => [r.intent_key, r]));
       const { next_nonce } = await trx
         .selectFrom("signer_nonces")
         .select("next_nonce")
@@ -152,49 +195,42 @@ export class TxSender {
         .where("address", "=", this.address)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      const nonce = BigInt(next_nonce);
-      const raw = await account.signTransaction({
-        type: "eip1559",
-        chainId,
-        to: req.to,
-        data: req.data,
-        value: req.value ?? 0n,
-        nonce: Number(nonce),
-        // Headroom: the stored bytes may be rebroadcast later, when state and base fee moved.
-        gas: (gas * 12n) / 10n,
-        maxFeePerGas: fees.maxFeePerGas * 2n,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      });
-      const hash = keccak256(raw);
-      // Both writes in one statement: the row lock is held for as few round trips as possible.
-      await trx
-        .with("advanced", (db) =>
-          db
-            .updateTable("signer_nonces")
-            .set({ next_nonce: (nonce + 1n).toString() })
-            .where("chain_id", "=", chainId)
-            .where("address", "=", this.address),
+      let nonce = BigInt(next_nonce);
+      const fresh: Row[] = [];
+      for (const { req, gas } of batch) {
+        const row = rows.get(req.intentKey)!;
+        if (row.raw_tx) continue; // signed already: by another process, or earlier in this batch
+        const raw = await account.signTransaction({
+          type: "eip1559",
+          chainId,
+          to: req.to,
+          data: req.data,
+          value: req.value ?? 0n,
+          nonce: Number(nonce),
+          // Headroom: the stored bytes may be rebroadcast later, when state and base fee moved.
+          gas: (gas * 12n) / 10n,
+          maxFeePerGas: fees.maxFeePerGas * 2n,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        });
+        const signed = { ...row, nonce: nonce.toString(), raw_tx: raw, tx_hash: keccak256(raw), status: "signed" as ChainTxStatus };
+        rows.set(req.intentKey, signed);
+        fresh.push(signed);
+        nonce += 1n;
+      }
+      if (fresh.length === 0) return rows;
+      // The nonce advance and every stored transaction in one statement.
+      const values = sql.join(fresh.map((r) => sql`(${r.intent_key}, ${r.nonce}::int8, ${r.raw_tx}, ${r.tx_hash})`));
+      await sql`
+        with advanced as (
+          update signer_nonces set next_nonce = ${nonce.toString()}::int8
+           where chain_id = ${chainId} and address = ${this.address}
         )
-        .updateTable("chain_transactions")
-        .set({ nonce: nonce.toString(), raw_tx: raw, tx_hash: hash, status: "signed", signed_at: new Date() })
-        .where("intent_key", "=", req.intentKey)
-        .execute();
-      return { ...current, nonce: nonce.toString(), raw_tx: raw, tx_hash: hash, status: "signed" as ChainTxStatus };
-    }));
-    log.info({ intentKey: req.intentKey, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
-    return signed;
-  }
-
-  private signing: Promise<unknown> = Promise.resolve();
-
-  /**
-   * Jobs of this process queue here for the nonce row rather than in Postgres: at most one
-   * connection per process waits on the row lock, the others stay free for other work.
-   */
-  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.signing.then(fn, fn);
-    this.signing = run.catch(() => undefined);
-    return run;
+        update chain_transactions t
+           set nonce = v.nonce, raw_tx = v.raw_tx, tx_hash = v.tx_hash, status = 'signed', signed_at = now()
+          from (values ${values}) as v(intent_key, nonce, raw_tx, tx_hash)
+         where t.intent_key = v.intent_key`.execute(trx);
+      return rows;
+    });
   }
 
   private feeCache: { at: number; value: Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> } | undefined;
