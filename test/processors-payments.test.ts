@@ -216,5 +216,12 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
     const o = await waitOrder(ref, "completed");
     expect(o.payment).toEqual(expect.objectContaining({ source: "bakkt", proof: completed.fiatEvent.transactionId }));
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet as Address)).toBe(11n);
+
+    // The broker's field list puts the same fields at the top level (and names the type webhookType).
+    const ref2 = await newOrder(inv.id, "12", "75.25");
+    const flat = { requestId: randomUUID(), partnerPartyRef: inv.id, webhookType: "FIAT_EVENT", amount: "75.250", created: "2023-05-13T18:32:24.448422Z", currency: "USD", transactionId: randomUUID(), partnerTransactionRef: ref2, fiatTransactType: "DEPOSIT", instrumentType: "WIRE", transactionStatus: "COMPLETED" };
+    await c.queues.queue("bakkt-webhooks").add("bakkt", { eventId: flat.requestId, receivedAt: new Date().toISOString(), payload: flat }, { jobId: `bakkt-${flat.requestId}` });
+    await waitOrder(ref2, "completed");
+    expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet as Address)).toBe(23n);
   });
 });

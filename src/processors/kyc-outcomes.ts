@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database, KycStatus } from "../db/schema.js";
 import type { Logger } from "../log.js";
 import type { WebhookJob } from "../queues/definitions.js";
@@ -132,7 +132,15 @@ export interface KycResult {
 export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: string | undefined): Promise<KycResult> {
   const result = await deps.db.transaction().execute(async (trx) => {
     let q = trx.selectFrom("investors").select(["id", "kyc_status", "kyc_event_at"]).forUpdate();
-    q = o.investor.by === "id" ? q.where("id", "=", o.investor.value) : q.where((eb) => eb.or([eb("bakkt_party_ref", "=", o.investor.value), eb("id", "=", o.investor.value)]));
+    // The broker names the party by our bakktPartyRef; an investor registered without one may
+    // have been enrolled under its own id. A ref match wins over an id match.
+    q =
+      o.investor.by === "id"
+        ? q.where("id", "=", o.investor.value)
+        : q
+            .where((eb) => eb.or([eb("bakkt_party_ref", "=", o.investor.value), eb("id", "=", o.investor.value)]))
+            .orderBy(sql`bakkt_party_ref is not distinct from ${o.investor.value}`, "desc")
+            .limit(1);
     const investor = await q.executeTakeFirst();
     if (!investor) throw new UnknownInvestorError(`${o.investor.by === "id" ? "id" : "with bakktPartyRef"} ${o.investor.value}`);
     const newer = !investor.kyc_event_at || o.eventAt.getTime() >= investor.kyc_event_at.getTime();

@@ -75,8 +75,11 @@ const fiatEventSchema = z.object({
  * a declined or cancelled deposit fails it; anything else (pending, withdrawals) is noted only.
  */
 export async function applyFiatEvent(deps: PaymentDeps, job: Job<WebhookJob>, log: Logger): Promise<unknown> {
-  const parsed = fiatEventSchema.safeParse(job.data.payload.fiatEvent);
-  if (!parsed.success) throw new UnrecoverableError(`invalid FIAT_EVENT: ${describe(parsed.error).replace(/^/, "fiatEvent.")}`);
+  // The broker's examples nest the fields in `fiatEvent`; its field list has them at the top level.
+  const nested = job.data.payload.fiatEvent;
+  const fields = nested && typeof nested === "object" && !Array.isArray(nested) ? nested : job.data.payload;
+  const parsed = fiatEventSchema.safeParse(fields);
+  if (!parsed.success) throw new UnrecoverableError(`invalid FIAT_EVENT: ${describe(parsed.error)}`);
   const e = parsed.data;
   if (e.fiatTransactType !== "DEPOSIT") return { outcome: "ignored", reason: `fiatTransactType ${e.fiatTransactType}` };
   if (e.transactionStatus === "DECLINED" || e.transactionStatus === "CANCELLED") {
