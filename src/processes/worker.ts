@@ -1,3 +1,4 @@
+import { buildChain } from "../chain/index.js";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
 import { buildProcessors, type ProcessorDeps } from "../processors/index.js";
@@ -17,11 +18,14 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
   workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
+  const chain = buildChain(c.config, c.dbh.db, c.log);
+  // A transaction signed by a process that died before broadcasting would hold up every later nonce.
+  chain?.sender.rebroadcastPending().catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
   const host = startWorkers({
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
-    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, screening: buildScreening(c.config, c.metrics.registry) }),
+    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, chain, screening: buildScreening(c.config, c.metrics.registry) }),
     limiters: { "aml-screening": { max: c.config.AML_RATE_LIMIT_PER_SECOND, duration: 1_000 } },
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
