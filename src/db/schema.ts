@@ -69,6 +69,30 @@ export interface Database {
   broker_events: BrokerEventsTable;
   broker_groups: BrokerGroupsTable;
   broker_entities: BrokerEntitiesTable;
+  aml_screenings: AmlScreeningsTable;
+  aml_alerts: AmlAlertsTable;
+}
+
+/** One screening per investor and period (the unique key makes a rerun a no-op). */
+export interface AmlScreeningsTable {
+  id: Generated<string>;
+  investor_id: string;
+  period: string;
+  outcome: "clean" | "hit";
+  search_id: string;
+  total_hits: number;
+  match_count: number;
+  screened_at: Timestamp;
+}
+
+export interface AmlAlertsTable {
+  id: Generated<string>;
+  investor_id: string;
+  screening_id: string;
+  alert_type: string;
+  match_data: ColumnType<unknown, string, string>;
+  status: ColumnType<string, string | undefined, string>;
+  created_at: Timestamp;
 }
 
 export type KycStatus =
@@ -91,6 +115,8 @@ export interface InvestorsTable {
   kyc_status: ColumnType<KycStatus, KycStatus | undefined, KycStatus>;
   kyc_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   kyc_details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** unscreened, low (last screening clean, no open alert) or high (an AML hit). */
+  aml_risk: ColumnType<string, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

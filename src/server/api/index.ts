@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Kysely, Selectable } from "kysely";
-import type { Database, InvestorsTable, KycEventsTable, OrdersTable } from "../../db/schema.js";
+import type { AmlAlertsTable, AmlScreeningsTable, Database, InvestorsTable, KycEventsTable, OrdersTable } from "../../db/schema.js";
 import { decimalEquals } from "../../processors/decimal-amount.js";
 import { adminAuth } from "./auth.js";
 import { identifier, investorInput, orderInput, parseBody, type InvestorInput, type OrderInput } from "./validation.js";
@@ -12,7 +12,12 @@ export interface AdminApiDeps {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEventsTable>[]) {
+interface AmlView {
+  latest: Selectable<AmlScreeningsTable> | undefined;
+  openAlerts: Selectable<AmlAlertsTable>[];
+}
+
+function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEventsTable>[], aml: AmlView) {
   return {
     id: i.id,
     wallet: i.wallet,
@@ -35,6 +40,13 @@ function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEven
         recordedAt: iso(h.recorded_at),
         details: h.details,
       })),
+    },
+    aml: {
+      risk: i.aml_risk,
+      latestScreening: aml.latest
+        ? { period: aml.latest.period, outcome: aml.latest.outcome, matches: aml.latest.match_count, searchId: aml.latest.search_id, screenedAt: iso(aml.latest.screened_at) }
+        : null,
+      openAlerts: aml.openAlerts.map((a) => ({ id: a.id, type: a.alert_type, status: a.status, matchData: a.match_data, createdAt: iso(a.created_at) })),
     },
     createdAt: iso(i.created_at),
     updatedAt: iso(i.updated_at),
@@ -90,8 +102,12 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono {
   const loadInvestor = async (id: string) => {
     const row = await db.selectFrom("investors").selectAll().where("id", "=", id).executeTakeFirst();
     if (!row) return undefined;
-    const history = await db.selectFrom("kyc_events").selectAll().where("investor_id", "=", id).orderBy("id").execute();
-    return investorView(row, history);
+    const [history, latest, openAlerts] = await Promise.all([
+      db.selectFrom("kyc_events").selectAll().where("investor_id", "=", id).orderBy("id").execute(),
+      db.selectFrom("aml_screenings").selectAll().where("investor_id", "=", id).orderBy("screened_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst(),
+      db.selectFrom("aml_alerts").selectAll().where("investor_id", "=", id).where("status", "=", "pending_review").orderBy("id").execute(),
+    ]);
+    return investorView(row, history, { latest, openAlerts });
   };
 
   app.post("/investors", async (c) => {
