@@ -1,6 +1,7 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_processed_events.js";
 import * as m0003 from "./0003_broker_events.js";
+import * as m0004 from "./0004_broker_ingest.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -9,4 +10,5 @@ import * as m0003 from "./0003_broker_events.js";
 export const migrations: Record<string, Migration> = {
   "0001_processed_events": m0001,
   "0003_broker_events": m0003,
+  "0004_broker_ingest": m0004,
 };
