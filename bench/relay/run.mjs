@@ -70,87 +70,87 @@ function run(script, args, env) {
 const until = async (fn, ms = 50) => { while (!(await fn())) await new Promise((r) => setTimeout(r, ms)); };
 
 async function round(round) {
-const name = `bench_relay_${randomBytes(4).toString("hex")}`;
-// 1. The emulator's own rate: a plain consumer in its own process, both queues at once.
-const rawQueues = await load(`raw${round}`, dataset());
-const selfBefore = process.cpuUsage();
-const raw = run(`${root}bench/relay/raw-consumer.mjs`, [emulator.endpoint, rawQueues.primary, rawQueues.dr], {});
-await raw.exited;
-const rawEmulatorCpu = process.cpuUsage(selfBefore);
-const rawResult = JSON.parse(raw.out().trim().split("\n").pop());
-const rawEventsPerSec = rawResult.messages / 2 / rawResult.seconds;
+  const name = `bench_relay_${randomBytes(4).toString("hex")}`;
+  // 1. The emulator's own rate: a plain consumer in its own process, both queues at once.
+  const rawQueues = await load(`raw${round}`, dataset());
+  const selfBefore = process.cpuUsage();
+  const raw = run(`${root}bench/relay/raw-consumer.mjs`, [emulator.endpoint, rawQueues.primary, rawQueues.dr], {});
+  await raw.exited;
+  const rawEmulatorCpu = process.cpuUsage(selfBefore);
+  const rawResult = JSON.parse(raw.out().trim().split("\n").pop());
+  const rawEventsPerSec = rawResult.messages / 2 / rawResult.seconds;
 
-// 2. The relay: same data, relay + workers as processes, until every event is applied.
-const dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
-await migrateToLatest(dbh.db, name);
-const relayQueues = await load(`relay${round}`, dataset());
-const env = {
-  DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
-  WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: String(CONCURRENCY),
-  BAKKT_SQS_PRIMARY_URL: relayQueues.primary, BAKKT_SQS_DR_URL: relayQueues.dr,
-  AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-  RELAY_WAIT_TIME_SECONDS: "1",
-};
-const workers = Array.from({ length: WORKERS }, () => run(`${root}dist/src/bin/worker.js`, [], env));
-await new Promise((r) => setTimeout(r, 1500)); // workers connected and blocking on the queue
-// The clock starts when the relay is connected and polling (process start-up is not SQS work).
-const relay = run(`${root}dist/src/bin/relay.js`, [], { ...env, LOG_LEVEL: "info" });
-await until(async () => /"msg":"polling"/.test(relay.out()), 5);
-const started = performance.now();
-const cpu = cpuMeter({
-  relay: [relay.child.pid],
-  workers: workers.map((w) => w.child.pid),
-  redis: pidsMatching(/^redis-server [^ ]*:6379/),
-  postgres: () => pidsMatching(/^postgres: /),
-});
-// Also note when the relay has every job in Redis (hand-off rate, SQS -> BullMQ).
-const counter = new Redis(REDIS_URL);
-let handedOffAt;
-const watchHandOff = (async () => {
-  while (!handedOffAt) {
-    const n = Number(await counter.get(`${name}:relay:seq:acct-0`) ?? 0) ; // cheap probe first
-    if (n >= Math.floor(EVENTS / GROUPS)) {
-      const keys = await Promise.all(Array.from({ length: GROUPS }, (_, g) => counter.get(`${name}:relay:seq:acct-${g}`)));
-      const jobs = await counter.zcard(`${name}:broker-events:completed`) + await counter.llen(`${name}:broker-events:wait`) + await counter.llen(`${name}:broker-events:active`);
-      if (keys.reduce((a, k) => a + Number(k ?? 0), 0) >= EVENTS && jobs >= EVENTS) handedOffAt = performance.now();
+  // 2. The relay: same data, relay + workers as processes, until every event is applied.
+  const dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
+  await migrateToLatest(dbh.db, name);
+  const relayQueues = await load(`relay${round}`, dataset());
+  const env = {
+    DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
+    WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: String(CONCURRENCY),
+    BAKKT_SQS_PRIMARY_URL: relayQueues.primary, BAKKT_SQS_DR_URL: relayQueues.dr,
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    RELAY_WAIT_TIME_SECONDS: "1",
+  };
+  const workers = Array.from({ length: WORKERS }, () => run(`${root}dist/src/bin/worker.js`, [], env));
+  await new Promise((r) => setTimeout(r, 1500)); // workers connected and blocking on the queue
+  // The clock starts when the relay is connected and polling (process start-up is not SQS work).
+  const relay = run(`${root}dist/src/bin/relay.js`, [], { ...env, LOG_LEVEL: "info" });
+  await until(async () => /"msg":"polling"/.test(relay.out()), 5);
+  const started = performance.now();
+  const cpu = cpuMeter({
+    relay: [relay.child.pid],
+    workers: workers.map((w) => w.child.pid),
+    redis: pidsMatching(/^redis-server [^ ]*:6379/),
+    postgres: () => pidsMatching(/^postgres: /),
+  });
+  // Also note when the relay has every job in Redis (hand-off rate, SQS -> BullMQ).
+  const counter = new Redis(REDIS_URL);
+  let handedOffAt;
+  const watchHandOff = (async () => {
+    while (!handedOffAt) {
+      const n = Number(await counter.get(`${name}:relay:seq:acct-0`) ?? 0) ; // cheap probe first
+      if (n >= Math.floor(EVENTS / GROUPS)) {
+        const keys = await Promise.all(Array.from({ length: GROUPS }, (_, g) => counter.get(`${name}:relay:seq:acct-${g}`)));
+        const jobs = await counter.zcard(`${name}:broker-events:completed`) + await counter.llen(`${name}:broker-events:wait`) + await counter.llen(`${name}:broker-events:active`);
+        if (keys.reduce((a, k) => a + Number(k ?? 0), 0) >= EVENTS && jobs >= EVENTS) handedOffAt = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-})();
-const applied = async () => Number((await dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll().as("n")).where("outcome", "is not", null).executeTakeFirst()).n);
-// WORKERS=0 measures the relay's hand-off alone (nothing applies the events).
-await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
-const seconds = (performance.now() - started) / 1000;
-const cpuSeconds = cpu();
-await watchHandOff;
-counter.disconnect();
-const handOffSeconds = (handedOffAt - started) / 1000;
-const relayEventsPerSec = EVENTS / seconds;
+  })();
+  const applied = async () => Number((await dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll().as("n")).where("outcome", "is not", null).executeTakeFirst()).n);
+  // WORKERS=0 measures the relay's hand-off alone (nothing applies the events).
+  await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpu();
+  await watchHandOff;
+  counter.disconnect();
+  const handOffSeconds = (handedOffAt - started) / 1000;
+  const relayEventsPerSec = EVENTS / seconds;
 
-for (const p of [relay, ...workers]) p.child.kill("SIGTERM");
-await Promise.all([relay, ...workers].map((p) => p.exited));
-const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
-await dbh.close();
-const admin = new pg.Client({ connectionString: DATABASE_URL });
-await admin.connect();
-await admin.query(`drop schema "${name}" cascade`);
-await admin.end();
-const redis = new Redis(REDIS_URL);
-let cursor = "0";
-do { const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000); cursor = next; if (keys.length) await redis.del(...keys); } while (cursor !== "0");
-redis.disconnect();
+  for (const p of [relay, ...workers]) p.child.kill("SIGTERM");
+  await Promise.all([relay, ...workers].map((p) => p.exited));
+  const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
+  await dbh.close();
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`drop schema "${name}" cascade`);
+  await admin.end();
+  const redis = new Redis(REDIS_URL);
+  let cursor = "0";
+  do { const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000); cursor = next; if (keys.length) await redis.del(...keys); } while (cursor !== "0");
+  redis.disconnect();
 
-const result = {
-  events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,
-  emulatorReceiveDelete: { seconds: +rawResult.seconds.toFixed(2), eventsPerSec: Math.round(rawEventsPerSec), messagesPerSec: Math.round(rawResult.messages / rawResult.seconds), cpuSeconds: { consumer: rawResult.cpuSeconds, benchAndEmulator: +((rawEmulatorCpu.user + rawEmulatorCpu.system) / 1e6).toFixed(2) } },
-  relayToRedis: { seconds: +handOffSeconds.toFixed(2), eventsPerSec: Math.round(EVENTS / handOffSeconds) },
-  relayToAppliedState: { seconds: +seconds.toFixed(2), eventsPerSec: Math.round(relayEventsPerSec) },
-  ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),
-  leftInSqs: left.reduce((a, b) => a + b, 0),
-  cpuSecondsInRelayWindow: cpuSeconds,
-};
-return result;
+  const result = {
+    events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,
+    emulatorReceiveDelete: { seconds: +rawResult.seconds.toFixed(2), eventsPerSec: Math.round(rawEventsPerSec), messagesPerSec: Math.round(rawResult.messages / rawResult.seconds), cpuSeconds: { consumer: rawResult.cpuSeconds, benchAndEmulator: +((rawEmulatorCpu.user + rawEmulatorCpu.system) / 1e6).toFixed(2) } },
+    relayToRedis: { seconds: +handOffSeconds.toFixed(2), eventsPerSec: Math.round(EVENTS / handOffSeconds) },
+    relayToAppliedState: { seconds: +seconds.toFixed(2), eventsPerSec: Math.round(relayEventsPerSec) },
+    ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),
+    leftInSqs: left.reduce((a, b) => a + b, 0),
+    cpuSecondsInRelayWindow: cpuSeconds,
+  };
+  return result;
 }
 
 const results = [];
