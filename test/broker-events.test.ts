@@ -68,6 +68,20 @@ describe("broker-events processor (real BullMQ workers and Postgres)", () => {
     expect(group.next_sequence).toBe("3");
   });
 
+  it("drains a backlog longer than one step (100 events) in order once its gap is filled", async () => {
+    const group = "acct-backlog";
+    const events = Array.from({ length: 130 }, (_, i) => job(group, i + 1, "transfers.TransferEvent.v1", { transferId: "tr-backlog", status: `STEP_${i + 1}` }));
+    await Promise.all(events.slice(1).map(async (e) => completed(await add(e))));
+    expect(await entity("transfers", "tr-backlog")).toBeUndefined();
+    await completed(await add(events[0]!));
+    const rows = await c.dbh.db.selectFrom("broker_events").select(["sequence", "outcome"]).where("message_group_id", "=", group).orderBy("applied_rank").execute();
+    expect(rows.map((r) => Number(r.sequence))).toEqual(events.map((_, i) => i + 1));
+    expect(rows.every((r) => r.outcome === "applied")).toBe(true);
+    expect(await entity("transfers", "tr-backlog")).toEqual(expect.objectContaining({ status: "STEP_130", applied_count: 130 }));
+    const g = await c.dbh.db.selectFrom("broker_groups").selectAll().where("message_group_id", "=", group).executeTakeFirstOrThrow();
+    expect(g.next_sequence).toBe("131");
+  });
+
   it("a redelivered message_id (even under a new job id) changes nothing", async () => {
     const ev = job("acct-dup", 1, "orders.OrderEvent.v1", { orderId: "ord-dup", status: "FILLED" });
     await completed(await add(ev));

@@ -1,7 +1,9 @@
 // bench/relay: broker events per second from SQS to applied state (relay + workers as real
 // processes, Redis, Postgres), beside the emulator's own receive+delete rate on the same
 // data in the same run. Usage (after `npm run build`):
-//   node bench/relay/run.mjs            EVENTS=5000 GROUPS=100 WORKERS=2 CONCURRENCY=20
+//   node bench/relay/run.mjs            EVENTS=5000 GROUPS=100 WORKERS=2 CONCURRENCY=20 ROUNDS=1
+// Each round measures the emulator baseline and then the relay, back to back, and prints
+// both with their ratio and the CPU seconds each process group spent in the relay window.
 import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -10,15 +12,16 @@ import pg from "pg";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
 import { startSqsEmulator, EMULATOR_CREDENTIALS } from "../../dist/src/relay/emulator.js";
+import { cpuMeter, pidsMatching } from "./cpu.mjs";
 
 const EVENTS = Number(process.env.EVENTS ?? 5000);
 const GROUPS = Number(process.env.GROUPS ?? 100);
 const WORKERS = Number(process.env.WORKERS ?? 2);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const root = new URL("../../", import.meta.url).pathname;
-const name = `bench_relay_${randomBytes(4).toString("hex")}`;
 
 const emulator = await startSqsEmulator();
 const sqs = new SQSClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials: EMULATOR_CREDENTIALS });
@@ -55,7 +58,9 @@ async function load(label, events) {
 }
 
 function run(script, args, env) {
-  const child = spawn(process.execPath, [script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to every child process.
+  const nodeArgs = process.env.CHILD_NODE_ARGS ? process.env.CHILD_NODE_ARGS.split(" ") : [];
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
@@ -64,75 +69,99 @@ function run(script, args, env) {
 }
 const until = async (fn, ms = 50) => { while (!(await fn())) await new Promise((r) => setTimeout(r, ms)); };
 
-// 1. The emulator's own rate: a plain consumer in its own process, both queues at once.
-const rawQueues = await load("raw", dataset());
-const raw = run(`${root}bench/relay/raw-consumer.mjs`, [emulator.endpoint, rawQueues.primary, rawQueues.dr], {});
-await raw.exited;
-const rawResult = JSON.parse(raw.out().trim().split("\n").pop());
-const rawEventsPerSec = rawResult.messages / 2 / rawResult.seconds;
+async function round(round) {
+  const name = `bench_relay_${randomBytes(4).toString("hex")}`;
+  // 1. The emulator's own rate: a plain consumer in its own process, both queues at once.
+  const rawQueues = await load(`raw${round}`, dataset());
+  const selfBefore = process.cpuUsage();
+  const raw = run(`${root}bench/relay/raw-consumer.mjs`, [emulator.endpoint, rawQueues.primary, rawQueues.dr], {});
+  await raw.exited;
+  const rawEmulatorCpu = process.cpuUsage(selfBefore);
+  const rawResult = JSON.parse(raw.out().trim().split("\n").pop());
+  const rawEventsPerSec = rawResult.messages / 2 / rawResult.seconds;
 
-// 2. The relay: same data, relay + workers as processes, until every event is applied.
-const dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
-await migrateToLatest(dbh.db, name);
-const relayQueues = await load("relay", dataset());
-const env = {
-  DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
-  WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: String(CONCURRENCY),
-  BAKKT_SQS_PRIMARY_URL: relayQueues.primary, BAKKT_SQS_DR_URL: relayQueues.dr,
-  AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1",
-  AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-  RELAY_WAIT_TIME_SECONDS: "1",
-};
-const workers = Array.from({ length: WORKERS }, () => run(`${root}dist/src/bin/worker.js`, [], env));
-await new Promise((r) => setTimeout(r, 1500)); // workers connected and blocking on the queue
-// The clock starts when the relay is connected and polling (process start-up is not SQS work).
-const relay = run(`${root}dist/src/bin/relay.js`, [], { ...env, LOG_LEVEL: "info" });
-await until(async () => /"msg":"polling"/.test(relay.out()), 5);
-const started = performance.now();
-// Also note when the relay has every job in Redis (hand-off rate, SQS -> BullMQ).
-const counter = new Redis(REDIS_URL);
-let handedOffAt;
-const watchHandOff = (async () => {
-  while (!handedOffAt) {
-    const n = Number(await counter.get(`${name}:relay:seq:acct-0`) ?? 0) ; // cheap probe first
-    if (n >= Math.floor(EVENTS / GROUPS)) {
-      const keys = await Promise.all(Array.from({ length: GROUPS }, (_, g) => counter.get(`${name}:relay:seq:acct-${g}`)));
-      const jobs = await counter.zcard(`${name}:broker-events:completed`) + await counter.llen(`${name}:broker-events:wait`) + await counter.llen(`${name}:broker-events:active`);
-      if (keys.reduce((a, k) => a + Number(k ?? 0), 0) >= EVENTS && jobs >= EVENTS) handedOffAt = performance.now();
+  // 2. The relay: same data, relay + workers as processes, until every event is applied.
+  const dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
+  await migrateToLatest(dbh.db, name);
+  const relayQueues = await load(`relay${round}`, dataset());
+  const env = {
+    DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
+    WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: String(CONCURRENCY),
+    BAKKT_SQS_PRIMARY_URL: relayQueues.primary, BAKKT_SQS_DR_URL: relayQueues.dr,
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    RELAY_WAIT_TIME_SECONDS: "1",
+  };
+  const workers = Array.from({ length: WORKERS }, () => run(`${root}dist/src/bin/worker.js`, [], env));
+  await new Promise((r) => setTimeout(r, 1500)); // workers connected and blocking on the queue
+  // The clock starts when the relay is connected and polling (process start-up is not SQS work).
+  const relay = run(`${root}dist/src/bin/relay.js`, [], { ...env, LOG_LEVEL: "info" });
+  await until(async () => /"msg":"polling"/.test(relay.out()), 5);
+  const started = performance.now();
+  const cpu = cpuMeter({
+    relay: [relay.child.pid],
+    workers: workers.map((w) => w.child.pid),
+    redis: pidsMatching(/^redis-server [^ ]*:6379/),
+    postgres: () => pidsMatching(/^postgres: /),
+  });
+  // Also note when the relay has every job in Redis (hand-off rate, SQS -> BullMQ).
+  const counter = new Redis(REDIS_URL);
+  let handedOffAt;
+  const watchHandOff = (async () => {
+    while (!handedOffAt) {
+      const n = Number(await counter.get(`${name}:relay:seq:acct-0`) ?? 0) ; // cheap probe first
+      if (n >= Math.floor(EVENTS / GROUPS)) {
+        const keys = await Promise.all(Array.from({ length: GROUPS }, (_, g) => counter.get(`${name}:relay:seq:acct-${g}`)));
+        const jobs = await counter.zcard(`${name}:broker-events:completed`) + await counter.llen(`${name}:broker-events:wait`) + await counter.llen(`${name}:broker-events:active`);
+        if (keys.reduce((a, k) => a + Number(k ?? 0), 0) >= EVENTS && jobs >= EVENTS) handedOffAt = performance.now();
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-})();
-const applied = async () => Number((await dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll().as("n")).where("outcome", "is not", null).executeTakeFirst()).n);
-// WORKERS=0 measures the relay's hand-off alone (nothing applies the events).
-await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
-const seconds = (performance.now() - started) / 1000;
-await watchHandOff;
-counter.disconnect();
-const handOffSeconds = (handedOffAt - started) / 1000;
-const relayEventsPerSec = EVENTS / seconds;
+  })();
+  const applied = async () => Number((await dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll().as("n")).where("outcome", "is not", null).executeTakeFirst()).n);
+  // WORKERS=0 measures the relay's hand-off alone (nothing applies the events).
+  await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpu();
+  await watchHandOff;
+  counter.disconnect();
+  const handOffSeconds = (handedOffAt - started) / 1000;
+  const relayEventsPerSec = EVENTS / seconds;
 
-for (const p of [relay, ...workers]) p.child.kill("SIGTERM");
-await Promise.all([relay, ...workers].map((p) => p.exited));
-const left = ["relay-primary.fifo", "relay-dr.fifo"].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
-await dbh.close();
-const admin = new pg.Client({ connectionString: DATABASE_URL });
-await admin.connect();
-await admin.query(`drop schema "${name}" cascade`);
-await admin.end();
-const redis = new Redis(REDIS_URL);
-let cursor = "0";
-do { const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000); cursor = next; if (keys.length) await redis.del(...keys); } while (cursor !== "0");
-redis.disconnect();
+  for (const p of [relay, ...workers]) p.child.kill("SIGTERM");
+  await Promise.all([relay, ...workers].map((p) => p.exited));
+  const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
+  await dbh.close();
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  await admin.query(`drop schema "${name}" cascade`);
+  await admin.end();
+  const redis = new Redis(REDIS_URL);
+  let cursor = "0";
+  do { const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000); cursor = next; if (keys.length) await redis.del(...keys); } while (cursor !== "0");
+  redis.disconnect();
+
+  const result = {
+    events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,
+    emulatorReceiveDelete: { seconds: +rawResult.seconds.toFixed(2), eventsPerSec: Math.round(rawEventsPerSec), messagesPerSec: Math.round(rawResult.messages / rawResult.seconds), cpuSeconds: { consumer: rawResult.cpuSeconds, benchAndEmulator: +((rawEmulatorCpu.user + rawEmulatorCpu.system) / 1e6).toFixed(2) } },
+    relayToRedis: { seconds: +handOffSeconds.toFixed(2), eventsPerSec: Math.round(EVENTS / handOffSeconds) },
+    relayToAppliedState: { seconds: +seconds.toFixed(2), eventsPerSec: Math.round(relayEventsPerSec) },
+    ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),
+    leftInSqs: left.reduce((a, b) => a + b, 0),
+    cpuSecondsInRelayWindow: cpuSeconds,
+  };
+  return result;
+}
+
+const results = [];
+for (let r = 1; r <= ROUNDS; r++) {
+  const res = await round(r);
+  results.push(res);
+  console.log(JSON.stringify({ round: r, ...res }, null, 2));
+}
 sqs.destroy();
 await emulator.stop();
-
-const result = {
-  events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,
-  emulatorReceiveDelete: { seconds: +rawResult.seconds.toFixed(2), eventsPerSec: Math.round(rawEventsPerSec), messagesPerSec: Math.round(rawResult.messages / rawResult.seconds) },
-  relayToRedis: { seconds: +handOffSeconds.toFixed(2), eventsPerSec: Math.round(EVENTS / handOffSeconds) },
-  relayToAppliedState: { seconds: +seconds.toFixed(2), eventsPerSec: Math.round(relayEventsPerSec) },
-  ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),
-  leftInSqs: left.reduce((a, b) => a + b, 0),
-};
-console.log(JSON.stringify(result, null, 2));
+if (ROUNDS > 1) {
+  const ratios = results.map((r) => r.ratio).sort((a, b) => a - b);
+  console.log(JSON.stringify({ rounds: ROUNDS, ratios: results.map((r) => r.ratio), medianRatio: ratios[Math.floor(ratios.length / 2)] }));
+}

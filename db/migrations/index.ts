@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001_processed_events.js";
 import * as m0002 from "./0002_orders_kyc_custody.js";
 import * as m0003 from "./0003_broker_events.js";
+import * as m0004 from "./0004_broker_ingest.js";
 import * as m0005 from "./0005_aml.js";
 
 /**
@@ -12,5 +13,6 @@ export const migrations: Record<string, Migration> = {
   "0001_processed_events": m0001,
   "0002_orders_kyc_custody": m0002,
   "0003_broker_events": m0003,
+  "0004_broker_ingest": m0004,
   "0005_aml": m0005,
 };

@@ -19,6 +19,12 @@ export const relaySchema = z.object({
   AWS_ENDPOINT_URL_SQS: optionalUrl("http://127.0.0.1:4566"),
   RELAY_WAIT_TIME_SECONDS: intInRange(0, 20, 20),
   RELAY_MAX_MESSAGES: intInRange(1, 10, 10),
+  /**
+   * Batches each queue's loop holds at once: with 2, the next ReceiveMessage is already out
+   * while the previous batch is handed off and deleted. FIFO keeps this ordered: SQS never
+   * returns a message of a group while an earlier one of that group is in flight.
+   */
+  RELAY_BATCHES_IN_HAND: intInRange(1, 10, 2),
   /** Visibility asked for on receive, and re-applied while a slow hand-off is still running. */
   RELAY_VISIBILITY_TIMEOUT_SECONDS: intInRange(1, 43_200, 60),
   /** Where the relay process serves /metrics (it has no web server of its own); unset = off. */

@@ -30,6 +30,8 @@ export interface BrokerEventsTable {
   outcome: BrokerEventOutcome | null;
   entity_kind: string | null;
   entity_id: string | null;
+  /** The status field of the payload, worked out when the event is stored. */
+  entity_status: string | null;
   logical_key: string | null;
   duplicate_of: string | null;
   applied_at: Timestamp | null;

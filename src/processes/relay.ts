@@ -36,6 +36,7 @@ export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay
     queueUrls,
     waitTimeSeconds: c.config.RELAY_WAIT_TIME_SECONDS,
     maxMessages: c.config.RELAY_MAX_MESSAGES,
+    batchesInHand: c.config.RELAY_BATCHES_IN_HAND,
     visibilityTimeoutSeconds: c.config.RELAY_VISIBILITY_TIMEOUT_SECONDS,
     jobs: c.queues.queue("broker-events"),
     deadLetters: c.queues.deadLetters("broker-events"),

@@ -5,7 +5,7 @@ import type { Database } from "../db/schema.js";
 import type { Metrics } from "../metrics.js";
 import { parseEventType } from "../relay/envelope.js";
 import { brokerEventJobSchema } from "../queues/definitions.js";
-import { drainGroup } from "./broker-apply.js";
+import { ingestEvent, type AppliedEvent } from "./broker-apply.js";
 import type { Processor } from "./types.js";
 
 interface BrokerEventMetrics {
@@ -36,9 +36,10 @@ function brokerEventMetrics(registry: Registry): BrokerEventMetrics {
 }
 
 /**
- * Stores the event (once per message_id), then applies its group up to the first gap. The
- * job succeeds once the event is stored: an event that arrived ahead of its predecessor
- * waits in Postgres, not in a retrying job, and is applied by whichever job fills the gap.
+ * Stores the event (once per message_id) and applies its group up to the first gap, in one
+ * statement. The job succeeds once the event is stored: an event that arrived ahead of its
+ * predecessor waits in Postgres, not in a retrying job, and is applied by whichever job
+ * fills the gap.
  */
 export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Metrics }): Processor {
   const m = brokerEventMetrics(deps.metrics.registry);
@@ -50,30 +51,10 @@ export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Met
     if (Number.isNaN(publishedAt.getTime())) throw new UnrecoverableError(`timestamp "${data.timestamp}" is not a date`);
 
     let stored: boolean;
+    let applied: AppliedEvent[];
     try {
-      // The group row first: the drain below needs it. Two statements, no transaction: a
-      // crash between them leaves an empty group row, which is harmless.
-      await deps.db.insertInto("broker_groups").values({ message_group_id: data.messageGroupId }).onConflict((oc) => oc.doNothing()).execute();
-      stored = await deps.db
-          .insertInto("broker_events")
-          .values({
-            message_id: data.messageId,
-            message_group_id: data.messageGroupId,
-            sequence: data.sequence,
-            event_type: data.eventType,
-            event_domain: type.domain,
-            event_schema: type.schema,
-            event_version: type.version,
-            published_at: publishedAt,
-            published_at_raw: data.timestamp,
-            payload: JSON.stringify(data.payload),
-            source_queue: data.sourceQueue,
-            received_at: data.receivedAt,
-          })
-          .onConflict((oc) => oc.column("message_id").doNothing())
-          .returning("message_id")
-          .executeTakeFirst()
-          .then((row) => row !== undefined);
+      // Always drains, even for a duplicate: an earlier attempt may have been cut off.
+      ({ stored, applied } = await ingestEvent(deps.db, data, type, publishedAt));
     } catch (err) {
       if ((err as { constraint?: string }).constraint === "broker_events_group_sequence_key") {
         // Another message already holds this place in the group: the relay's counter went
@@ -86,10 +67,6 @@ export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Met
       m.duplicates.inc();
       log.debug({ messageId: data.messageId }, "broker event already stored");
     }
-
-    // Always drain, even for a duplicate: an earlier attempt may have stored the event and
-    // died before applying its group.
-    const applied = await drainGroup(deps.db, data.messageGroupId);
     for (const a of applied) {
       m.outcomes.inc({ outcome: a.outcome, event_type: a.outcome === "unknown_type" ? a.eventType : "" });
       if (a.outcome === "applied") deps.metrics.webhookToEffect.observe({ queue: "broker-events" }, (Date.now() - a.receivedAt.getTime()) / 1000);

@@ -22,6 +22,14 @@ export interface PollerOptions {
   queueUrl: string;
   waitTimeSeconds: number;
   maxMessages: number;
+  /**
+   * How many received batches may be in hand at once. Above 1 the next ReceiveMessage runs
+   * while earlier batches are handed off and deleted. Per-group order still holds: a FIFO
+   * queue returns no message of a group while an earlier one of that group is in flight, and
+   * a batch's messages stay in flight until its jobs are in Redis, so a group's later
+   * messages are always claimed after its earlier ones.
+   */
+  batchesInHand: number;
   visibilityTimeoutSeconds: number;
   jobs: Queue;
   deadLetters: Queue;
@@ -33,7 +41,7 @@ export interface PollerOptions {
 
 export interface Poller {
   readonly label: string;
-  /** Stop receiving, finish the batch in hand (enqueue, then delete), then resolve. */
+  /** Stop receiving, finish the batches in hand (enqueue, then delete), then resolve. */
   stop(): Promise<void>;
   /** Resolves when the loop has ended. */
   readonly done: Promise<void>;
@@ -57,9 +65,13 @@ export function startPoller(o: PollerOptions): Poller {
       };
     });
 
+  const inHand = new Set<Promise<void>>();
+
   const loop = async () => {
     let backoffMs = 0;
     while (!stopping) {
+      while (inHand.size >= Math.max(1, o.batchesInHand)) await Promise.race(inHand);
+      if (stopping) break;
       let messages: Message[];
       try {
         const out = await o.sqs.send(
@@ -88,8 +100,14 @@ export function startPoller(o: PollerOptions): Poller {
         o.metrics.oldestAge.set({ queue: o.label }, 0);
         continue;
       }
-      await processBatch(messages);
+      // Not awaited: the next receive goes out while this batch is handed off and deleted.
+      const batch: Promise<void> = processBatch(messages)
+        .catch((err: Error) => log.error({ err: err.message }, "batch failed unexpectedly; its messages stay in SQS"))
+        .finally(() => inHand.delete(batch));
+      inHand.add(batch);
     }
+    // Stopping: the batches already received are finished, never dropped half-way.
+    await Promise.all(inHand);
   };
 
   const processBatch = async (messages: Message[]) => {
@@ -98,12 +116,12 @@ export function startPoller(o: PollerOptions): Poller {
     const sent = messages.map((m) => Number(m.Attributes?.SentTimestamp)).filter(Number.isFinite);
     if (sent.length > 0) o.metrics.oldestAge.set({ queue: o.label }, Math.max(0, (receivedAt.getTime() - Math.min(...sent)) / 1000));
 
-    const inHand = new Map(messages.map((m, i) => [String(i), { id: String(i), receiptHandle: m.ReceiptHandle!, message: m }]));
+    const pending = new Map(messages.map((m, i) => [String(i), { id: String(i), receiptHandle: m.ReceiptHandle!, message: m }]));
     const extender = keepInvisible(
       o.sqs,
       o.queueUrl,
       o.visibilityTimeoutSeconds,
-      () => [...inHand.values()],
+      () => [...pending.values()],
       (n) => o.metrics.visibilityExtended.inc({ queue: o.label }, n),
       (err) => {
         o.metrics.errors.inc({ queue: o.label, stage: "extend" });
@@ -113,7 +131,7 @@ export function startPoller(o: PollerOptions): Poller {
     try {
       const deletable: string[] = [];
       const valid: { key: string; envelope: Envelope }[] = [];
-      for (const [key, { message }] of inHand) {
+      for (const [key, { message }] of pending) {
         const parsed = parseBody(message.Body);
         if (parsed.ok) {
           valid.push({ key, envelope: parsed.envelope });
@@ -146,7 +164,7 @@ export function startPoller(o: PollerOptions): Poller {
           log.error({ err: (err as Error).message, messages: valid.length }, "hand-off failed; messages stay in SQS");
         }
       }
-      await deleteMessages(deletable.map((k) => inHand.get(k)!), (key) => inHand.delete(key));
+      await deleteMessages(deletable.map((k) => pending.get(k)!), (key) => pending.delete(key));
     } finally {
       extender.stop();
     }

@@ -11,6 +11,8 @@ export interface RelayOptions {
   queueUrls: Record<string, string>;
   waitTimeSeconds: number;
   maxMessages: number;
+  /** Batches one queue's loop holds at once (receive ahead while handing off). */
+  batchesInHand: number;
   visibilityTimeoutSeconds: number;
   jobs: Queue;
   deadLetters: Queue;
