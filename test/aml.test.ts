@@ -6,7 +6,7 @@ import { buildClients, closeClients, type Clients } from "../src/processes/clien
 import { startWorkerSide } from "../src/processes/worker.js";
 import { startWebSide, type WebSide } from "../src/processes/web.js";
 import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
-import { startComplyAdvantageStub, type ComplyAdvantageStub } from "./stubs/complyadvantage.js";
+import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../src/dev/complyadvantage-stub.js";
 
 const name = uniqueName("aml");
 

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError } from "bullmq";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Breaker } from "../providers/circuit.js";
 import { isBreakerOpen } from "../providers/circuit.js";
@@ -42,11 +42,18 @@ export function amlScreeningProcessor(deps: {
 }): Processor<{ period: string; investorId: string }> {
   return async (job, log, token) => {
     const { period, investorId } = job.data;
-    const done = await deps.db.selectFrom("aml_screenings").select("id").where("investor_id", "=", investorId).where("period", "=", period).executeTakeFirst();
-    if (done) return { period, investorId, already: true };
-    const investor = await deps.db.selectFrom("investors").select(["id", "first_name", "last_name", "date_of_birth"]).where("id", "=", investorId).executeTakeFirst();
+    // One read: the investor, and whether this period's screening is already recorded.
+    const investor = await deps.db
+      .selectFrom("investors as i")
+      .select(["i.first_name", "i.last_name", "i.date_of_birth"])
+      .select(({ exists, selectFrom }) =>
+        exists(selectFrom("aml_screenings as s").select("s.id").whereRef("s.investor_id", "=", "i.id").where("s.period", "=", period)).as("screened"),
+      )
+      .where("i.id", "=", investorId)
+      .executeTakeFirst();
     if (!investor) throw new UnrecoverableError(`investor ${investorId} does not exist`);
-    const birthYear = Number(String(investor.date_of_birth instanceof Date ? investor.date_of_birth.toISOString() : investor.date_of_birth).slice(0, 4));
+    if (investor.screened) return { period, investorId, already: true };
+    const birthYear = Number(String(investor.date_of_birth).slice(0, 4));
 
     let result: ScreeningResult;
     try {
@@ -66,26 +73,24 @@ export function amlScreeningProcessor(deps: {
     }
 
     const outcome = result.matches.length > 0 ? "hit" : "clean";
-    await deps.db.transaction().execute(async (trx) => {
-      const screening = await trx
-        .insertInto("aml_screenings")
-        .values({ investor_id: investorId, period, outcome, search_id: result.searchId, total_hits: result.totalHits, match_count: result.matches.length })
-        .onConflict((oc) => oc.columns(["investor_id", "period"]).doNothing())
-        .returning("id")
-        .executeTakeFirst();
-      if (!screening) return; // another attempt recorded it first
-      if (outcome === "hit") {
-        await trx
-          .insertInto("aml_alerts")
-          .values({ investor_id: investorId, screening_id: screening.id, alert_type: "potential_match", match_data: JSON.stringify(result.matches), status: "pending_review" })
-          .execute();
-        await trx.updateTable("investors").set({ aml_risk: "high" }).where("id", "=", investorId).execute();
-      } else {
-        // A clean screening lowers risk only if no alert is still open.
-        const open = await trx.selectFrom("aml_alerts").select("id").where("investor_id", "=", investorId).where("status", "=", "pending_review").executeTakeFirst();
-        if (!open) await trx.updateTable("investors").set({ aml_risk: "low" }).where("id", "=", investorId).execute();
-      }
-    });
+    // One statement, so one round trip and one commit: the screening, the alert on a hit, and
+    // the investor's risk. If another attempt recorded this period first, nothing is written.
+    // A clean screening lowers risk only when no alert is still open.
+    await sql`
+      with screening as (
+        insert into aml_screenings (investor_id, period, outcome, search_id, total_hits, match_count)
+        values (${investorId}, ${period}, ${outcome}, ${result.searchId}, ${result.totalHits}, ${result.matches.length})
+        on conflict (investor_id, period) do nothing
+        returning id
+      ), alert as (
+        insert into aml_alerts (investor_id, screening_id, alert_type, match_data, status)
+        select ${investorId}, id, 'potential_match', ${JSON.stringify(result.matches)}::jsonb, 'pending_review'
+        from screening where ${outcome} = 'hit'
+      )
+      update investors set aml_risk = ${outcome === "hit" ? "high" : "low"}
+      where id = ${investorId} and exists (select 1 from screening)
+        and (${outcome} = 'hit' or not exists (select 1 from aml_alerts where investor_id = ${investorId} and status = 'pending_review'))
+    `.execute(deps.db);
     deps.metrics.screenings.inc({ outcome });
     log.info({ investorId, period, outcome, matches: result.matches.length }, "AML screening recorded");
     return { period, investorId, outcome };

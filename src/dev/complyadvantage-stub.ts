@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /**
- * A local stand-in for the ComplyAdvantage search API (POST /searches), answering in the
+ * A local stand-in for the ComplyAdvantage search API, for tests and benchmarks (POST /searches), answering in the
  * documented envelope: `{code, status, content: {data: {id, ref, total_hits, hits: [...]}}}`
  * with each hit's `match_types` and `doc`. Names listed in `sanctioned` produce an exact
  * name match. `failing` makes it answer 503 until cleared.
@@ -17,9 +17,9 @@ export interface ComplyAdvantageStub {
   close(): Promise<void>;
 }
 
-export async function startComplyAdvantageStub(apiKey = "ca-test-key"): Promise<ComplyAdvantageStub> {
+export async function startComplyAdvantageStub(apiKey = "ca-test-key", opts: { delayMs?: number; recordRequests?: boolean } = {}): Promise<ComplyAdvantageStub> {
   let nextId = 1000;
-  const stub = { requests: [], sanctioned: new Set<string>(), failing: false, delayMs: 0, apiKey } as unknown as ComplyAdvantageStub;
+  const stub = { requests: [], sanctioned: new Set<string>(), failing: false, delayMs: opts.delayMs ?? 0, apiKey } as unknown as ComplyAdvantageStub;
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -34,7 +34,7 @@ export async function startComplyAdvantageStub(apiKey = "ca-test-key"): Promise<
         if (stub.failing) return answer(503, { code: 503, status: "failure", message: "Service unavailable" });
         const search = JSON.parse(body) as ComplyAdvantageStub["requests"][number];
         if (!search.search_term) return answer(400, { code: 400, status: "failure", message: "search_term is required" });
-        stub.requests.push(search);
+        if (opts.recordRequests !== false) stub.requests.push(search);
         const hit = stub.sanctioned.has(search.search_term);
         const id = nextId++;
         answer(200, {
