@@ -8,6 +8,7 @@ export interface Metrics {
   jobDuration: Histogram<"queue" | "outcome">;
   jobsFinished: Counter<"queue" | "outcome">;
   webhookToEffect: Histogram<"queue">;
+  jobWait: Histogram<"queue">;
 }
 
 export function createMetrics(): Metrics {
@@ -33,6 +34,13 @@ export function createMetrics(): Metrics {
       help: "From receipt of an event to its effect being committed",
       labelNames: ["queue"],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    jobWait: new Histogram({
+      name: "hookrail_job_wait_seconds",
+      help: "How long a job waited in its queue before a worker started it (delays and backoff excluded)",
+      labelNames: ["queue"],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600],
       registers: [registry],
     }),
   };

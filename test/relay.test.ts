@@ -162,15 +162,15 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
   });
 
   it("rejects bad relay settings with a clear message, and parses bodies without throwing", () => {
-    expect(() => loadConfig({ BAKKT_SQS_PRIMARY_URL: "ftp://x", AWS_REGION: "mars", RELAY_WAIT_TIME_SECONDS: "30", RELAY_METRICS_PORT: "x" })).toThrow(ConfigError);
+    expect(() => loadConfig({ BAKKT_SQS_PRIMARY_URL: "ftp://x", AWS_REGION: "mars", RELAY_WAIT_TIME_SECONDS: "30", METRICS_PORT: "x" })).toThrow(ConfigError);
     try {
-      loadConfig({ BAKKT_SQS_PRIMARY_URL: "ftp://x", AWS_REGION: "mars", RELAY_WAIT_TIME_SECONDS: "30", RELAY_METRICS_PORT: "x" });
+      loadConfig({ BAKKT_SQS_PRIMARY_URL: "ftp://x", AWS_REGION: "mars", RELAY_WAIT_TIME_SECONDS: "30", METRICS_PORT: "x" });
     } catch (err) {
       const problems = (err as ConfigError).problems.join("\n");
       expect(problems).toMatch(/BAKKT_SQS_PRIMARY_URL: expected a https\/http URL/);
       expect(problems).toMatch(/AWS_REGION: expected an AWS region/);
       expect(problems).toMatch(/RELAY_WAIT_TIME_SECONDS: expected an integer from 0 to 20/);
-      expect(problems).toMatch(/RELAY_METRICS_PORT: expected a port/);
+      expect(problems).toMatch(/METRICS_PORT: expected a port/);
     }
     const ok = loadConfig({ BAKKT_SQS_PRIMARY_URL: "https://sqs.us-east-2.amazonaws.com/1/a.fifo", AWS_REGION: "us-east-2" });
     expect(ok.RELAY_WAIT_TIME_SECONDS).toBe(20);

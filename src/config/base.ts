@@ -36,4 +36,9 @@ export const baseSchema = z.object({
   ),
   WORKER_CONCURRENCY: intInRange(1, 1000, 10),
   SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
+  /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
+  METRICS_PORT: z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    z.coerce.number({ error: "expected a port from 0 to 65535" }).int({ error: "expected a port from 0 to 65535" }).min(0, { error: "expected a port from 0 to 65535" }).max(65535, { error: "expected a port from 0 to 65535" }).optional(),
+  ),
 });

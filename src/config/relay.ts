@@ -27,14 +27,4 @@ export const relaySchema = z.object({
   RELAY_BATCHES_IN_HAND: intInRange(1, 10, 2),
   /** Visibility asked for on receive, and re-applied while a slow hand-off is still running. */
   RELAY_VISIBILITY_TIMEOUT_SECONDS: intInRange(1, 43_200, 60),
-  /** Where the relay process serves /metrics (it has no web server of its own); unset = off. */
-  RELAY_METRICS_PORT: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    z.coerce
-      .number({ error: "expected a port from 0 to 65535" })
-      .int({ error: "expected a port from 0 to 65535" })
-      .min(0, { error: "expected a port from 0 to 65535" })
-      .max(65535, { error: "expected a port from 0 to 65535" })
-      .optional(),
-  ),
 });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { closeServer, serveMetrics } from "../server/metrics-server.js";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
@@ -55,21 +55,6 @@ export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay
   };
 }
 
-/** The relay has no web server; with RELAY_METRICS_PORT set it serves /metrics itself. */
-function serveMetrics(c: Clients, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.url !== "/metrics") {
-      res.writeHead(404).end();
-      return;
-    }
-    c.metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { "content-type": c.metrics.registry.contentType }).end(body),
-      () => res.writeHead(500).end(),
-    );
-  });
-  return new Promise((resolve) => server.listen(port, "0.0.0.0", () => resolve(server)));
-}
-
 export async function runRelayProcess(config: Config, opts: RelaySideOptions = {}): Promise<void> {
   const c = await buildClients(config, "producer", "relay");
   let side: ReturnType<typeof startRelaySide>;
@@ -79,15 +64,11 @@ export async function runRelayProcess(config: Config, opts: RelaySideOptions = {
     await closeClients(c);
     throw err;
   }
-  const metricsServer = config.RELAY_METRICS_PORT !== undefined ? await serveMetrics(c, config.RELAY_METRICS_PORT) : undefined;
-  if (metricsServer) {
-    const address = metricsServer.address();
-    c.log.info({ port: typeof address === "object" && address ? address.port : config.RELAY_METRICS_PORT }, "relay metrics listening");
-  }
+  const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(c.metrics.registry, config.METRICS_PORT) : undefined;
   onShutdown(c.log, async () => {
     // Stop receiving and finish the batch in hand before the Redis connection goes away.
     await side.stop();
-    await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
+    await closeServer(metricsServer);
     await closeClients(c);
   });
 }

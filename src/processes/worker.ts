@@ -8,6 +8,7 @@ import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
 import { createRedis } from "../redis/connection.js";
 import { buildScreening } from "../providers/screening.js";
 import { registerSchedulers } from "../schedulers/register.js";
+import { closeServer, serveMetrics } from "../server/metrics-server.js";
 import { buildClients, closeClients, type Clients } from "./clients.js";
 
 export type ProcessorFactory = (deps: ProcessorDeps) => Partial<Record<QueueName, Processor>>;
@@ -30,9 +31,14 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
     log: c.log,
-    onFinished: (queue, outcome, _job, ms) => {
+    onFinished: (queue, outcome, job, ms) => {
       c.metrics.jobsFinished.inc({ queue, outcome });
       c.metrics.jobDuration.observe({ queue, outcome }, ms / 1000);
+      // Only first attempts: a retry's wait is its backoff, which says nothing about capacity.
+      if (job.attemptsMade === 0 && job.processedOn) {
+        const readyAt = job.timestamp + (job.opts.delay ?? 0);
+        c.metrics.jobWait.observe({ queue }, Math.max(0, job.processedOn - readyAt) / 1000);
+      }
     },
   });
   c.log.info({ queues: host.workers.map((w) => w.name), concurrency: c.config.WORKER_CONCURRENCY }, "worker started");
@@ -50,8 +56,10 @@ export async function runWorkerProcess(config: Config, factory?: ProcessorFactor
   // Idempotent: every worker process upserts the same scheduler ids.
   await registerSchedulers(c.queues, c.config);
   const { stop } = startWorkerSide(c, factory);
+  const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(c.metrics.registry, config.METRICS_PORT) : undefined;
   onShutdown(c.log, async () => {
     await stop();
+    await closeServer(metricsServer);
     await closeClients(c);
   });
 }

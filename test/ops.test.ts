@@ -1,0 +1,99 @@
+import { readFileSync } from "node:fs";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { freePort } from "../src/dev/embedded-redis.js";
+import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
+import { startWebSide, type WebSide } from "../src/processes/web.js";
+import { relayMetrics } from "../src/relay/metrics.js";
+import { cleanup, testConfig, testEnv, uniqueName } from "./helpers/env.js";
+import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
+
+const name = uniqueName("ops");
+
+interface Rule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: string };
+  annotations: { summary: string };
+}
+
+/** Metric names in Prometheus exposition text, with a histogram's series names too. */
+function exportedNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(m[1]!);
+    if (m[2] === "histogram") for (const s of ["_bucket", "_sum", "_count"]) names.add(`${m[1]}${s}`);
+  }
+  return names;
+}
+
+describe("operations files", () => {
+  let c: Clients;
+  let web: WebSide;
+  let worker: Spawned;
+  let exported: Set<string>;
+
+  beforeAll(async () => {
+    // The real processes' /metrics: web in-process, a worker as a child with METRICS_PORT.
+    c = await buildClients(testConfig(name), "producer", "web");
+    web = await startWebSide(c);
+    const port = await freePort();
+    worker = spawnNode(`${ROOT}dist/src/bin/worker.js`, [], testEnv(name, {
+      METRICS_PORT: String(port),
+      COMPLYADVANTAGE_API_URL: "http://127.0.0.1:9/",
+      COMPLYADVANTAGE_API_KEY: "unused",
+    }));
+    await worker.waitForOutput(/worker started/, 30_000);
+    const [webText, workerText] = await Promise.all([
+      fetch(`http://127.0.0.1:${web.port}/metrics`).then((r) => r.text()),
+      fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()),
+    ]);
+    // The relay needs SQS to start; its metrics module is the one its process registers.
+    const relayRegistry = new Registry();
+    relayMetrics(relayRegistry);
+    exported = new Set([...exportedNames(webText), ...exportedNames(workerText), ...exportedNames(await relayRegistry.metrics())]);
+  });
+  afterAll(async () => {
+    worker?.child.kill("SIGTERM");
+    await worker?.exited;
+    await web?.stop();
+    await closeClients(c);
+    await cleanup(name);
+  });
+
+  const rules = (parse(readFileSync(`${ROOT}ops/prometheus/alerts.yml`, "utf8")) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+
+  it("the alert rules file loads and every rule is complete", () => {
+    expect(rules.length).toBeGreaterThanOrEqual(5);
+    for (const r of rules) {
+      expect(r.alert).toMatch(/^Hookrail[A-Za-z]+$/);
+      expect(r.labels.severity).toMatch(/^(page|warn)$/);
+      expect(r.annotations.summary.length).toBeGreaterThan(5);
+      if (r.for) expect(r.for).toMatch(/^\d+[smh]$/);
+      let depth = 0;
+      for (const ch of r.expr) {
+        depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+        expect(depth).toBeGreaterThanOrEqual(0);
+      }
+      expect(depth).toBe(0);
+    }
+    const names = rules.map((r) => r.alert);
+    // What the playbook and the issue ask to be alerted on.
+    for (const wanted of ["HookrailWebhookFailureRate", "HookrailJobFailureRate", "HookrailDeadLetters", "HookrailQueueWaitHigh", "HookrailCircuitBreakerOpen", "HookrailRelayLag"]) {
+      expect(names).toContain(wanted);
+    }
+    expect(rules.find((r) => r.alert === "HookrailWebhookFailureRate")!.expr).toContain("> 0.10");
+    expect(rules.find((r) => r.alert === "HookrailWebhookFailureRate")!.for).toBe("10m");
+  });
+
+  it("every metric the rules and the dashboard name is one the processes export", () => {
+    const dashboard = readFileSync(`${ROOT}ops/grafana/hookrail.json`, "utf8");
+    JSON.parse(dashboard);
+    const referenced = new Set([...rules.map((r) => r.expr).join("\n").matchAll(/hookrail_[a-z_]+/g), ...dashboard.matchAll(/hookrail_[a-z_]+/g)].map((m) => m[0]));
+    expect(referenced.size).toBeGreaterThan(10);
+    const missing = [...referenced].filter((n) => !exported.has(n));
+    expect(missing).toEqual([]);
+  });
+});
