@@ -3,6 +3,7 @@ import * as m0001 from "./0001_processed_events.js";
 import * as m0002 from "./0002_orders_kyc_custody.js";
 import * as m0003 from "./0003_broker_events.js";
 import * as m0004 from "./0004_aml.js";
+import * as m0005 from "./0005_dividends.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   "0002_orders_kyc_custody": m0002,
   "0003_broker_events": m0003,
   "0004_aml": m0004,
+  "0005_dividends": m0005,
 };
