@@ -4,6 +4,7 @@ import * as m0002 from "./0002_orders_kyc_custody.js";
 import * as m0003 from "./0003_broker_events.js";
 import * as m0004 from "./0004_broker_ingest.js";
 import * as m0005 from "./0005_aml.js";
+import * as m0006 from "./0006_dividends.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "0003_broker_events": m0003,
   "0004_broker_ingest": m0004,
   "0005_aml": m0005,
+  "0006_dividends": m0006,
 };

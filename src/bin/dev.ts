@@ -40,6 +40,7 @@ try {
     env.SIGNER_PRIVATE_KEY ||= ANVIL_KEYS.signer;
     const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
     deployment = await deployContracts(deployer, { admin: privateKeyToAccount(env.SIGNER_PRIVATE_KEY as `0x${string}`).address });
+    env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   const config = loadConfig(env);

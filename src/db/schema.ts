@@ -73,6 +73,8 @@ export interface Database {
   broker_entities: BrokerEntitiesTable;
   aml_screenings: AmlScreeningsTable;
   aml_alerts: AmlAlertsTable;
+  distributions: DistributionsTable;
+  distribution_lines: DistributionLinesTable;
 }
 
 /** One screening per investor and period (the unique key makes a rerun a no-op). */
@@ -199,4 +201,50 @@ export interface CustodyTransactionsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export type DistributionStatus = "scheduled" | "snapshotting" | "paying" | "completed";
+export type RegistrarNoticeStatus = "pending" | "accepted" | "rejected";
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+type NullableTime = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** A declared dividend. Amounts (numeric) are read and written as exact decimal strings. */
+export interface DistributionsTable {
+  id: string;
+  token_address: string;
+  record_block: ColumnType<string, string | number | bigint, string | number | bigint>;
+  payment_date: Timestamp;
+  amount_per_token: string;
+  payout_token_address: string;
+  status: ColumnType<DistributionStatus, DistributionStatus | undefined, DistributionStatus>;
+  payout_contract: Nullable<string>;
+  holder_count: Nullable<number>;
+  total_due: Nullable<string>;
+  total_paid: ColumnType<string, string | undefined, string>;
+  remainder: Nullable<string>;
+  registrar_notice_status: ColumnType<RegistrarNoticeStatus, RegistrarNoticeStatus | undefined, RegistrarNoticeStatus>;
+  registrar_reference: Nullable<string>;
+  registrar_idempotency_key: string;
+  registrar_attempts: ColumnType<number, number | undefined, number>;
+  registrar_error: Nullable<string>;
+  registrar_notified_at: NullableTime;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  snapshot_at: NullableTime;
+  completed_at: NullableTime;
+}
+
+export type DistributionLineStatus = "pending" | "paid";
+
+/** One payment line per holder of a distribution (primary key distribution_id + holder). */
+export interface DistributionLinesTable {
+  distribution_id: string;
+  holder: string;
+  balance: string;
+  amount: string;
+  batch_no: number;
+  intent_key: string;
+  status: ColumnType<DistributionLineStatus, DistributionLineStatus | undefined, DistributionLineStatus>;
+  tx_hash: Nullable<string>;
+  paid_at: NullableTime;
 }

@@ -6,6 +6,7 @@ import type { Processor } from "../processors/types.js";
 import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
 import { createRedis } from "../redis/connection.js";
+import { buildRegistrar } from "../providers/registrar.js";
 import { buildScreening } from "../providers/screening.js";
 import { registerSchedulers } from "../schedulers/register.js";
 import { closeServer, serveMetrics } from "../server/metrics-server.js";
@@ -26,7 +27,7 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
-    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, chain, screening: buildScreening(c.config, c.metrics.registry) }),
+    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, chain, screening: buildScreening(c.config, c.metrics.registry), registrar: buildRegistrar(c.config) }),
     limiters: { "aml-screening": { max: c.config.AML_RATE_LIMIT_PER_SECOND, duration: 1_000 } },
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,

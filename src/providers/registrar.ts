@@ -7,6 +7,12 @@ export interface CorporateActionNotice {
   recordDate: string;
   paymentDate?: string;
   ratio?: string;
+  /** Our own id of the action (the distribution id), for the registrar's cross-reference. */
+  clientReference?: string;
+  /** The block whose state decides who is entitled (tokenized securities). */
+  recordBlock?: string;
+  /** When the action was declared; part of the notice, so every retry sends the same body. */
+  timestamp?: string;
 }
 
 export interface RegistrarClient {
@@ -29,18 +35,28 @@ export function createRegistrarClient(opts: { url: string; apiKey: string; timeo
             "content-type": "application/json",
             "idempotency-key": idempotencyKey,
           },
-          body: JSON.stringify({ ...notice, timestamp: new Date().toISOString() }),
+          body: JSON.stringify(notice),
           signal: AbortSignal.timeout(opts.timeoutMs),
         });
       } catch (err) {
         throw new ProviderError(`registrar unreachable: ${(err as Error).message}`, "network", true);
       }
       if (res.status === 429) throw new ProviderError("registrar rate limit (429)", "http_429", true);
+      // 409: a request with this key is still in flight at the registrar; 408: it timed out.
+      if (res.status === 409 || res.status === 408) throw new ProviderError(`registrar answered ${res.status}`, "http_4xx", true);
       if (res.status >= 500) throw new ProviderError(`registrar answered ${res.status}`, "http_5xx", true);
       if (!res.ok) throw new ProviderError(`registrar refused the notice (${res.status})`, "http_4xx", false);
-      const body = (await res.json().catch(() => ({}))) as { id?: unknown; reference?: unknown };
-      const reference = String(body.reference ?? body.id ?? idempotencyKey);
-      return { reference };
+      const body = (await res.json().catch(() => undefined)) as { id?: unknown; reference?: unknown } | undefined;
+      const reference = body?.id ?? body?.reference;
+      // Accepted but no id: we cannot prove what was recorded; retry (same key) until it says.
+      if (typeof reference !== "string" && typeof reference !== "number") throw new ProviderError("registrar accepted the notice without an id", "bad_response", true);
+      return { reference: String(reference) };
     },
   };
+}
+
+/** The registrar client from config, or undefined when it is not configured (notices wait). */
+export function buildRegistrar(config: { REGISTRAR_API_URL?: string; REGISTRAR_API_KEY?: string; REGISTRAR_TIMEOUT_MS: number }): RegistrarClient | undefined {
+  if (!config.REGISTRAR_API_URL || !config.REGISTRAR_API_KEY) return undefined;
+  return createRegistrarClient({ url: config.REGISTRAR_API_URL, apiKey: config.REGISTRAR_API_KEY, timeoutMs: config.REGISTRAR_TIMEOUT_MS });
 }

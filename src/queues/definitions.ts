@@ -41,10 +41,14 @@ export const periodJobSchema = z.object({ period: z.string().regex(/^\d{4}-\d{2}
 
 export const screeningJobSchema = z.object({ period: z.string(), investorId: z.string().min(1) });
 
+/** A `due` run (from the scheduler) carries nothing; a `pay` job names its distribution. */
 export const dividendJobSchema = z.object({
   period: z.string().optional(),
   distributionId: z.string().optional(),
 });
+
+/** Send one distribution's corporate-action notice to the registrar (`registrar-notice-<id>`). */
+export const registrarNoticeJobSchema = z.object({ distributionId: z.string().min(1) });
 
 export interface QueueDefinition<S extends z.ZodType = z.ZodType> {
   name: QueueName;
@@ -82,6 +86,15 @@ export const QUEUES: Record<QueueName, QueueDefinition> = {
   "aml-rescreen": { name: "aml-rescreen", schema: periodJobSchema, attempts: 5, backoffMs: 5_000, keepCompletedSeconds: 60 * DAY, keepFailedSeconds: 60 * DAY },
   "aml-screening": { name: "aml-screening", schema: screeningJobSchema, attempts: 8, backoffMs: 5_000, keepCompletedSeconds: 60 * DAY, keepFailedSeconds: 60 * DAY },
   dividends: { name: "dividends", schema: dividendJobSchema, attempts: 10, backoffMs: 5_000, keepCompletedSeconds: 60 * DAY, keepFailedSeconds: 60 * DAY },
+  // Retried until the registrar accepts: 15 attempts from 1 s doubling span about nine hours.
+  "registrar-notices": {
+    name: "registrar-notices",
+    schema: registrarNoticeJobSchema,
+    attempts: 15,
+    backoffMs: 1_000,
+    keepCompletedSeconds: 60 * DAY,
+    keepFailedSeconds: 60 * DAY,
+  },
 };
 
 export function jobOptions(def: QueueDefinition): DefaultJobOptions {

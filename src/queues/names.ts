@@ -9,6 +9,7 @@ export const QUEUE_NAMES = [
   "aml-rescreen",
   "aml-screening",
   "dividends",
+  "registrar-notices",
 ] as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { Clients } from "../processes/clients.js";
 import { WEBHOOKS_PATH, webhookRoutes } from "./webhooks/index.js";
 import { adminApiRoutes } from "./api/index.js";
+import { distributionRoutes } from "./api/distributions.js";
 
 export interface Mount {
   path: string;
@@ -16,5 +17,6 @@ export function featureRoutes(c: Clients): Mount[] {
   return [
     { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
     { path: "/api", app: adminApiRoutes({ db: c.dbh.db, token: c.config.ADMIN_API_TOKEN }) },
+    { path: "/api/distributions", app: distributionRoutes({ db: c.dbh.db, queues: c.queues, token: c.config.ADMIN_API_TOKEN, log: c.log }) },
   ];
 }

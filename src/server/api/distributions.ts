@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import type { Kysely, Selectable } from "kysely";
+import { z } from "zod";
+import type { Database, DistributionLinesTable, DistributionsTable } from "../../db/schema.js";
+import type { Logger } from "../../log.js";
+import { registrarNoticeJobId } from "../../processors/dividends.js";
+import type { QueueSet } from "../../queues/registry.js";
+import { adminAuth } from "./auth.js";
+import { address, identifier, parseBody } from "./validation.js";
+
+export interface DistributionApiDeps {
+  db: Kysely<Database>;
+  queues: QueueSet;
+  token: string | undefined;
+  log: Logger;
+}
+
+const baseUnits = (what: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,78}$/, { error: `expected ${what} as a decimal integer string` })
+    .refine((v) => !/^[0-9]+$/.test(v) || (BigInt(v) > 0n && BigInt(v) < 2n ** 256n), { error: "expected more than 0 and less than 2^256" });
+
+export const distributionInput = z.strictObject({
+  /** Optional: without it the server names the distribution; a repeat is found by its declaration. */
+  id: identifier.optional(),
+  tokenAddress: address,
+  recordBlock: z.union([
+    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    z.string().regex(/^[0-9]{1,19}$/, { error: "expected a block number" }),
+  ]).transform((v) => BigInt(v)).refine((v) => v < 2n ** 63n, { error: "block number too large" }),
+  paymentDate: z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: "expected an ISO 8601 date (YYYY-MM-DD, midnight UTC) or date-time with offset" })
+    .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v)),
+  amountPerToken: baseUnits("payout base units per 10^18 token base units"),
+  payoutTokenAddress: address,
+});
+type DistributionInput = z.infer<typeof distributionInput>;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+function distributionView(d: Selectable<DistributionsTable>, lines: Selectable<DistributionLinesTable>[]) {
+  return {
+    id: d.id,
+    tokenAddress: d.token_address,
+    recordBlock: d.record_block,
+    paymentDate: iso(d.payment_date),
+    amountPerToken: d.amount_per_token,
+    payoutTokenAddress: d.payout_token_address,
+    status: d.status,
+    holderCount: d.holder_count,
+    totalDue: d.total_due,
+    totalPaid: d.total_paid,
+    remainder: d.remainder,
+    payoutContract: d.payout_contract,
+    registrarNotice: {
+      status: d.registrar_notice_status,
+      reference: d.registrar_reference,
+      idempotencyKey: d.registrar_idempotency_key,
+      attempts: d.registrar_attempts,
+      lastError: d.registrar_error,
+      notifiedAt: iso(d.registrar_notified_at),
+    },
+    lines: lines.map((l) => ({ holder: l.holder, balance: l.balance, amount: l.amount, status: l.status, txHash: l.tx_hash, paidAt: iso(l.paid_at) })),
+    createdAt: iso(d.created_at),
+    snapshotAt: iso(d.snapshot_at),
+    completedAt: iso(d.completed_at),
+  };
+}
+
+const sameDeclaration = (row: Selectable<DistributionsTable>, d: DistributionInput) =>
+  row.token_address === d.tokenAddress &&
+  BigInt(row.record_block) === d.recordBlock &&
+  row.payment_date.getTime() === d.paymentDate.getTime() &&
+  BigInt(row.amount_per_token) === BigInt(d.amountPerToken) &&
+  row.payout_token_address === d.payoutTokenAddress;
+
+/**
+ * `POST /api/distributions` declares a dividend and queues its registrar notice;
+ * `GET /api/distributions/:id` shows its progress and every payment line. A repeated
+ * identical declaration answers 200 with the stored one; a different one under the same id,
+ * or for the same token, record block and payout token, 409.
+ */
+export function distributionRoutes(deps: DistributionApiDeps): Hono {
+  const { db } = deps;
+  const app = new Hono();
+  app.use("*", adminAuth(deps.token));
+
+  const load = async (id: string) => {
+    const row = await db.selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!row) return undefined;
+    const lines = await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", id).orderBy("holder").execute();
+    return distributionView(row, lines);
+  };
+
+  app.post("/", async (c) => {
+    const parsed = await parseBody(c, distributionInput);
+    if ("response" in parsed) return parsed.response;
+    const d = parsed.data;
+    const id = d.id ?? `div-${randomUUID()}`;
+    const inserted = await db
+      .insertInto("distributions")
+      .values({
+        id,
+        token_address: d.tokenAddress,
+        record_block: d.recordBlock.toString(),
+        payment_date: d.paymentDate,
+        amount_per_token: d.amountPerToken,
+        payout_token_address: d.payoutTokenAddress,
+        registrar_idempotency_key: `hookrail-dividend-${id}`,
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (!inserted) {
+      const existing = await db
+        .selectFrom("distributions")
+        .selectAll()
+        .where((eb) =>
+          d.id
+            ? eb("id", "=", d.id)
+            : eb.and([eb("token_address", "=", d.tokenAddress), eb("record_block", "=", d.recordBlock.toString()), eb("payout_token_address", "=", d.payoutTokenAddress)]),
+        )
+        .executeTakeFirst();
+      if (!existing || !sameDeclaration(existing, d)) {
+        return c.json({ error: `a distribution ${d.id ? `with id ${d.id}` : "for this token, record block and payout token"} already exists with different details` }, 409);
+      }
+      return c.json(await load(existing.id), 200);
+    }
+    try {
+      await deps.queues.queue("registrar-notices").add("notice", { distributionId: id }, { jobId: registrarNoticeJobId(id) });
+    } catch (err) {
+      // Stored is what counts: the next dividends-due run queues every pending notice.
+      deps.log.warn({ distributionId: id, err: (err as Error).message }, "could not queue the registrar notice now; the scheduler will");
+    }
+    return c.json(await load(id), 201);
+  });
+
+  app.get("/:id", async (c) => {
+    const id = identifier.safeParse(c.req.param("id"));
+    const view = id.success ? await load(id.data) : undefined;
+    return view ? c.json(view) : c.json({ error: "no such distribution" }, 404);
+  });
+
+  return app;
+}
