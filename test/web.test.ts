@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
 import { startWebSide, type WebSide } from "../src/processes/web.js";
+import { QUEUE_NAMES } from "../src/queues/names.js";
 import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
 
 const name = uniqueName("web");
@@ -42,7 +43,7 @@ describe("web process", () => {
     expect(names).toContain("payments");
     expect(names).toContain("payments-dlq");
     expect(names).toContain("broker-events-dlq");
-    expect(names).toHaveLength(16);
+    expect(names).toHaveLength(QUEUE_NAMES.length * 2);
   });
 
   it("exports Prometheus metrics including queue depths", async () => {

@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_processed_events.js";
+import * as m0002 from "./0002_orders_kyc_custody.js";
 import * as m0003 from "./0003_broker_events.js";
 import * as m0004 from "./0004_broker_ingest.js";
 
@@ -9,6 +10,7 @@ import * as m0004 from "./0004_broker_ingest.js";
  */
 export const migrations: Record<string, Migration> = {
   "0001_processed_events": m0001,
+  "0002_orders_kyc_custody": m0002,
   "0003_broker_events": m0003,
   "0004_broker_ingest": m0004,
 };

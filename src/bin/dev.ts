@@ -1,4 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { privateKeyToAccount } from "viem/accounts";
+import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
+import { createChainClients } from "../chain/clients.js";
+import { deployContracts, type Deployment } from "../chain/deploy.js";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/index.js";
 import { migrateToLatest } from "../db/migrate.js";
@@ -14,6 +19,7 @@ import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
 let embedded: EmbeddedRedis | undefined;
+let anvil: Anvil | undefined;
 let sqsEmulator: SqsEmulator | undefined;
 try {
   const env = { ...process.env };
@@ -21,6 +27,18 @@ try {
     embedded = await startRedisServer();
     env.REDIS_URL = embedded.url;
     process.stdout.write(`dev: started redis-server at ${embedded.url}\n`);
+  }
+  // No RPC_URL: a local anvil whose chain is kept in .anvil/ beside the embedded database, with
+  // the contracts deployed (once) and the well-known anvil key as the minter.
+  let deployment: Deployment | undefined;
+  if (!env.RPC_URL) {
+    mkdirSync(".anvil", { recursive: true });
+    anvil = await startAnvil({ stateFile: ".anvil/state.json" });
+    env.RPC_URL = anvil.url;
+    env.CHAIN_ID = "31337";
+    env.SIGNER_PRIVATE_KEY ||= ANVIL_KEYS.signer;
+    const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
+    deployment = await deployContracts(deployer, { admin: privateKeyToAccount(env.SIGNER_PRIVATE_KEY as `0x${string}`).address });
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   const config = loadConfig(env);
@@ -45,6 +63,15 @@ try {
       `  redis:     ${config.REDIS_URL}`,
       `  health:    http://127.0.0.1:${web.port}/healthz`,
       `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
+      `  admin API: http://127.0.0.1:${web.port}/api  ${config.ADMIN_API_TOKEN ? "(bearer ADMIN_API_TOKEN)" : "(disabled: set ADMIN_API_TOKEN)"}`,
+      `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
+      ...(deployment
+        ? [
+            `  security token (18 decimals): ${deployment.securityToken}`,
+            `  stablecoin (6 decimals):      ${deployment.stablecoin}`,
+            `  batch transfer:               ${deployment.batchTransfer}`,
+          ]
+        : []),
       ...(sqsEmulator
         ? [
             `  sqs:       fauxqs emulator at ${sqsEmulator.endpoint} (any credentials)`,
@@ -63,9 +90,11 @@ try {
     await closeClients(c);
     await sqsEmulator?.stop();
     await embedded?.stop();
+    await anvil?.stop();
   });
 } catch (err) {
   await sqsEmulator?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
+  await anvil?.stop().catch(() => {});
   exitOnStartupError(err);
 }

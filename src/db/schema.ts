@@ -62,7 +62,115 @@ export interface BrokerEntitiesTable {
 
 export interface Database {
   processed_events: ProcessedEventsTable;
+  investors: InvestorsTable;
+  kyc_events: KycEventsTable;
+  orders: OrdersTable;
+  signer_nonces: SignerNoncesTable;
+  chain_transactions: ChainTransactionsTable;
+  custody_transactions: CustodyTransactionsTable;
   broker_events: BrokerEventsTable;
   broker_groups: BrokerGroupsTable;
   broker_entities: BrokerEntitiesTable;
+}
+
+export type KycStatus =
+  | "pending"
+  | "in_review"
+  | "approved"
+  | "rejected"
+  | "resubmission_requested"
+  | "documents_requested"
+  | "restricted";
+
+export interface InvestorsTable {
+  id: string;
+  wallet: string;
+  first_name: string;
+  last_name: string;
+  date_of_birth: string;
+  nationality: string;
+  bakkt_party_ref: string | null;
+  kyc_status: ColumnType<KycStatus, KycStatus | undefined, KycStatus>;
+  kyc_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  kyc_details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface KycEventsTable {
+  id: Generated<string>;
+  event_key: string;
+  investor_id: string;
+  source: "sumsub" | "bakkt";
+  event_type: string;
+  status: KycStatus;
+  previous_status: KycStatus | null;
+  applied: boolean;
+  event_at: Timestamp;
+  details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  job_id: string | null;
+  recorded_at: Timestamp;
+}
+
+export type OrderStatus = "pending" | "awaiting_kyc" | "minting" | "completed" | "failed" | "flagged" | "mint_failed";
+
+/** Amounts (numeric) are written and read as exact decimal strings. */
+export interface OrdersTable {
+  reference_id: string;
+  investor_id: string;
+  token_address: string;
+  token_amount: string;
+  expected_amount: string;
+  currency: string;
+  status: ColumnType<OrderStatus, OrderStatus | undefined, OrderStatus>;
+  payment_source: "bank" | "bakkt" | null;
+  payment_proof: string | null;
+  paid_amount: string | null;
+  paid_currency: string | null;
+  flag_reason: string | null;
+  failure_reason: string | null;
+  mint_tx_hash: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  paid_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface SignerNoncesTable {
+  chain_id: number;
+  address: string;
+  next_nonce: ColumnType<string, string | number | bigint, string | number | bigint>;
+}
+
+export type ChainTxStatus = "intent" | "signed" | "broadcast" | "confirmed" | "reverted";
+
+/** One row per side-effect intent: the signed transaction is stored before it is ever broadcast. */
+export interface ChainTransactionsTable {
+  intent_key: string;
+  chain_id: number;
+  from_address: string;
+  to_address: string;
+  data: string;
+  value: ColumnType<string, string | undefined, string>;
+  status: ColumnType<ChainTxStatus, ChainTxStatus | undefined, ChainTxStatus>;
+  nonce: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+  raw_tx: string | null;
+  tx_hash: string | null;
+  block_number: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+  broadcasts: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  signed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  confirmed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export interface CustodyTransactionsTable {
+  id: string;
+  status: string;
+  status_rank: number;
+  sub_status: string | null;
+  tx_hash: string | null;
+  last_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  finished_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }

@@ -29,6 +29,13 @@ export const brokerEventJobSchema = z.object({
   receivedAt: z.string(),
 });
 
+/** Mint the tokens of one paid order; one job id per order (`mint-<referenceId>`). */
+export const mintJobSchema = z.object({
+  referenceId: z.string().min(1),
+  /** When the payment that triggered the mint was received (webhook-to-effect latency). */
+  receivedAt: z.string().optional(),
+});
+
 export const periodJobSchema = z.object({ period: z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/) });
 
 export const screeningJobSchema = z.object({ period: z.string(), investorId: z.string().min(1) });
@@ -61,6 +68,7 @@ export const QUEUES: Record<QueueName, QueueDefinition> = {
   "bakkt-webhooks": webhookQueue("bakkt-webhooks"),
   "kyc-sumsub": webhookQueue("kyc-sumsub"),
   "custody-fireblocks": webhookQueue("custody-fireblocks"),
+  mints: { name: "mints", schema: mintJobSchema, attempts: 10, backoffMs: 2_000, keepCompletedSeconds: 7 * DAY, keepFailedSeconds: 30 * DAY },
   "broker-events": {
     name: "broker-events",
     schema: brokerEventJobSchema,

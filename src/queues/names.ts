@@ -4,6 +4,7 @@ export const QUEUE_NAMES = [
   "bakkt-webhooks",
   "kyc-sumsub",
   "custody-fireblocks",
+  "mints",
   "broker-events",
   "aml-rescreen",
   "aml-screening",

@@ -1,6 +1,7 @@
 import type { Hono } from "hono";
 import type { Clients } from "../processes/clients.js";
 import { WEBHOOKS_PATH, webhookRoutes } from "./webhooks/index.js";
+import { adminApiRoutes } from "./api/index.js";
 
 export interface Mount {
   path: string;
@@ -14,5 +15,6 @@ export interface Mount {
 export function featureRoutes(c: Clients): Mount[] {
   return [
     { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
+    { path: "/api", app: adminApiRoutes({ db: c.dbh.db, token: c.config.ADMIN_API_TOKEN }) },
   ];
 }

@@ -1,0 +1,57 @@
+import { getAddress, getContractAddress, type Address, type Hex } from "viem";
+import { batchTransferAbi, batchTransferBytecode } from "./artifacts/BatchTransfer.js";
+import { securityTokenAbi, securityTokenBytecode } from "./artifacts/SecurityToken.js";
+import { stablecoinAbi, stablecoinBytecode } from "./artifacts/Stablecoin.js";
+import type { ChainClients } from "./clients.js";
+
+export interface Deployment {
+  securityToken: Address;
+  stablecoin: Address;
+  batchTransfer: Address;
+}
+
+export interface DeployOptions {
+  /** Gets DEFAULT_ADMIN_ROLE and MINTER_ROLE on both tokens (the hookrail signer). */
+  admin: Address;
+  tokenName?: string;
+  tokenSymbol?: string;
+}
+
+/**
+ * Deploy the three contracts from `deployer` (not the hookrail signer, whose nonces hookrail
+ * assigns itself). Contracts already at the deployer's first three addresses are reused, so a
+ * dev chain kept in a state file is not deployed twice.
+ */
+export async function deployContracts(deployer: ChainClients, opts: DeployOptions): Promise<Deployment> {
+  const { publicClient, walletClient, account } = deployer;
+  const expected = [0n, 1n, 2n].map((nonce) => getContractAddress({ from: account.address, nonce }));
+  const codes = await Promise.all(expected.map((address) => publicClient.getCode({ address })));
+  if (codes.every((c) => c && c !== "0x")) {
+    return { securityToken: expected[0]!, stablecoin: expected[1]!, batchTransfer: expected[2]! };
+  }
+  const deployed = async (hash: Hex): Promise<Address> => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+    return getAddress(receipt.contractAddress);
+  };
+  const securityToken = await deployed(
+    await walletClient.deployContract({
+      abi: securityTokenAbi,
+      bytecode: securityTokenBytecode,
+      args: [opts.tokenName ?? "Hookrail Security", opts.tokenSymbol ?? "HRS", opts.admin],
+    }),
+  );
+  const stablecoin = await deployed(
+    await walletClient.deployContract({ abi: stablecoinAbi, bytecode: stablecoinBytecode, args: ["Hookrail USD", "HUSD", opts.admin] }),
+  );
+  const batchTransfer = await deployed(await walletClient.deployContract({ abi: batchTransferAbi, bytecode: batchTransferBytecode }));
+  return { securityToken, stablecoin, batchTransfer };
+}
+
+/** A further security token (tests and dev can issue several). */
+export async function deploySecurityToken(deployer: ChainClients, admin: Address, name: string, symbol: string): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin] });
+  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+  return getAddress(receipt.contractAddress);
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrateToLatest } from "../src/db/migrate.js";
+import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
+import { startWebSide, type WebSide } from "../src/processes/web.js";
+import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
+
+const name = uniqueName("admin_api");
+const TOKEN = "a-long-enough-admin-token-xyz";
+
+describe("admin API over HTTP", () => {
+  let c: Clients;
+  let web: WebSide;
+  let base: string;
+
+  const call = async (method: string, path: string, body?: unknown, token: string | null = TOKEN, raw?: string) => {
+    const res = await fetch(`${base}/api${path}`, {
+      method,
+      headers: { "content-type": "application/json", ...(token !== null ? { authorization: `Bearer ${token}` } : {}) },
+      body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+    });
+    return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+  };
+
+  const investor = {
+    id: "inv-api-1",
+    wallet: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+    firstName: "Ada",
+    lastName: "Lovelace",
+    dateOfBirth: "1815-12-10",
+    nationality: "GB",
+    bakktPartyRef: "ABCDEFG123",
+  };
+  const order = {
+    referenceId: "ATK-TX-00001",
+    investorId: "inv-api-1",
+    tokenAddress: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    tokenAmount: "1000000000000000000",
+    expectedAmount: "100.00",
+    currency: "USD",
+  };
+
+  beforeAll(async () => {
+    c = await buildClients(testConfig(name, { ADMIN_API_TOKEN: TOKEN }), "producer", "test");
+    await migrateToLatest(c.dbh.db, name);
+    web = await startWebSide(c);
+    base = `http://127.0.0.1:${web.port}`;
+  });
+  afterAll(async () => {
+    await web?.stop();
+    if (c) await closeClients(c);
+    await cleanup(name);
+  });
+
+  it("a missing, malformed or wrong token gets 401 and changes nothing", async () => {
+    for (const token of [null, "wrong-token-of-some-length", "", `${TOKEN}x`]) {
+      const res = await call("POST", "/investors", investor, token);
+      expect(res.status, String(token)).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain("Bearer");
+    }
+    const basic = await fetch(`${base}/api/investors/inv-api-1`, { headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString("base64")}` } });
+    expect(basic.status).toBe(401);
+    expect(await c.dbh.db.selectFrom("investors").selectAll().execute()).toEqual([]);
+  });
+
+  it("creates an investor (201), an identical repeat answers 200 with the same resource, a conflicting one 409", async () => {
+    const created = await call("POST", "/investors", investor);
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual(
+      expect.objectContaining({ id: "inv-api-1", wallet: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", nationality: "GB", kyc: expect.objectContaining({ status: "pending", history: [] }) }),
+    );
+    const again = await call("POST", "/investors", investor);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(created.body);
+    const conflict = await call("POST", "/investors", { ...investor, lastName: "Byron" });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error).toContain("already exists with different details");
+    const partyTaken = await call("POST", "/investors", { ...investor, id: "inv-api-2" });
+    expect(partyTaken.status).toBe(409);
+    expect((await call("GET", "/investors/inv-api-1")).body.lastName).toBe("Lovelace");
+    expect((await call("GET", "/investors/nobody")).status).toBe(404);
+  });
+
+  it("invalid investor input gets 400 saying what is wrong, and nothing is stored", async () => {
+    const bad = await call("POST", "/investors", { ...investor, id: "inv:bad", wallet: "0x123", dateOfBirth: "1990-02-30", nationality: "gb", extra: 1 });
+    expect(bad.status).toBe(400);
+    const text = bad.body.problems.join("\n");
+    for (const field of ["id:", "wallet:", "dateOfBirth:", "nationality:"]) expect(text).toContain(field);
+    expect(text).toMatch(/extra/);
+    const notJson = await call("POST", "/investors", undefined, TOKEN, "{not json");
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error).toBe("invalid JSON body");
+    expect(await c.dbh.db.selectFrom("investors").select("id").execute()).toEqual([{ id: "inv-api-1" }]);
+  });
+
+  it("creates an order (201); identical repeat 200 (equal decimals count as identical); conflict 409; GET shows status and proof fields", async () => {
+    const created = await call("POST", "/orders", order);
+    expect(created.status).toBe(201);
+    expect(created.body).toEqual(
+      expect.objectContaining({
+        referenceId: "ATK-TX-00001",
+        status: "pending",
+        tokenAmount: "1000000000000000000",
+        expectedAmount: "100.00",
+        tokenAddress: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        payment: null,
+        mintTxHash: null,
+        completedAt: null,
+      }),
+    );
+    expect(created.body.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    const again = await call("POST", "/orders", { ...order, expectedAmount: "100", tokenAddress: order.tokenAddress.toLowerCase() });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(created.body);
+    const conflict = await call("POST", "/orders", { ...order, expectedAmount: "100.01" });
+    expect(conflict.status).toBe(409);
+    expect((await call("GET", "/orders/ATK-TX-00001")).body).toEqual(created.body);
+    expect((await call("GET", "/orders/nope")).status).toBe(404);
+  });
+
+  it("invalid orders get 400: unknown investor, float-looking amounts, zero, bad currency", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...order, referenceId: "r-1", investorId: "nobody" }, "investorId: no investor nobody"],
+      [{ ...order, referenceId: "r-2", tokenAmount: "1.5" }, "tokenAmount:"],
+      [{ ...order, referenceId: "r-3", tokenAmount: 100 }, "tokenAmount:"],
+      [{ ...order, referenceId: "r-4", expectedAmount: "1e3" }, "expectedAmount:"],
+      [{ ...order, referenceId: "r-5", expectedAmount: "0.00" }, "expectedAmount:"],
+      [{ ...order, referenceId: "r-6", currency: "usd" }, "currency:"],
+      [{ ...order, referenceId: "r-7", tokenAmount: "0" }, "tokenAmount:"],
+    ];
+    for (const [body, problem] of cases) {
+      const res = await call("POST", "/orders", body);
+      expect(res.status, problem).toBe(400);
+      expect(res.body.problems.join("\n")).toContain(problem);
+    }
+    expect(await c.dbh.db.selectFrom("orders").select("reference_id").execute()).toEqual([{ reference_id: "ATK-TX-00001" }]);
+  });
+});
