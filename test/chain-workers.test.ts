@@ -93,12 +93,14 @@ describe("mint workers as separate processes", () => {
     await chain.rpc("evm_mine", []);
     expect((await tx(o!.ref))[0]!.status).toBe("broadcast");
 
-    // A new worker takes the stalled job over (after its lock expires) and finds the stored transaction.
-    await startWorker();
+    // A new worker's start-up sweep reads the stored transaction's receipt and completes the
+    // order (the interrupted job, handed out again once its lock expires, finds it completed).
+    const b = await startWorker();
     const done = await waitFor(async () => {
       const row = await order(o!.ref);
       return row.status === "completed" ? row : undefined;
     }, 120_000, "order completed after recovery");
+    await b.waitForOutput(/completed orders whose mint was mined by a process that died/, 10_000);
     expect(done.mint_tx_hash).toBe(broadcast!.tx_hash);
     const rows = await tx(o!.ref);
     expect(rows).toHaveLength(1);
@@ -107,6 +109,39 @@ describe("mint workers as separate processes", () => {
     // One transaction from the signer in all: nothing was signed twice.
     expect(await chain.signerNonce()).toBe(1);
   }, 180_000);
+
+  it("killed after broadcasting, mined only after a new worker started: the interrupted job, handed out again, reuses the stored transaction", async () => {
+    // Only the processes of this test may take the job.
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGTERM");
+    await Promise.all(workers.map((w) => w.exited));
+    const nonceBefore = await chain.signerNonce();
+    const [o] = await seedOrders(1, () => 5n);
+    await chain.rpc("evm_setAutomine", [false]);
+    const a = await startWorker();
+    const job = paymentJob(o!.ref);
+    await queues.queue("payments").add(job.name, job.data, job.opts);
+    const [broadcast] = await waitFor(async () => {
+      const rows = await tx(o!.ref);
+      return rows[0]?.status === "broadcast" ? rows : undefined;
+    }, 30_000, "mint transaction broadcast");
+    a.child.kill("SIGKILL");
+    await a.exited;
+    const c2 = await startWorker();
+    // Its start-up sweep found nothing mined yet; now the chain mines the pending transaction.
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await order(o!.ref)).status).toBe("minting");
+    await chain.rpc("evm_setAutomine", [true]);
+    await chain.rpc("evm_mine", []);
+    const done = await waitFor(async () => {
+      const row = await order(o!.ref);
+      return row.status === "completed" ? row : undefined;
+    }, 150_000, "the interrupted job to complete the order");
+    expect(done.mint_tx_hash).toBe(broadcast!.tx_hash);
+    expect(c2.stdout()).toMatch(new RegExp(`"referenceId":"${o!.ref}".*"order minted"`));
+    expect(await tx(o!.ref)).toHaveLength(1);
+    expect(await chain.balanceOf(chain.deployment.securityToken, o!.wallet)).toBe(5n);
+    expect(await chain.signerNonce()).toBe(nonceBefore + 1);
+  }, 200_000);
 
   it("two worker processes minting 100 orders at once: every order once, no nonce errors, nothing stuck", async () => {
     const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);

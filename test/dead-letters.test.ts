@@ -94,6 +94,23 @@ describe("dead letters", () => {
     expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
   });
 
+  it("a job that fails again after a replay gets its own letter; replaying removes the older ones", async () => {
+    const { addDeadLetter } = await import("../src/queues/dead-letter.js");
+    const dlq = queues.deadLetters("payments");
+    const base = { kind: "job" as const, queue: "payments", jobId: "pay-twice", name: "payment", data: job("ev-twice"), failedReason: "no", stacktrace: [], attemptsMade: 1, createdAt: 1, finishedOn: 2, deadLetteredAt: 2, unrecoverable: false };
+    // The same failure recorded twice (the worker retried its own write) is one letter...
+    await addDeadLetter(dlq, { ...base, processedOn: 1000 });
+    await addDeadLetter(dlq, { ...base, processedOn: 1000 });
+    expect((await listDeadLetters(dlq)).filter((l) => l.jobId === "pay-twice")).toHaveLength(1);
+    // ...a later failure of the replayed job is a second one, not swallowed by the first.
+    await addDeadLetter(dlq, { ...base, processedOn: 2000, failedReason: "no again" });
+    expect((await listDeadLetters(dlq)).filter((l) => l.jobId === "pay-twice").map((l) => l.failedReason)).toEqual(["no", "no again"]);
+    const { replayDeadLetters } = await import("../src/queues/dead-letter.js");
+    expect(await replayDeadLetters(queues.queue("payments"), dlq, ["pay-twice"])).toEqual({ replayed: ["pay-twice"], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState("pay-twice")) === "completed");
+    expect((await listDeadLetters(dlq)).filter((l) => l.jobId === "pay-twice")).toHaveLength(0);
+  });
+
   it("an unrecoverable error is dead-lettered on its first attempt", async () => {
     await queues.queue("payments").add("payment", job("fatal-1"), { jobId: "pay-fatal-1", attempts: 5, backoff: { type: "fixed", delay: 20 } });
     const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === "pay-fatal-1"));

@@ -97,7 +97,12 @@ export class TxSender {
       .where("status", "in", ["signed", "broadcast"])
       .orderBy("nonce")
       .execute()) as Row[];
-    for (const row of rows) await this.broadcast(row);
+    for (const row of rows) {
+      await this.broadcast(row);
+      // Mined long ago but never recorded (its job died for good): record it now.
+      const receipt = await this.receipt(row.tx_hash as Hex);
+      if (receipt) await this.recordReceipt(row, receipt);
+    }
     return rows.length;
   }
 

@@ -2,6 +2,7 @@ import { buildChain } from "../chain/index.js";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
 import { buildProcessors, type ProcessorDeps } from "../processors/index.js";
+import { completeMinedMints } from "../processors/mint.js";
 import type { Processor } from "../processors/types.js";
 import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
@@ -21,8 +22,14 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
   workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
   const chain = buildChain(c.config, c.dbh.db, c.log);
-  // A transaction signed by a process that died before broadcasting would hold up every later nonce.
-  chain?.sender.rebroadcastPending().catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
+  // A transaction signed by a process that died before broadcasting would hold up every later
+  // nonce; one mined after its process died completes its order now rather than after the
+  // interrupted job's lock expires.
+  chain?.sender
+    .rebroadcastPending()
+    .then(() => completeMinedMints(c.dbh.db))
+    .then((done) => done.length && c.log.info({ orders: done }, "completed orders whose mint was mined by a process that died"))
+    .catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
   const host = startWorkers({
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,

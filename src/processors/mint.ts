@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from "bullmq";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { encodeFunctionData, type Address } from "viem";
 import { securityTokenAbi } from "../chain/artifacts/SecurityToken.js";
 import type { TxSender } from "../chain/tx-sender.js";
@@ -43,23 +43,41 @@ export function mintProcessor(deps: MintDeps): Processor<MintJob> {
       to: order.token_address as Address,
       data: encodeFunctionData({ abi: securityTokenAbi, functionName: "mint", args: [order.wallet as Address, BigInt(order.token_amount)] }),
     });
-    if (sent.status === "reverted") {
-      await deps.db
-        .updateTable("orders")
-        .set({ status: "mint_failed", failure_reason: `mint transaction ${sent.hash} reverted`, mint_tx_hash: sent.hash, updated_at: new Date() })
-        .where("reference_id", "=", referenceId)
-        .where("status", "=", "minting")
-        .execute();
-      throw new UnrecoverableError(`mint transaction ${sent.hash} for order ${referenceId} reverted`);
-    }
-    await deps.db
-      .updateTable("orders")
-      .set({ status: "completed", mint_tx_hash: sent.hash, completed_at: new Date(), updated_at: new Date() })
-      .where("reference_id", "=", referenceId)
-      .where("status", "=", "minting")
-      .execute();
+    await finishMint(deps.db, referenceId, sent.hash, sent.status);
+    if (sent.status === "reverted") throw new UnrecoverableError(`mint transaction ${sent.hash} for order ${referenceId} reverted`);
     if (job.data.receivedAt) deps.metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - Date.parse(job.data.receivedAt)) / 1000);
     log.info({ referenceId, txHash: sent.hash, nonce: sent.nonce.toString() }, "order minted");
     return { outcome: "minted", txHash: sent.hash };
   };
+}
+
+/** Record a mined mint on its order (only an order still `minting` changes). */
+async function finishMint(db: Kysely<Database>, referenceId: string, hash: string, status: "confirmed" | "reverted"): Promise<void> {
+  await db
+    .updateTable("orders")
+    .set(
+      status === "confirmed"
+        ? { status: "completed", mint_tx_hash: hash, completed_at: new Date(), updated_at: new Date() }
+        : { status: "mint_failed", failure_reason: `mint transaction ${hash} reverted`, mint_tx_hash: hash, updated_at: new Date() },
+    )
+    .where("reference_id", "=", referenceId)
+    .where("status", "=", "minting")
+    .execute();
+}
+
+/**
+ * Complete the orders whose mint is mined and recorded but whose job never got that far (its
+ * worker died after broadcasting; run after the sender's rebroadcast sweep has read the
+ * receipts). The interrupted job, when BullMQ hands it out again, finds the order completed.
+ */
+export async function completeMinedMints(db: Kysely<Database>): Promise<string[]> {
+  const mined = await db
+    .selectFrom("orders")
+    .innerJoin("chain_transactions", (join) => join.on(sql<boolean>`chain_transactions.intent_key = 'mint:' || orders.reference_id`))
+    .select(["orders.reference_id", "chain_transactions.tx_hash", "chain_transactions.status"])
+    .where("orders.status", "=", "minting")
+    .where("chain_transactions.status", "in", ["confirmed", "reverted"])
+    .execute();
+  for (const m of mined) await finishMint(db, m.reference_id, m.tx_hash!, m.status as "confirmed" | "reverted");
+  return mined.map((m) => m.reference_id);
 }

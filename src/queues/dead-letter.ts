@@ -42,14 +42,28 @@ export function deadLetterFromJob(job: Job, err: Error, unrecoverable: boolean, 
   };
 }
 
-/** Idempotent: the dead letter's id is the original job id. */
+/**
+ * A dead letter's own id. For a job it names the failed attempt (job id + when that attempt
+ * started), so recording the same failure twice keeps one letter, while a replayed job that
+ * fails again gets a new letter instead of colliding with the one its replay is about to
+ * delete. A raw message's letter is keyed by the message alone.
+ */
+export const letterId = (letter: DeadLetter) =>
+  letter.kind === "job" ? `${letter.jobId}.${letter.processedOn ?? letter.createdAt ?? 0}` : letter.jobId;
+
 export async function addDeadLetter(dlq: Queue, letter: DeadLetter): Promise<void> {
-  await dlq.add(letter.name, letter, { jobId: letter.jobId });
+  await dlq.add(letter.name, letter, { jobId: letterId(letter) });
+}
+
+const PENDING = ["waiting", "delayed", "paused", "prioritized"] as const;
+
+async function letterEntries(dlq: Queue): Promise<Job[]> {
+  const jobs = await dlq.getJobs([...PENDING], 0, -1, true);
+  return jobs.filter((j): j is Job => Boolean(j)).sort((a, b) => a.timestamp - b.timestamp);
 }
 
 export async function listDeadLetters(dlq: Queue): Promise<DeadLetter[]> {
-  const jobs = await dlq.getJobs(["waiting", "delayed", "paused", "prioritized"], 0, -1, true);
-  return jobs.filter((j): j is Job => Boolean(j)).map((j) => deadLetterSchema.parse(j.data));
+  return (await letterEntries(dlq)).map((j) => deadLetterSchema.parse(j.data));
 }
 
 export interface ReplayResult {
@@ -64,10 +78,16 @@ export interface ReplayResult {
  */
 export async function replayDeadLetters(queue: Queue, dlq: Queue, ids: string[] | "all"): Promise<ReplayResult> {
   const result: ReplayResult = { replayed: [], skipped: [] };
-  const targets =
-    ids === "all"
-      ? (await dlq.getJobs(["waiting", "delayed", "paused", "prioritized"], 0, -1, true)).filter(Boolean)
-      : await Promise.all(ids.map((id) => dlq.getJob(id)));
+  const entries = await letterEntries(dlq);
+  const byJobId = new Map<string, Job[]>();
+  for (const e of entries) {
+    const id = (e.data as DeadLetter).jobId;
+    byJobId.set(id, [...(byJobId.get(id) ?? []), e]);
+  }
+  // The newest letter of each job is the one replayed.
+  const targets: (Job | undefined)[] = ids === "all" ? [...byJobId.values()].map((l) => l.at(-1)) : ids.map((id) => byJobId.get(id)?.at(-1));
+  // Older letters of the same job go once the newest is replayed.
+  const older = (entry: Job) => (byJobId.get((entry.data as DeadLetter).jobId) ?? []).filter((e) => e !== entry);
   for (let i = 0; i < targets.length; i++) {
     const entry = targets[i];
     if (!entry) {
@@ -93,14 +113,14 @@ export async function replayDeadLetters(queue: Queue, dlq: Queue, ids: string[] 
       ...(letter.retry?.attempts ? { attempts: letter.retry.attempts } : {}),
       ...(letter.retry?.backoff ? { backoff: letter.retry.backoff as never } : {}),
     });
-    await entry.remove();
+    for (const e of [entry, ...older(entry)]) await e.remove();
     result.replayed.push(letter.jobId);
   }
   return result;
 }
 
 export async function purgeDeadLetters(dlq: Queue): Promise<number> {
-  const count = await dlq.getJobCountByTypes("waiting", "delayed", "paused", "prioritized");
+  const count = await dlq.getJobCountByTypes(...PENDING);
   await dlq.obliterate({ force: true });
   return count;
 }
