@@ -43,6 +43,9 @@ try {
     env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
+  // Dev mode makes up an admin token too, so the admin API can be tried at once.
+  const madeUpToken = !env.ADMIN_API_TOKEN;
+  env.ADMIN_API_TOKEN ||= randomBytes(18).toString("base64url");
   const config = loadConfig(env);
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
@@ -66,7 +69,7 @@ try {
       `  redis:     ${config.REDIS_URL}`,
       `  health:    http://127.0.0.1:${web.port}/healthz`,
       `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
-      `  admin API: http://127.0.0.1:${web.port}/api  ${config.ADMIN_API_TOKEN ? "(bearer ADMIN_API_TOKEN)" : "(disabled: set ADMIN_API_TOKEN)"}`,
+      `  admin API: http://127.0.0.1:${web.port}/api  (${madeUpToken ? `Authorization: Bearer ${config.ADMIN_API_TOKEN}` : "bearer ADMIN_API_TOKEN"})`,
       `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
       ...(deployment
         ? [
