@@ -40,7 +40,8 @@ function prepare(count, tag) {
 const signedRequest = (req) => ({ ...req, ...prepared[next++ % prepared.length] });
 
 async function startServer(mode, redisUrl) {
-  const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const execArgv = process.env.SERVER_NODE_ARGS ? process.env.SERVER_NODE_ARGS.split(" ") : [];
+  const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
   const { port } = await new Promise((resolve, reject) => {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
@@ -64,7 +65,7 @@ const summary = (r) => ({
 });
 
 const redis = await startRedisServer();
-const MODES = ["bare", "bare-web", "add", "full", "full-ap"];
+const MODES = (process.env.MODES ?? "bare,bare-web,add,full").split(",");
 const rounds = Object.fromEntries(MODES.map((m) => [m, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {

@@ -1,9 +1,7 @@
 // One server under load, in its own process so the load generator does not share its thread.
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
-// "add" = bare + one plain queue.add; "full-ap" = full on a producer connection with ioredis
-// auto-pipelining (a candidate foundation change, measured for comparison only);
-// "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+// "add" = bare + one plain queue.add; "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { loadConfig } from "../../dist/src/config/index.js";
@@ -16,7 +14,7 @@ import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
 import { requestView } from "../../dist/src/server/webhooks/request-view.js";
 
 const [mode, redisUrl, secret] = process.argv.slice(2);
-const redis = createRedis(redisUrl, "producer", mode === "full-ap" ? { enableAutoPipelining: true } : {});
+const redis = createRedis(redisUrl, "producer");
 await waitReady(redis);
 const queues = createQueueSet(redis, "bench");
 const metrics = createMetrics();
@@ -24,7 +22,7 @@ const metrics = createMetrics();
 const log = createLogger("info", { process: "bench" });
 
 let app;
-if (mode === "full" || mode === "full-ap") {
+if (mode === "full") {
   const config = loadConfig({ PAYMENTS_WEBHOOK_SECRETS: secret, PAYMENTS_IP_ALLOWLIST: "127.0.0.0/8,::1/128", LOG_LEVEL: "info" });
   app = buildApp({ redis, db: null, queues, metrics, log, mounts: [{ path: "/webhooks", app: webhookRoutes({ config, queues, metrics, log }) }] });
 } else {
