@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import { freePort, startRedisServer, type EmbeddedRedis } from "../../src/dev/embedded-redis.js";
@@ -145,6 +146,10 @@ export async function startHarness(label: string): Promise<Harness> {
       const procs = [...workers, ...(h.web ? [h.web] : [])];
       for (const p of procs) if (alive(p)) p.child.kill("SIGKILL");
       await Promise.all(procs.map((p) => p.exited));
+      // The children's logs, for reading after a failed run (CI keeps .test-results).
+      const dir = `${ROOT}.test-results/faults-logs`;
+      mkdirSync(dir, { recursive: true });
+      procs.forEach((p, i) => writeFileSync(`${dir}/${p === h.web ? "web" : `worker-${i + 1}`}.log`, p.stdout() + p.stderr()));
       await queues.close().catch(() => {});
       admin.disconnect();
       await dbh.close();
