@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/env.js";
 import { buildFixture, twiceShuffled, type Fixture, type Mix } from "./deliveries.js";
 import { countEffects, type EffectReport } from "./effects.js";
-import { alive, backlog, startHarness, type Harness } from "./harness.js";
+import { alive, backlog, startHarness, STORM_QUEUES, type Harness } from "./harness.js";
 import { emptyStats, seedFixture, sendAll, type SendStats } from "./provider.js";
 
 // The fault suite: real web and worker processes (dist/src/bin/*.js) started and killed by the
@@ -122,10 +122,18 @@ describe("fault suite", () => {
 
     // The faults, each when the storm has got that far.
     let redisDown: { from: number; to: number } | undefined;
+    let openAtRedisCrash = 0;
+    const activeAtKills: number[] = [];
+    const activeJobs = async () => {
+      let n = 0;
+      for (const q of STORM_QUEUES) n += (await h.queues.queue(q).getJobCounts("active")).active!;
+      return n;
+    };
     const chaos = (async () => {
       const at = (fraction: number) => waitFor(async () => done >= sends.length * fraction, 180_000, `${fraction * 100}% sent`);
       await at(0.15);
       const first = h.workers.find(alive)!;
+      activeAtKills.push(await activeJobs());
       first.child.kill("SIGKILL");
       expect((await first.exited).signal).toBe("SIGKILL");
       note("worker 1 SIGKILLed");
@@ -133,6 +141,7 @@ describe("fault suite", () => {
       note("worker restarted");
 
       await at(0.35);
+      openAtRedisCrash = Object.values((await backlog(h.queues)).open).reduce((x, y) => x + y, 0);
       await h.redis.kill("SIGKILL");
       const from = Date.now();
       note("redis-server SIGKILLed");
@@ -146,6 +155,7 @@ describe("fault suite", () => {
 
       await at(0.6);
       const second = h.workers.filter(alive)[0]!;
+      activeAtKills.push(await activeJobs());
       second.child.kill("SIGKILL");
       await second.exited;
       note("worker 2 SIGKILLed");
@@ -169,13 +179,15 @@ describe("fault suite", () => {
     const { effects, tookMs } = await drain(fixture, 150_000);
     note(`drained ${sec(tookMs)} after the last send`);
     const minted = (await signerNonce()) - nonceBefore;
-    report("storm", stats, fixture, effects, { signerTransactions: minted, timeline: events });
+    report("storm", stats, fixture, effects, { signerTransactions: minted, activeJobsAtKills: activeAtKills, openJobsAtRedisCrash: openAtRedisCrash, timeline: events });
     addTotals(stats, effects);
 
     expectExactlyOnce(stats, fixture, effects);
     // Redis down: the receiver answered 503 (and only 503) and never a 2xx it could not keep.
     expect(redisDown).toBeDefined();
     expect(stats.answered503).toBeGreaterThan(0);
+    // Jobs accepted but not yet run were in Redis when it crashed: the AOF brought them back.
+    expect(openAtRedisCrash).toBeGreaterThan(0);
     const grace = 500; // answers already on their way when the server died
     expect(answered2xxAt.filter((t) => t > redisDown!.from + grace && t < redisDown!.to)).toEqual([]);
     expect(stats.networkErrors).toBe(0);
@@ -242,6 +254,9 @@ describe("fault suite", () => {
       return Number(r.n) >= 3;
     }, 30_000, "first mints of the batch");
     h.rpcProxy.cut();
+    const atCut = await h.dbh.db.selectFrom("chain_transactions").select(["status"]).where("intent_key", "in", refs).execute();
+    const ledgerAtCut: Record<string, number> = {};
+    for (const t of atCut) ledgerAtCut[t.status] = (ledgerAtCut[t.status] ?? 0) + 1;
     await sleep(10_000);
     const during = await h.dbh.db.selectFrom("orders").select(["status"]).where("reference_id", "in", fixture.orders.map((o) => o.referenceId)).execute();
     const waiting = during.filter((o) => o.status !== "completed").length;
@@ -250,7 +265,7 @@ describe("fault suite", () => {
     await sending;
     const { effects, tookMs } = await drain(fixture, 90_000);
     const retries = retriesLogged() - retriesBefore;
-    report("chain-rpc-down-10s", stats, fixture, effects, { ordersWaitingAtRestore: waiting, retriesLogged: retries, drainMs: tookMs });
+    report("chain-rpc-down-10s", stats, fixture, effects, { mintLedgerAtCut: ledgerAtCut, ordersWaitingAtRestore: waiting, retriesLogged: retries, drainMs: tookMs });
     addTotals(stats, effects);
     expectExactlyOnce(stats, fixture, effects);
     expect(waiting).toBeGreaterThan(0);
