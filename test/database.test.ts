@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase, type DbHandle } from "../src/db/client.js";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
+import { startTcpProxy } from "./helpers/tcp-proxy.js";
 
 const name = uniqueName("db");
 const pgliteDir = mkdtempSync(join(tmpdir(), "hookrail-pglite-"));
@@ -45,6 +46,40 @@ describe("database", () => {
       expect(await exercise(dbh, undefined)).toEqual({ big: "9007199254740993", exact: "100.10" });
     } finally {
       await dbh.close();
+    }
+  });
+
+  it("a connection lost while a query runs fails that query, never crashes the process, and the pool reconnects", async () => {
+    const url = new URL(TEST_DATABASE_URL);
+    const proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+    url.hostname = "127.0.0.1";
+    url.port = String(proxy.port);
+    const dbh = await openDatabase({ databaseUrl: url.toString(), schema: name, pgliteDir: "" });
+    // An "error" event without a listener would be thrown from the socket handler.
+    const uncaught: unknown[] = [];
+    const record = (err: unknown) => uncaught.push(err);
+    process.on("uncaughtException", record);
+    try {
+      // A checked-out client mid-transaction, and one running a query, when the link drops.
+      const inTransaction = dbh.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await sql`select pg_sleep(5)`.execute(trx);
+      });
+      const running = sql`select pg_sleep(5)`.execute(dbh.db);
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.cut();
+      const [tx, query] = await Promise.allSettled([inTransaction, running]);
+      expect(tx.status === "rejected" && String(tx.reason)).toMatch(/terminated|not queryable|ECONNRESET/i);
+      expect(query.status === "rejected" && String(query.reason)).toMatch(/terminated|not queryable|ECONNRESET/i);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(uncaught).toEqual([]);
+      proxy.restore();
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(dbh.db);
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      process.off("uncaughtException", record);
+      await dbh.close();
+      await proxy.close();
     }
   });
 });

@@ -35,6 +35,8 @@ export const baseSchema = z.object({
     ),
   ),
   WORKER_CONCURRENCY: intInRange(1, 1000, 10),
+  /** Lock of a running job; a job whose worker died is handed out again within about twice this. */
+  WORKER_LOCK_DURATION_MS: intInRange(5_000, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
   /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
   METRICS_PORT: z.preprocess(

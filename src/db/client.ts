@@ -38,8 +38,13 @@ async function openPostgres(url: string, schema: string | undefined, max: number
     connectionTimeoutMillis: 5_000,
     ...(schema ? { options: `-c search_path="${schema}"` } : {}),
   });
-  // An idle client losing its server must not crash the process; the pool replaces it.
+  // A client losing its server must not crash the process. pg-pool listens for errors only
+  // on idle clients (the pool's "error" event); a client checked out by a running query or
+  // transaction emits "error" on itself, with no listener, when its connection drops — and an
+  // unhandled "error" event kills the process (every worker, on a Postgres restart or network
+  // blip). Its queries fail anyway (the job retries) and the pool discards it on release.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: "postgres", close: () => db.destroy() };
 }

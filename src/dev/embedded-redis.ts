@@ -6,7 +6,15 @@ import { join } from "node:path";
 
 export interface EmbeddedRedis {
   url: string;
+  port: number;
+  /** Data directory (AOF / RDB files live here). */
+  dir: string;
+  /** Stop the server and delete its directory. */
   stop(): Promise<void>;
+  /** Kill the server (SIGKILL = a crash, SIGTERM = a clean shutdown) and keep its data directory. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Start it again on the same port and data directory (after `kill`), e.g. to show what persistence keeps. */
+  restart(): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -53,6 +61,32 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Embedd
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "hookrail-redis-"));
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...extraArgs];
+  let child = await launch(args, port);
+  const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    }
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    kill,
+    restart: async () => {
+      await kill("SIGTERM");
+      child = await launch(args, port);
+    },
+    stop: async () => {
+      await kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Spawn redis-server and resolve once it answers PING (it has loaded its data by then). */
+async function launch(args: string[], port: number): Promise<ChildProcess> {
   const child: ChildProcess = spawn("redis-server", args, { stdio: "ignore" });
   await new Promise<void>((resolve, reject) => {
     child.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "ENOENT" ? new RedisServerMissingError() : err));
@@ -65,15 +99,5 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Embedd
     };
     void poll();
   });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }

@@ -38,6 +38,7 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     limiters: { "aml-screening": { max: c.config.AML_RATE_LIMIT_PER_SECOND, duration: 1_000 } },
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
+    lockDurationMs: c.config.WORKER_LOCK_DURATION_MS,
     log: c.log,
     onFinished: (queue, outcome, job, ms) => {
       c.metrics.jobsFinished.inc({ queue, outcome });

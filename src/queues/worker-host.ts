@@ -14,6 +14,11 @@ export interface WorkerHostOptions {
   processors: Partial<Record<QueueName, Processor>>;
   serve: readonly QueueName[];
   concurrency: number;
+  /**
+   * Lock of a running job (renewed at half this while the job runs) and the interval of the
+   * stalled-job check: a job whose worker died is handed out again within about twice this.
+   */
+  lockDurationMs?: number;
   /** Per-queue rate limits; BullMQ enforces them across every worker process of the queue. */
   limiters?: Partial<Record<QueueName, { max: number; duration: number }>>;
   log: Logger;
@@ -85,8 +90,10 @@ export function startWorkers(opts: WorkerHostOptions): WorkerHost {
       prefix: opts.prefix,
       concurrency: opts.concurrency,
       ...(opts.limiters?.[name] ? { limiter: opts.limiters[name] } : {}),
-      // A job whose worker died is picked up again after 30 s; after 3 such stalls it fails.
-      stalledInterval: 30_000,
+      // A job whose worker died is picked up again once its lock expires and the next stalled
+      // check runs (30 s each by default); after 3 such stalls it fails.
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.lockDurationMs ?? 30_000,
       maxStalledCount: 3,
     });
     worker.on("failed", (job, err) => {
