@@ -1,25 +1,9 @@
-import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { Queue } from "bullmq";
-import type { Logger } from "../log.js";
-import type { RelayMetrics } from "./metrics.js";
-import { startPoller, type Poller, type RelayHooks } from "./poller.js";
-import type { Sequencer } from "./sequencer.js";
+import { startPoller, type Poller, type PollerOptions } from "./poller.js";
 
-export interface RelayOptions {
-  sqs: SQSClient;
+/** One poller's options, but for every queue: the relay starts a poller per queue URL. */
+export interface RelayOptions extends Omit<PollerOptions, "label" | "queueUrl"> {
   /** Label → queue URL, e.g. { primary, dr }. Both are consumed at all times, as the broker asks. */
   queueUrls: Record<string, string>;
-  waitTimeSeconds: number;
-  maxMessages: number;
-  /** Batches one queue's loop holds at once (receive ahead while handing off). */
-  batchesInHand: number;
-  visibilityTimeoutSeconds: number;
-  jobs: Queue;
-  deadLetters: Queue;
-  sequencer: Sequencer;
-  metrics: RelayMetrics;
-  log: Logger;
-  hooks?: RelayHooks;
 }
 
 export interface Relay {
