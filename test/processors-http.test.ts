@@ -8,6 +8,7 @@ import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { fireblocksV1Headers, rsaKeyPair, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
+import { adminApiClient } from "./helpers/admin-api.js";
 
 const name = uniqueName("proc_http");
 const TOKEN = "http-e2e-admin-token-0123456789";
@@ -25,14 +26,7 @@ describe("webhook -> processor -> chain, over HTTP", () => {
   let worker: { stop: () => Promise<void> };
   let base: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = adminApiClient(() => base, TOKEN);
   const webhook = async (path: string, body: string, headers: Record<string, string>) => {
     const res = await fetch(`${base}/webhooks${path}`, { method: "POST", body, headers });
     return { status: res.status, body: (await res.json()) as any };

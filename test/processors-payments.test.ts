@@ -8,6 +8,7 @@ import { startWorkerSide } from "../src/processes/worker.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { adminApiClient } from "./helpers/admin-api.js";
 
 const name = uniqueName("proc_pay");
 const TOKEN = "admin-token-for-tests-0123456789";
@@ -19,14 +20,7 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
   let worker: { stop: () => Promise<void> };
   let base: string;
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}/api${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = adminApiClient(() => base, TOKEN);
 
   const newInvestor = async (approved: boolean) => {
     const id = `inv-${randomUUID()}`;

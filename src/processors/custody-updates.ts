@@ -2,27 +2,16 @@ import { UnrecoverableError, type Job } from "bullmq";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { WebhookJob } from "../queues/definitions.js";
+import { FIREBLOCKS_LIFECYCLE, FIREBLOCKS_TERMINAL } from "../providers/fireblocks-schema.js";
 import { parseProviderTime } from "./provider-time.js";
 import type { Processor } from "./types.js";
 
 /** Fireblocks' terminal transaction statuses: once reached, nothing changes the status again. */
-export const TERMINAL_STATUSES = new Set(["COMPLETED", "FAILED", "REJECTED", "CANCELLED", "BLOCKED"]);
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(FIREBLOCKS_TERMINAL);
 const TERMINAL_RANK = 1000;
 
-// Fireblocks' transaction lifecycle in order. A status's rank only moves up.
-const LIFECYCLE = [
-  "SUBMITTED",
-  "PENDING_AML_SCREENING",
-  "PENDING_ENRICHMENT",
-  "PENDING_AUTHORIZATION",
-  "QUEUED",
-  "PENDING_SIGNATURE",
-  "PENDING_3RD_PARTY_MANUAL_APPROVAL",
-  "PENDING_3RD_PARTY",
-  "BROADCASTING",
-  "CONFIRMING",
-  "CANCELLING",
-];
+// A status's rank is its place in Fireblocks' lifecycle and only moves up.
+const LIFECYCLE: readonly string[] = FIREBLOCKS_LIFECYCLE;
 
 /** Unknown statuses rank 0: recorded for a new transaction, never over a known one. */
 export function statusRank(status: string): number {

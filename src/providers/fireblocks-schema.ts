@@ -2,8 +2,8 @@ import { z } from "zod";
 import { idString, issuesOf, type ReadResult } from "./fields.js";
 import { eventJobId } from "./job-id.js";
 
-/** Fireblocks TransactionStatus values. */
-export const FIREBLOCKS_STATUSES = [
+/** Fireblocks' non-terminal transaction statuses, in lifecycle order. */
+export const FIREBLOCKS_LIFECYCLE = [
   "SUBMITTED",
   "PENDING_AML_SCREENING",
   "PENDING_ENRICHMENT",
@@ -13,14 +13,13 @@ export const FIREBLOCKS_STATUSES = [
   "PENDING_3RD_PARTY_MANUAL_APPROVAL",
   "PENDING_3RD_PARTY",
   "BROADCASTING",
-  "COMPLETED",
   "CONFIRMING",
   "CANCELLING",
-  "CANCELLED",
-  "BLOCKED",
-  "REJECTED",
-  "FAILED",
 ] as const;
+/** Fireblocks' terminal statuses: once reached, nothing changes the status again. */
+export const FIREBLOCKS_TERMINAL = ["COMPLETED", "FAILED", "REJECTED", "CANCELLED", "BLOCKED"] as const;
+/** Fireblocks TransactionStatus values. */
+export const FIREBLOCKS_STATUSES = [...FIREBLOCKS_LIFECYCLE, ...FIREBLOCKS_TERMINAL] as const;
 export const FIREBLOCKS_V1_TYPES = ["TRANSACTION_CREATED", "TRANSACTION_STATUS_UPDATED"] as const;
 export const FIREBLOCKS_V2_TYPES = ["transaction.created", "transaction.status.updated"] as const;
 
