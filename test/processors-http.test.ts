@@ -146,9 +146,10 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     // The receiver's job retries with backoff (10 attempts from 2 s, doubling: hours in all);
     // here it is seen waiting for its retry. Reaching the dead-letter queue after the last
     // attempt is shown with a shorter policy in processors-payments.test.ts.
+    // State first, then the job: a job read before its state could predate the failed attempt.
     const job = await waitFor(async () => {
-      const j = await c.queues.queue("payments").getJob(unknown.body.jobId);
-      return j && (await j.getState()) === "delayed" ? j : undefined;
+      const queue = c.queues.queue("payments");
+      return (await queue.getJobState(unknown.body.jobId)) === "delayed" ? queue.getJob(unknown.body.jobId) : undefined;
     }, 20_000, "first failed attempt, retry scheduled");
     expect(job.opts.attempts).toBe(10);
     expect(job.attemptsMade).toBe(1);
