@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 
 export type { Logger };
 
@@ -6,10 +6,13 @@ export type { Logger };
  * JSON lines on stdout. The redact list is a second line of defence: code must not log
  * secrets in the first place, but a header object logged by mistake is scrubbed.
  */
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: string,
+  bindings: Record<string, unknown> = {},
   // Asynchronous writes keep a log line off the request's critical path; pino flushes what
-  // is buffered when the process exits.
-  const destination = pino.destination({ dest: 1, sync: false });
+  // is buffered when the process exits. Tests pass a stream of their own to read the lines.
+  destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
+): Logger {
   return pino({
     level,
     base: { pid: process.pid, ...bindings },

@@ -66,8 +66,8 @@ describe("webhook receiver", () => {
   });
 
   /** Serve the webhook routes alone, with some settings changed, on the same Redis queues. */
-  const serveVariant = async (overrides: Partial<Config>) => {
-    const app = webhookRoutes({ config: { ...config, ...overrides }, queues: c.queues, metrics: createMetrics(), log: createLogger("silent") });
+  const serveVariant = async (overrides: Partial<Config>, log = createLogger("silent")) => {
+    const app = webhookRoutes({ config: { ...config, ...overrides }, queues: c.queues, metrics: createMetrics(), log });
     const server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
     });
@@ -344,6 +344,26 @@ describe("webhook receiver", () => {
       const local = await serveVariant({ BAKKT_IP_ALLOWLIST: ["127.0.0.0/8"] });
       expect((await postVariant(local, "/bakkt", SEED.bakktActive, standardHeaders(BAKKT, SEED.bakktActive))).status).toBe(200);
     });
+  });
+
+  it("logs one JSON line per request with provider, outcome, job id and latency; never a secret, signature or payload", async () => {
+    const written: string[] = [];
+    const at = await serveVariant({}, createLogger("info", {}, { write: (line: string) => void written.push(line) }));
+    const body = paymentBody({ bankTransactionId: "BTX-logged", referenceId: "ATK-TX-secretive", amount: 777.25 });
+    const headers = standardHeaders(PAY_NEW, body);
+    expect((await postVariant(at, "/payments", body, headers)).status).toBe(202);
+    const forged = { ...headers, "webhook-signature": "v1,Zm9yZ2VkLXNpZ25hdHVyZS12YWx1ZQ==" };
+    expect((await postVariant(at, "/payments", body.replace("777.25", "777.26"), forged)).status).toBe(401);
+
+    const lines = written.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "webhook");
+    expect(lines).toEqual([
+      expect.objectContaining({ provider: "payments", outcome: "accepted", status: 202, jobId: "pay-BTX-logged.payment%2Ecompleted", eventId: "BTX-logged", latencyMs: expect.any(Number) }),
+      expect.objectContaining({ provider: "payments", outcome: "unauthorized", status: 401, latencyMs: expect.any(Number), detail: expect.stringContaining("no_match") }),
+    ]);
+    const text = written.join("");
+    for (const secretish of [PAY_NEW, PAY_NEW.slice(6), headers["webhook-signature"]!, forged["webhook-signature"], "ATK-TX-secretive", "777.2"]) {
+      expect(text).not.toContain(secretish);
+    }
   });
 
   it("exports request counts by provider and outcome and a latency histogram on /metrics", async () => {
