@@ -13,9 +13,12 @@ export interface HandOffResult {
 
 /**
  * Put a batch of valid envelopes on the broker-events queue. Numbers each message in its
- * group first (idempotent), then adds all jobs in one round trip. Adding a job whose id
- * exists is a no-op in BullMQ, so a copy claimed before is still added: the earlier attempt
- * may have died between the claim and the add. Resolves only once Redis has the jobs.
+ * group first (idempotent), then adds the jobs in one round trip. A copy claimed before whose
+ * job is already in Redis (the DR twin, a redelivery) is not added again: every job added
+ * costs BullMQ's add script, and with two queues half the messages are such copies. A copy
+ * claimed before whose job is missing is added: the earlier attempt may have died between the
+ * claim and the add (or the job completed and was removed; the processor applies an event
+ * once). Resolves only once Redis has every job of the batch.
  */
 export async function handOff(
   queue: Queue,
@@ -24,8 +27,12 @@ export async function handOff(
   source: { queue: string; receivedAt: Date },
 ): Promise<HandOffResult> {
   if (envelopes.length === 0) return { jobIds: [], duplicates: 0 };
-  const claims = await sequencer.claim(envelopes.map((e) => ({ messageId: e.message_id, groupId: e.message_group_id })));
-  const jobs = envelopes.map((e, i) => {
+  const jobIds = envelopes.map((e) => brokerJobId(e.message_id));
+  const claims = await sequencer.claim(
+    envelopes.map((e, i) => ({ messageId: e.message_id, groupId: e.message_group_id, jobKey: queue.toKey(jobIds[i]!) })),
+  );
+  const jobs = envelopes.flatMap((e, i) => {
+    if (claims[i]!.jobExists) return [];
     const data: BrokerEventJob = {
       messageId: e.message_id.toLowerCase(),
       messageGroupId: e.message_group_id,
@@ -36,8 +43,8 @@ export async function handOff(
       sourceQueue: source.queue,
       receivedAt: source.receivedAt.toISOString(),
     };
-    return { name: e.event_type, data, opts: { jobId: brokerJobId(e.message_id) } };
+    return [{ name: e.event_type, data, opts: { jobId: jobIds[i]! } }];
   });
-  await queue.addBulk(jobs);
-  return { jobIds: jobs.map((j) => j.opts.jobId), duplicates: claims.filter((c) => !c.fresh).length };
+  if (jobs.length > 0) await queue.addBulk(jobs);
+  return { jobIds, duplicates: claims.filter((c) => !c.fresh).length };
 }

@@ -12,16 +12,18 @@ import type { Redis } from "ioredis";
 const CLAIM = `
 local ttl = tonumber(ARGV[1])
 local out = {}
-for i = 1, #KEYS, 2 do
+for i = 1, #KEYS, 3 do
   local existing = redis.call('GET', KEYS[i])
   if existing then
     out[#out + 1] = tonumber(existing)
     out[#out + 1] = 0
+    out[#out + 1] = redis.call('EXISTS', KEYS[i + 2])
   else
     local seq = redis.call('INCR', KEYS[i + 1])
     redis.call('SET', KEYS[i], seq, 'EX', ttl)
     out[#out + 1] = seq
     out[#out + 1] = 1
+    out[#out + 1] = 0
   end
 end
 return out
@@ -31,10 +33,13 @@ export interface Claim {
   sequence: number;
   /** False when the message had been claimed before (a duplicate copy or redelivery). */
   fresh: boolean;
+  /** For a message claimed before: whether the key its caller named (its job) exists now. */
+  jobExists: boolean;
 }
 
 export interface Sequencer {
-  claim(messages: { messageId: string; groupId: string }[]): Promise<Claim[]>;
+  /** `jobKey` is the Redis key whose presence means the message needs no more work. */
+  claim(messages: { messageId: string; groupId: string; jobKey: string }[]): Promise<Claim[]>;
 }
 
 /**
@@ -46,9 +51,9 @@ export function createSequencer(redis: Redis, prefix: string, messageTtlSeconds 
   return {
     async claim(messages) {
       if (messages.length === 0) return [];
-      const keys = messages.flatMap((m) => [`${prefix}:relay:msg:${m.messageId.toLowerCase()}`, `${prefix}:relay:seq:${m.groupId}`]);
+      const keys = messages.flatMap((m) => [`${prefix}:relay:msg:${m.messageId.toLowerCase()}`, `${prefix}:relay:seq:${m.groupId}`, m.jobKey]);
       const out = (await redis.eval(CLAIM, keys.length, ...keys, String(messageTtlSeconds))) as number[];
-      return messages.map((_, i) => ({ sequence: Number(out[i * 2]), fresh: out[i * 2 + 1] === 1 }));
+      return messages.map((_, i) => ({ sequence: Number(out[i * 3]), fresh: out[i * 3 + 1] === 1, jobExists: out[i * 3 + 2] === 1 }));
     },
   };
 }
