@@ -46,7 +46,8 @@ async function startServer(mode, redisUrl) {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
-  return { port, stop: () => new Promise((r) => { child.once("exit", r); child.send("stop"); }) };
+  const cpu = () => new Promise((resolve) => { child.once("message", (m) => resolve(m.cpuUs)); child.send("cpu"); });
+  return { port, cpu, stop: () => new Promise((r) => { child.once("exit", r); child.send("stop"); }) };
 }
 
 function load(port, opts, count, tag) {
@@ -54,6 +55,18 @@ function load(port, opts, count, tag) {
   return new Promise((resolve, reject) => {
     autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: DURATION, requests: [{ setupRequest: signedRequest }], ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+// One load phase, with the CPU per request of the server process and of Redis over it: steadier
+// than throughput on a shared machine, and it says where a request's cost lies.
+async function measured(server, opts, count, tag) {
+  const [cpu0, redis0] = [await server.cpu(), await redisCpuUs()];
+  const run = await load(server.port, opts, count, tag);
+  return {
+    ...summary(run),
+    serverCpuUsPerReq: Math.round((await server.cpu() - cpu0) / run.requests.total),
+    redisCpuUsPerReq: Math.round((await redisCpuUs() - redis0) / run.requests.total),
+  };
 }
 
 const summary = (r) => ({
@@ -65,6 +78,12 @@ const summary = (r) => ({
 });
 
 const redis = await startRedisServer();
+const { Redis } = await import("ioredis");
+const redisClient = new Redis(redis.url);
+const redisCpuUs = async () => {
+  const info = await redisClient.info("cpu");
+  return 1e6 * (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]));
+};
 const MODES = (process.env.MODES ?? "bare,bare-web,add,full").split(",");
 const rounds = Object.fromEntries(MODES.map((m) => [m, []]));
 try {
@@ -73,13 +92,14 @@ try {
       const server = await startServer(mode, redis.url);
       const tag = `${mode}-${round}`;
       await load(server.port, { duration: 2 }, 40_000, `${tag}-warm`); // JIT, connections, Redis scripts
-      const max = summary(await load(server.port, {}, 25_000 * DURATION, `${tag}-max`));
-      const fixed = summary(await load(server.port, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`));
+      const max = await measured(server, {}, 25_000 * DURATION, `${tag}-max`);
+      const fixed = await measured(server, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`);
       rounds[mode].push({ max, fixed });
       await server.stop();
     }
   }
 } finally {
+  redisClient.disconnect();
   await redis.stop();
 }
 const mean = (xs) => Math.round((10 * xs.reduce((a, b) => a + b, 0)) / xs.length) / 10;
@@ -87,8 +107,8 @@ const results = Object.fromEntries(
   MODES.map((m) => [m, Object.fromEntries(["max", "fixed"].map((k) => [k, Object.fromEntries(Object.keys(rounds[m][0][k]).map((f) => [f, mean(rounds[m].map((r) => r[k][f]))]))]))]),
 );
 
-const ratio = (a, b) => `${Math.round((100 * results[a].max.reqPerSec) / results[b].max.reqPerSec)}%`;
+const ratio = (a, b) => (results[a] && results[b] ? `${Math.round((100 * results[a].max.reqPerSec) / results[b].max.reqPerSec)}%` : "n/a");
 console.log(JSON.stringify({ machine: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, connections: CONNECTIONS, durationS: DURATION, fixedRate: FIXED_RATE, rounds: ROUNDS, perRound: rounds, mean: results }, null, 2));
-for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms`);
+for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms cpu/req server ${results[m].max.serverCpuUsPerReq} us redis ${results[m].max.redisCpuUsPerReq} us | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms cpu/req server ${results[m].fixed.serverCpuUsPerReq} us redis ${results[m].fixed.redisCpuUsPerReq} us`);
 console.log(`full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`);
-console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);
+if (results.full) console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);

@@ -1,7 +1,7 @@
 // One server under load, in its own process so the load generator does not share its thread.
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
-// "add" = bare + one plain queue.add; "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+// "add" = bare + one plain queue.add; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { loadConfig } from "../../dist/src/config/index.js";
@@ -11,6 +11,7 @@ import { createQueueSet } from "../../dist/src/queues/registry.js";
 import { createRedis, waitReady } from "../../dist/src/redis/connection.js";
 import { buildApp } from "../../dist/src/server/app.js";
 import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
+import { addOnce } from "../../dist/src/server/webhooks/enqueue.js";
 import { requestView } from "../../dist/src/server/webhooks/request-view.js";
 
 const [mode, redisUrl, secret] = process.argv.slice(2);
@@ -19,7 +20,7 @@ await waitReady(redis);
 const queues = createQueueSet(redis, "bench");
 const metrics = createMetrics();
 // The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
-const log = createLogger("info", { process: "bench" });
+const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { process: "bench" });
 
 let app;
 if (mode === "full") {
@@ -30,6 +31,7 @@ if (mode === "full") {
   let n = 0;
   app.post("/webhooks/payments", async (c) => {
     const body = mode === "bare-web" ? await c.req.arrayBuffer() : await requestView(c).readBody(256 * 1024);
+    if (mode === "addonce") await addOnce(queues.queue("payments"), "payment", { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } }, `bench-${process.pid}-${n}`, 2000);
     if (mode === "add") await queues.queue("payments").add("payment", { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } }, { jobId: `bench-${process.pid}-${n}` });
     return c.json({ ok: true }, 202);
   });
@@ -37,6 +39,8 @@ if (mode === "full") {
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => process.send({ port: info.port }));
 process.on("message", async (m) => {
+  // CPU time so far (user + system, microseconds): the runner turns it into CPU per request.
+  if (m === "cpu") process.send({ cpuUs: (({ user, system }) => user + system)(process.cpuUsage()) });
   if (m === "stop") {
     server.close();
     await queues.close();

@@ -106,6 +106,14 @@ async function round(round) {
   });
   // Also note when the relay has every job in Redis (hand-off rate, SQS -> BullMQ).
   const counter = new Redis(REDIS_URL);
+  // Redis commands run in the window (script calls apart): a count, unlike CPU, is not noise.
+  const commandCounts = async () => {
+    const info = await counter.info("commandstats");
+    const calls = (cmd) => Number(new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, "m").exec(info)?.[1] ?? 0);
+    const total = [...info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    return { total, scripts: calls("evalsha") + calls("eval") };
+  };
+  const commands0 = await commandCounts();
   let handedOffAt;
   const watchHandOff = (async () => {
     while (!handedOffAt) {
@@ -123,6 +131,7 @@ async function round(round) {
   await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpu();
+  const commands1 = await commandCounts();
   await watchHandOff;
   counter.disconnect();
   const handOffSeconds = (handedOffAt - started) / 1000;
@@ -149,6 +158,10 @@ async function round(round) {
     ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),
     leftInSqs: left.reduce((a, b) => a + b, 0),
     cpuSecondsInRelayWindow: cpuSeconds,
+    redisCallsPerEvent: {
+      commands: +((commands1.total - commands0.total) / EVENTS).toFixed(1),
+      scripts: +((commands1.scripts - commands0.scripts) / EVENTS).toFixed(1),
+    },
   };
   return result;
 }
