@@ -84,7 +84,7 @@ const redisCpuUs = async () => {
   const info = await redisClient.info("cpu");
   return 1e6 * (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]));
 };
-const MODES = (process.env.MODES ?? "bare,bare-web,add,full").split(",");
+const MODES = (process.env.MODES ?? "bare,bare-web,add,addonce,full").split(",");
 const rounds = Object.fromEntries(MODES.map((m) => [m, []]));
 try {
   for (let round = 0; round < ROUNDS; round++) {
