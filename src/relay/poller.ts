@@ -4,9 +4,8 @@ import type { Logger } from "../log.js";
 import { addDeadLetter } from "../queues/dead-letter.js";
 import { malformedLetter } from "./dead-letter.js";
 import { parseBody, type Envelope } from "./envelope.js";
-import { handOff } from "./hand-off.js";
+import type { HandOff } from "./hand-off.js";
 import type { RelayMetrics } from "./metrics.js";
-import type { Sequencer } from "./sequencer.js";
 import { keepInvisible } from "./visibility.js";
 
 /** Test seams around the hand-off (a slow Redis, a crash between enqueue and delete). */
@@ -31,9 +30,9 @@ export interface PollerOptions {
    */
   batchesInHand: number;
   visibilityTimeoutSeconds: number;
-  jobs: Queue;
+  /** Shared by the relay's pollers, so a message's two copies are handed off once. */
+  handOff: HandOff;
   deadLetters: Queue;
-  sequencer: Sequencer;
   metrics: RelayMetrics;
   log: Logger;
   hooks?: RelayHooks;
@@ -152,7 +151,7 @@ export function startPoller(o: PollerOptions): Poller {
         try {
           const envelopes = valid.map((v) => v.envelope);
           await o.hooks?.beforeHandOff?.(o.label, envelopes);
-          const result = await handOff(o.jobs, o.sequencer, envelopes, { queue: o.label, receivedAt });
+          const result = await o.handOff(envelopes, { queue: o.label, receivedAt });
           o.metrics.handOff.observe({ queue: o.label }, (Date.now() - receivedAt.getTime()) / 1000);
           if (result.duplicates > 0) o.metrics.duplicates.inc({ queue: o.label }, result.duplicates);
           log.debug({ jobs: result.jobIds.length, duplicates: result.duplicates }, "batch handed off");
