@@ -14,8 +14,6 @@
 import { randomUUID } from "node:crypto";
 import { spawn } from "node:child_process";
 import os from "node:os";
-import pg from "pg";
-import { Redis } from "ioredis";
 import { erc20Abi } from "viem";
 import { ANVIL_KEYS, startAnvil } from "../../dist/src/chain/anvil.js";
 import { batchTransferAbi } from "../../dist/src/chain/artifacts/BatchTransfer.js";
@@ -27,6 +25,7 @@ import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
 import { createQueueSet } from "../../dist/src/queues/registry.js";
 import { createRedis } from "../../dist/src/redis/connection.js";
+import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
 const N = Number(process.env.BENCH_HOLDERS ?? 10_000);
 const SMALL = Math.min(N, Number(process.env.BENCH_SMALL ?? 1_000));
@@ -187,16 +186,5 @@ try {
   redis?.disconnect();
   await dbh?.close().catch(() => {});
   await anvil.stop();
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  await client.query(`drop schema if exists "${name}" cascade`);
-  await client.end();
-  const r = new Redis(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== "0");
-  r.disconnect();
+  await dropScratchNamespace({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, name });
 }

@@ -11,7 +11,6 @@ import { randomUUID } from "node:crypto";
 import { spawn } from "node:child_process";
 import os from "node:os";
 import pg from "pg";
-import { Redis } from "ioredis";
 import { encodeFunctionData } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil } from "../../dist/src/chain/anvil.js";
@@ -23,6 +22,7 @@ import { migrateToLatest } from "../../dist/src/db/migrate.js";
 import { createQueueSet } from "../../dist/src/queues/registry.js";
 import { createRedis } from "../../dist/src/redis/connection.js";
 import { signStandardWebhook } from "../../dist/src/verify/standard-webhooks.js";
+import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
 const N = Number(process.env.BENCH_MINTS ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -174,16 +174,5 @@ try {
   await dbh?.close();
   await pgc?.end();
   await anvil.stop();
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  await client.query(`drop schema if exists "${name}" cascade`);
-  await client.end();
-  const r = new Redis(REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== "0");
-  r.disconnect();
+  await dropScratchNamespace({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, name });
 }

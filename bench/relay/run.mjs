@@ -8,11 +8,11 @@ import { spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
-import pg from "pg";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
 import { startSqsEmulator, EMULATOR_CREDENTIALS } from "../../dist/src/relay/emulator.js";
 import { cpuMeter, pidsMatching } from "./cpu.mjs";
+import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
 const EVENTS = Number(process.env.EVENTS ?? 5000);
 const GROUPS = Number(process.env.GROUPS ?? 100);
@@ -141,14 +141,7 @@ async function round(round) {
   await Promise.all([relay, ...workers].map((p) => p.exited));
   const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
   await dbh.close();
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  await admin.query(`drop schema "${name}" cascade`);
-  await admin.end();
-  const redis = new Redis(REDIS_URL);
-  let cursor = "0";
-  do { const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000); cursor = next; if (keys.length) await redis.del(...keys); } while (cursor !== "0");
-  redis.disconnect();
+  await dropScratchNamespace({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, name });
 
   const result = {
     events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,

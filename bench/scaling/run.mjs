@@ -13,6 +13,7 @@ import { Queue } from "bullmq";
 import { startComplyAdvantageStub } from "../../dist/src/dev/complyadvantage-stub.js";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
+import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -90,13 +91,7 @@ for (const n of COUNTS) console.log(`${n} process(es): ${mean(results[n]).toFixe
 
 await queue.obliterate({ force: true }).catch(() => {});
 await queue.close();
-let cursor = "0";
-do {
-  const [next, keys] = await connection.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000);
-  cursor = next;
-  if (keys.length) await connection.del(...keys);
-} while (cursor !== "0");
 connection.disconnect();
-await dbh.db.schema.dropSchema(name).ifExists().cascade().execute();
 await dbh.close();
+await dropScratchNamespace({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, name });
 await stub.close();

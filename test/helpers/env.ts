@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import pg from "pg";
 import { loadConfig, type Config } from "../../src/config/index.js";
+import { dropScratchNamespace } from "../../src/dev/scratch-namespace.js";
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -39,19 +38,8 @@ export function testEnv(name: string, extra: Record<string, string> = {}): NodeJ
 }
 
 /** Drop what a test file created: its schema and every Redis key under its prefix. */
-export async function cleanup(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  await client.query(`drop schema if exists "${name}" cascade`);
-  await client.end();
-  const redis = new Redis(TEST_REDIS_URL);
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${name}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== "0");
-  redis.disconnect();
+export function cleanup(name: string): Promise<void> {
+  return dropScratchNamespace({ databaseUrl: TEST_DATABASE_URL, redisUrl: TEST_REDIS_URL, name });
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
