@@ -6,7 +6,7 @@ import type { Logger } from "../log.js";
 import type { WebhookJob } from "../queues/definitions.js";
 import type { QueueSet } from "../queues/registry.js";
 import { paymentAmount } from "./decimal-amount.js";
-import { applyCompletedPayment, applyFailedPayment, enqueueMint } from "./order-payments.js";
+import { applyCompletedPayment, applyFailedPayment, enqueueMint, type CompletedPayment, type PaymentOutcome } from "./order-payments.js";
 import { parseProviderTime } from "./provider-time.js";
 import type { Processor } from "./types.js";
 
@@ -29,6 +29,25 @@ export interface PaymentDeps {
   queues: QueueSet;
 }
 
+/** A completed payment as a provider states it: amount and time not yet checked. */
+interface ProviderPayment extends Omit<CompletedPayment, "amount" | "paidAt"> {
+  amount: unknown;
+  paidAt: string | undefined;
+}
+
+/**
+ * Pay the order (the amount must be a positive exact decimal), then start its mint if it is
+ * due. A missing or unreadable payment time falls back to when the webhook was received.
+ */
+async function payAndMint(deps: PaymentDeps, job: Job<WebhookJob>, invalid: string, p: ProviderPayment): Promise<PaymentOutcome> {
+  const amount = paymentAmount(p.amount);
+  if (!amount) throw new UnrecoverableError(`${invalid}: amount ${JSON.stringify(p.amount)} is not a positive exact decimal`);
+  const paidAt = parseProviderTime(p.paidAt) ?? new Date(job.data.receivedAt);
+  const outcome = await applyCompletedPayment(deps.db, { ...p, amount, paidAt });
+  if (outcome === "minting") await enqueueMint(deps.queues, p.referenceId, job.data.receivedAt);
+  return outcome;
+}
+
 /**
  * Bank `payment.completed` pays the order whose `referenceId` it carries (amount and currency
  * exact), then the order is minted (or waits for KYC). `payment.failed` fails the order.
@@ -43,17 +62,14 @@ export function bankPaymentProcessor(deps: PaymentDeps): Processor<WebhookJob> {
       log.info({ referenceId: p.referenceId, outcome }, "failed payment applied");
       return { outcome };
     }
-    const amount = paymentAmount(p.amount);
-    if (!amount) throw new UnrecoverableError(`invalid bank payment: amount ${JSON.stringify(p.amount)} is not a positive exact decimal`);
-    const outcome = await applyCompletedPayment(deps.db, {
+    const outcome = await payAndMint(deps, job, "invalid bank payment", {
       source: "bank",
       referenceId: p.referenceId,
-      amount,
+      amount: p.amount,
       currency: p.currency,
       proof: p.bankTransactionId,
-      paidAt: parseProviderTime(p.timestamp) ?? new Date(job.data.receivedAt),
+      paidAt: p.timestamp,
     });
-    if (outcome === "minting") await enqueueMint(deps.queues, p.referenceId, job.data.receivedAt);
     log.info({ referenceId: p.referenceId, outcome }, "payment applied");
     return { outcome };
   };
@@ -88,17 +104,14 @@ export async function applyFiatEvent(deps: PaymentDeps, job: Job<WebhookJob>, lo
     return { outcome };
   }
   if (e.transactionStatus !== "COMPLETED") return { outcome: "ignored", reason: `transactionStatus ${e.transactionStatus}` };
-  const amount = paymentAmount(e.amount);
-  if (!amount) throw new UnrecoverableError(`invalid FIAT_EVENT: amount ${JSON.stringify(e.amount)} is not a positive exact decimal`);
-  const outcome = await applyCompletedPayment(deps.db, {
+  const outcome = await payAndMint(deps, job, "invalid FIAT_EVENT", {
     source: "bakkt",
     referenceId: e.partnerTransactionRef,
-    amount,
+    amount: e.amount,
     currency: e.currency,
     proof: e.transactionId,
-    paidAt: parseProviderTime(e.created) ?? new Date(job.data.receivedAt),
+    paidAt: e.created,
   });
-  if (outcome === "minting") await enqueueMint(deps.queues, e.partnerTransactionRef, job.data.receivedAt);
   log.info({ referenceId: e.partnerTransactionRef, outcome }, "broker deposit applied");
   return { outcome };
 }
