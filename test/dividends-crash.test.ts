@@ -80,7 +80,7 @@ describe("a dividend worker killed mid-payout", () => {
       const h = await deployer.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [holder, BigInt(i + 1) * E18 + 12_345n] });
       await deployer.publicClient.waitForTransactionReceipt({ hash: h });
     }
-    const recordBlock = await deployer.publicClient.getBlockNumber({ cacheTime: 0 });
+    const recordBlock = await deployer.publicClient.getBlockNumber();
     const amountPerToken = 2_500_001n;
     const expected = new Map(holders.map((h, i) => [h.toLowerCase(), ((BigInt(i + 1) * E18 + 12_345n) * amountPerToken) / E18]));
     const id = "div-crash-1";

@@ -112,7 +112,7 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     await mint(token, e!, 1n * E18);
     await mint(token, h!, 5n * E18);
     await mint(token, f!, 3n * E18);
-    const recordBlock = await chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
+    const recordBlock = await chain.clients.publicClient.getBlockNumber();
     // After the record block: h sends everything to g, and g gets more; a is minted more.
     const hClients = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.spare, pollingIntervalMs: 50 });
     await mint(token, hClients.account.address, 4n * E18);
@@ -189,7 +189,7 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
   it("the registrar notice is retried with the same Idempotency-Key until accepted, and recorded once", async () => {
     const token = await newToken("DIVB");
     await mint(token, randomWallet(), E18);
-    const recordBlock = await chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
+    const recordBlock = await chain.clients.publicClient.getBlockNumber();
     registrar.failNext = 3;
     const before = registrar.attempts.length;
     const body = {

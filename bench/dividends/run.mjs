@@ -62,7 +62,7 @@ try {
     const slice = holders.slice(i, i + 500);
     await wait(await deployer.walletClient.writeContract({ address: batchTransfer, abi: batchTransferAbi, functionName: "batchTransferFrom", args: [token, slice, slice.map((_, j) => balanceOf(i + j))], gas: 25_000_000n }));
   }
-  const recordBlock = await deployer.publicClient.getBlockNumber({ cacheTime: 0 });
+  const recordBlock = await deployer.publicClient.getBlockNumber();
   console.log(`setup: ${N} holders in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
 
   dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
@@ -110,7 +110,7 @@ try {
     const slice = holders.slice(i, Math.min(i + 500, SMALL));
     await wait(await deployer.walletClient.writeContract({ address: batchTransfer, abi: batchTransferAbi, functionName: "batchTransferFrom", args: [small, slice, slice.map((_, j) => balanceOf(i + j))], gas: 25_000_000n }));
   }
-  const smallBlock = await deployer.publicClient.getBlockNumber({ cacheTime: 0 });
+  const smallBlock = await deployer.publicClient.getBlockNumber();
   // A block of its own for the direct run: one declaration per token, record block and payout token.
   await deployer.publicClient.request({ method: "evm_mine", params: [] });
   const smallBlock2 = smallBlock + 1n;

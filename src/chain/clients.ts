@@ -44,7 +44,9 @@ export function createChainClients(opts: ChainClientOptions): ChainClients {
   return {
     chain,
     account,
-    publicClient: createPublicClient({ chain, transport, pollingInterval }),
+    // No block-number cache (viem keeps one for a polling interval by default): a record block
+    // or a "has it been mined yet" check read from a stale cache points at the wrong block.
+    publicClient: createPublicClient({ chain, transport, pollingInterval, cacheTime: 0 }),
     walletClient: createWalletClient({ chain, transport, account, pollingInterval }),
   };
 }

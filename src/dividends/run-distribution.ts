@@ -102,8 +102,7 @@ async function load(db: Kysely<Database>, id: string): Promise<Distribution> {
 async function snapshot(deps: DistributionRunDeps, dist: Distribution): Promise<void> {
   const { db, publicClient, log } = deps;
   const recordBlock = BigInt(dist.record_block);
-  // viem caches the block number for a polling interval; a stale head would put the run off by 15 s.
-  const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+  const head = await publicClient.getBlockNumber();
   if (head < recordBlock) {
     throw new NotYetError(`record block ${recordBlock} of distribution ${dist.id} is not mined yet (head ${head})`, (deps.now ?? Date.now)() + 15_000);
   }
