@@ -20,7 +20,7 @@ await waitReady(redis);
 const queues = createQueueSet(redis, "bench");
 const metrics = createMetrics();
 // The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
-const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { process: "bench" });
+const log = createLogger("info", { process: "bench" });
 
 let app;
 if (mode === "full") {
