@@ -61,11 +61,15 @@ function load(port, opts, count, tag) {
 // than throughput on a shared machine, and it says where a request's cost lies.
 async function measured(server, opts, count, tag) {
   const [cpu0, redis0] = [await server.cpu(), await redisCpuUs()];
+  const load0 = process.cpuUsage();
   const run = await load(server.port, opts, count, tag);
+  const loadCpu = process.cpuUsage(load0);
   return {
     ...summary(run),
     serverCpuUsPerReq: Math.round((await server.cpu() - cpu0) / run.requests.total),
     redisCpuUsPerReq: Math.round((await redisCpuUs() - redis0) / run.requests.total),
+    // autocannon runs in this process: its share of the two cores is part of every request.
+    loadCpuUsPerReq: Math.round((loadCpu.user + loadCpu.system) / run.requests.total),
   };
 }
 
@@ -109,6 +113,6 @@ const results = Object.fromEntries(
 
 const ratio = (a, b) => (results[a] && results[b] ? `${Math.round((100 * results[a].max.reqPerSec) / results[b].max.reqPerSec)}%` : "n/a");
 console.log(JSON.stringify({ machine: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, connections: CONNECTIONS, durationS: DURATION, fixedRate: FIXED_RATE, rounds: ROUNDS, perRound: rounds, mean: results }, null, 2));
-for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms cpu/req server ${results[m].max.serverCpuUsPerReq} us redis ${results[m].max.redisCpuUsPerReq} us | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms cpu/req server ${results[m].fixed.serverCpuUsPerReq} us redis ${results[m].fixed.redisCpuUsPerReq} us`);
+for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms cpu/req server ${results[m].max.serverCpuUsPerReq} us redis ${results[m].max.redisCpuUsPerReq} us load tool ${results[m].max.loadCpuUsPerReq} us | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms cpu/req server ${results[m].fixed.serverCpuUsPerReq} us redis ${results[m].fixed.redisCpuUsPerReq} us`);
 console.log(`full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`);
 if (results.full) console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);
