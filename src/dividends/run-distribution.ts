@@ -231,7 +231,7 @@ async function pay(deps: DistributionRunDeps, dist: Distribution): Promise<numbe
       if (result.status === "reverted") {
         throw new UnrecoverableError(`payout transaction ${result.hash} (${intentKey}) of distribution ${dist.id} reverted; its lines stay unpaid`);
       }
-      await markPaid(db, dist.id, batch_no, result.hash);
+      await markBatchPaid(db, dist.id, batch_no, result.hash);
       sent += 1;
       log.debug({ distributionId: dist.id, batch: batch_no, lines: lines.length, txHash: result.hash }, "payout batch confirmed");
     }
@@ -240,8 +240,15 @@ async function pay(deps: DistributionRunDeps, dist: Distribution): Promise<numbe
   return sent;
 }
 
-async function markPaid(db: Kysely<Database>, distributionId: string, batchNo: number, txHash: Hex): Promise<void> {
+/** Mark one confirmed batch's lines paid and bring the distribution's `total_paid` up to date. */
+export async function markBatchPaid(db: Kysely<Database>, distributionId: string, batchNo: number, txHash: Hex): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // Batches are paid several at a time, so several of these transactions run at once. The
+    // distribution's row lock comes first: the sum below must be read after every other
+    // batch's transaction has committed. Taken later (by the update itself), a waiting
+    // transaction would write a sum from its statement's older snapshot, without the batch
+    // that held the lock: a lost update (seen in CI: total_paid held one batch of two).
+    await trx.selectFrom("distributions").select("id").where("id", "=", distributionId).forUpdate().execute();
     await trx
       .updateTable("distribution_lines")
       .set({ status: "paid", tx_hash: txHash, paid_at: new Date() })
