@@ -142,6 +142,8 @@ try {
     const seconds = (performance.now() - start) / 1000;
     const txs = await dbh.db.selectFrom("chain_transactions").select((eb) => eb.fn.countAll().as("n")).where("intent_key", "like", `dividend-${id}-%`).executeTakeFirstOrThrow();
     if (row.holder_count !== count) throw new Error(`${label}: ${row.holder_count} holders, expected ${count}`);
+    // Batches are confirmed concurrently; the stored total must still count each one once.
+    if (row.total_paid !== row.total_due) throw new Error(`${label}: total_paid ${row.total_paid}, total_due ${row.total_due}`);
     for (let i = 0; i < count; i++) {
       const h = holders[i].toLowerCase();
       expected.set(h, expected.get(h) + (balanceOf(i) * amountPerToken) / E18);
