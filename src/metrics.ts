@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { QueueSet } from "./queues/registry.js";
-import { QUEUE_NAMES } from "./queues/names.js";
+import type { QueueSet } from "./queues/queue-set.js";
 
 /** One registry per process; every module that records a metric takes it from here. */
 export interface Metrics {
@@ -46,6 +45,20 @@ export function createMetrics(): Metrics {
   };
 }
 
+const registered = new WeakMap<Registry, Map<string, unknown>>();
+
+/**
+ * A feature's metrics, built once per registry under `key`: a process that builds the same
+ * feature twice on one registry (dev mode, tests) shares them instead of failing on a
+ * duplicate name. Every feature registers its metrics through this.
+ */
+export function metricsOnce<T>(registry: Registry, key: string, build: (registry: Registry) => T): T {
+  let byKey = registered.get(registry);
+  if (!byKey) registered.set(registry, (byKey = new Map()));
+  if (!byKey.has(key)) byKey.set(key, build(registry));
+  return byKey.get(key) as T;
+}
+
 /** Queue depths are read from Redis when Prometheus scrapes, not polled. */
 export function registerQueueDepthGauge(registry: Registry, queues: QueueSet): void {
   new Gauge({
@@ -56,7 +69,7 @@ export function registerQueueDepthGauge(registry: Registry, queues: QueueSet): v
     async collect() {
       this.reset();
       await Promise.all(
-        QUEUE_NAMES.flatMap((name) => [queues.queue(name), queues.deadLetters(name)]).map(async (q) => {
+        queues.names.flatMap((name) => [queues.queue(name), queues.deadLetters(name)]).map(async (q) => {
           const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "prioritized");
           for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
         }),

@@ -1,26 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
 import type { KycStatus } from "../src/db/schema.js";
+import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../src/dev/stubs/complyadvantage.js";
+import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWorkerSide } from "../src/processes/worker.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
-import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../src/dev/complyadvantage-stub.js";
-
-const name = uniqueName("aml");
+import { waitFor } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 describe("AML rescreen", () => {
   let stub: ComplyAdvantageStub;
+  let stack: TestStack;
   let c: Clients;
-  let worker: ReturnType<typeof startWorkerSide>;
-  let web: WebSide;
   const TOKEN = "admin-token-0123456789";
 
   beforeAll(async () => {
     stub = await startComplyAdvantageStub();
-    c = await buildClients(
-      testConfig(name, {
+    stack = await startStack("aml", {
+      env: {
         COMPLYADVANTAGE_API_URL: stub.url,
         COMPLYADVANTAGE_API_KEY: stub.apiKey,
         COMPLYADVANTAGE_TIMEOUT_MS: "2000",
@@ -29,20 +24,15 @@ describe("AML rescreen", () => {
         AML_RATE_LIMIT_PER_SECOND: "200",
         WORKER_QUEUES: "aml-rescreen,aml-screening",
         ADMIN_API_TOKEN: TOKEN,
-      }),
-      "producer",
-      "worker",
-    );
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
-    web = await startWebSide(c);
+      },
+      worker: true,
+      web: true,
+    });
+    c = stack.c;
   });
   afterAll(async () => {
-    await web.stop();
-    await worker.stop();
-    await closeClients(c);
-    await stub.close();
-    await cleanup(name);
+    await stack?.close();
+    await stub?.close();
   });
   afterEach(() => {
     stub.failing = false;
@@ -97,14 +87,14 @@ describe("AML rescreen", () => {
     expect(match.match_types).toContain("name_exact");
     const risks = await c.dbh.db.selectFrom("investors").select(["id", "aml_risk"]).where("id", "in", ["p2-0", "p2-1"]).orderBy("id").execute();
     expect(risks).toEqual([{ id: "p2-0", aml_risk: "low" }, { id: "p2-1", aml_risk: "high" }]);
-    const view = (await (await fetch(`http://127.0.0.1:${web.port}/api/investors/p2-1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+    const view = (await (await fetch(`${stack.base}/api/investors/p2-1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
       aml: { risk: string; latestScreening: { period: string; outcome: string; matches: number }; openAlerts: { status: string; matchData: { doc: { name: string } }[] }[] };
     };
     expect(view.aml.risk).toBe("high");
     expect(view.aml.latestScreening).toEqual(expect.objectContaining({ period: "2026-11", outcome: "hit", matches: 1 }));
     expect(view.aml.openAlerts).toHaveLength(1);
     expect(view.aml.openAlerts[0]!.matchData[0]!.doc.name).toBe("Inv p2 1");
-    const clean = (await (await fetch(`http://127.0.0.1:${web.port}/api/investors/p2-0`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { aml: { openAlerts: unknown[]; latestScreening: { outcome: string } } };
+    const clean = (await (await fetch(`${stack.base}/api/investors/p2-0`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { aml: { openAlerts: unknown[]; latestScreening: { outcome: string } } };
     expect(clean.aml.openAlerts).toEqual([]);
     expect(clean.aml.latestScreening.outcome).toBe("clean");
     const outcomes = (await screenings("2026-11")).filter((s) => s.investor_id.startsWith("p2-")).map((s) => [s.investor_id, s.outcome]).sort();

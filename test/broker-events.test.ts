@@ -1,29 +1,20 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
+import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { brokerJobId } from "../src/relay/envelope.js";
-import type { BrokerEventJob } from "../src/relay/hand-off.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWorkerSide } from "../src/processes/worker.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
+import { brokerJobId, type BrokerEventJobData as BrokerEventJob } from "../src/relay/job.js";
+import { waitFor } from "./helpers/env.js";
 import { nextTimestamp } from "./helpers/relay.js";
-
-const name = uniqueName("brokerev");
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 describe("broker-events processor (real BullMQ workers and Postgres)", () => {
+  let stack: TestStack;
   let c: Clients;
-  let worker: ReturnType<typeof startWorkerSide>;
   beforeAll(async () => {
-    c = await buildClients(testConfig(name, { WORKER_QUEUES: "broker-events" }), "producer", "test");
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
+    stack = await startStack("brokerev", { env: { WORKER_QUEUES: "broker-events" }, worker: true });
+    c = stack.c;
   });
-  afterAll(async () => {
-    await worker.stop();
-    await closeClients(c);
-    await cleanup(name);
-  });
+  afterAll(() => stack?.close());
 
   const job = (group: string, sequence: number, eventType: string, payload: Record<string, unknown>, extra: Partial<BrokerEventJob> = {}): BrokerEventJob => ({
     messageId: randomUUID(),

@@ -11,6 +11,7 @@ import { migrateToLatest } from "../src/db/migrate.js";
 import { createLogger } from "../src/log.js";
 import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { openTestDatabase } from "./helpers/stack.js";
 
 const name = uniqueName("chain_sender");
 
@@ -35,8 +36,7 @@ describe("exactly-once transaction sender", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "" });
-    await migrateToLatest(dbh.db, name);
+    dbh = await openTestDatabase(name);
     const viemChain = chainDefinition(31337, chain.anvil.url);
     client = createPublicClient({ chain: viemChain, transport: http(chain.anvil.url), pollingInterval: 50 });
     // The network between us and the node fails once at broadcast: as if the process died

@@ -4,11 +4,12 @@ import type { Redis } from "ioredis";
 import type { Hex } from "viem";
 import { openDatabase, type DbHandle } from "../src/db/client.js";
 import { migrateToLatest } from "../src/db/migrate.js";
-import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
+import type { QueueSet } from "../src/queues/queue-set.js";
 import { createRedis } from "../src/redis/connection.js";
 import { cleanup, testEnv, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("chain_workers");
 
@@ -54,10 +55,8 @@ describe("mint workers as separate processes", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "" });
-    await migrateToLatest(dbh.db, name);
-    redis = createRedis(TEST_REDIS_URL, "producer");
-    queues = createQueueSet(redis, name);
+    dbh = await openTestDatabase(name);
+    ({ redis, queues } = await openTestQueues(name));
   });
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config/index.js";
+import { ConfigError } from "../src/config/index.js";
+import { loadProcessConfig as loadConfig } from "../src/processes/config.js";
 import { ROOT, spawnNode } from "./helpers/process.js";
 
 describe("config", () => {

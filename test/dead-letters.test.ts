@@ -2,15 +2,37 @@ import { UnrecoverableError, type Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { createLogger } from "../src/log.js";
+import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
+import type { WorkerDeps } from "../src/processors/deps.js";
+import type { Processor } from "../src/queues/queue-module.js";
+import type { QueueSet } from "../src/queues/queue-set.js";
 import { startWorkers, type WorkerHost } from "../src/queues/worker-host.js";
 import { createRedis } from "../src/redis/connection.js";
-import { cleanup, testEnv, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
+import { paymentsProvider, type PaymentJob } from "../src/server/webhooks/providers/payments.js";
+import { issuesOf } from "../src/validation/issues.js";
+import { cleanup, testConfig, testEnv, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode } from "./helpers/process.js";
+import { openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("dlq");
-const job = (eventId: string) => ({ eventId, receivedAt: new Date().toISOString(), payload: { amount: "100.00" } });
+const payment = (eventId: string) => ({ referenceId: `ref-${eventId}`, amount: "100.00", currency: "USD", bankTransactionId: eventId, timestamp: "2026-12-01T10:00:00Z" });
+const job = (eventId: string) => ({ eventId, receivedAt: new Date().toISOString(), payload: payment(eventId) });
+
+/** The worker host with the real queue list, the payments processor replaced by `processor`. */
+const hostWith = (queues: QueueSet, prefix: string, connection: Redis, concurrency: number, processor: Processor<PaymentJob>) =>
+  startWorkers({
+    connection,
+    prefix,
+    queues,
+    modules: QUEUE_MODULES,
+    // Only the payments queue is served and its processor is the one given: nothing else of the deps is read.
+    deps: { config: testConfig(prefix) } as WorkerDeps,
+    processorOverrides: { payments: () => processor },
+    serve: ["payments"],
+    concurrency,
+    log: createLogger("silent"),
+  });
 
 describe("dead letters", () => {
   let producer: Redis;
@@ -21,25 +43,14 @@ describe("dead letters", () => {
   const runs: string[] = [];
 
   beforeAll(async () => {
-    producer = createRedis(TEST_REDIS_URL, "producer");
+    ({ redis: producer, queues } = await openTestQueues(name));
     workerConn = createRedis(TEST_REDIS_URL, "worker");
-    queues = createQueueSet(producer, name);
-    host = startWorkers({
-      connection: workerConn,
-      prefix: name,
-      queues,
-      serve: ["payments"],
-      concurrency: 2,
-      log: createLogger("silent"),
-      processors: {
-        payments: async (j: Job) => {
-          runs.push(String(j.id));
-          const id = (j.data as { eventId: string }).eventId;
-          if (id.startsWith("fatal")) throw new UnrecoverableError(`cannot ever process ${id}`);
-          if (failing.has(id)) throw new Error(`provider said no to ${id}`);
-          return "ok";
-        },
-      },
+    host = hostWith(queues, name, workerConn, 2, async (data, j) => {
+      runs.push(String(j.id));
+      const id = data.eventId;
+      if (id.startsWith("fatal")) throw new UnrecoverableError(`cannot ever process ${id}`);
+      if (failing.has(id)) throw new Error(`provider said no to ${id}`);
+      return "ok";
     });
   });
 
@@ -70,7 +81,7 @@ describe("dead letters", () => {
     const letter = letters[0]!;
     expect(letter.jobId).toBe("pay-ev-always");
     expect(letter.queue).toBe("payments");
-    expect(letter.data).toEqual(expect.objectContaining({ eventId: "ev-always", payload: { amount: "100.00" } }));
+    expect(letter.data).toEqual(expect.objectContaining({ eventId: "ev-always", payload: payment("ev-always") }));
     expect(letter.failedReason).toBe("provider said no to ev-always");
     expect(letter.attemptsMade).toBe(3);
     expect(letter.unrecoverable).toBe(false);
@@ -128,6 +139,24 @@ describe("dead letters", () => {
     expect(runs).not.toContain("pay-bad-data");
   });
 
+  it("validates once: a payment job the receiver's reader would refuse, written straight to Redis, is dead-lettered with the reader's own messages and never reaches the processor", async () => {
+    // What a hand-made or replayed job could hold: an amount with a thousands separator and a made-up currency.
+    const bad = { ...payment("ev-unreadable"), amount: "1,000.00", currency: "XYZ" };
+    const readerSays = paymentsProvider.reader.safeParse(bad);
+    expect(readerSays.success).toBe(false);
+    const readerIssues = issuesOf(readerSays.error!);
+    expect(readerIssues).toEqual([
+      'amount: expected an exact decimal amount: a JSON number or a string like "100.25"',
+      "currency: expected an ISO 4217 currency code such as USD, EUR or GBP",
+    ]);
+    await queues.queue("payments").add("payment.completed", { eventId: "ev-unreadable", receivedAt: new Date().toISOString(), payload: bad }, { jobId: "pay-unreadable", attempts: 5 });
+    const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === "pay-unreadable"));
+    expect(letter.unrecoverable).toBe(true);
+    expect(letter.attemptsMade).toBe(1);
+    expect(letter.failedReason).toBe(`invalid job data: ${readerIssues.map((i) => `payload.${i}`).join("; ")}`);
+    expect(runs).not.toContain("pay-unreadable");
+  });
+
   it("replay --all, purge, and clear errors for bad arguments", async () => {
     failing.add("ev-a");
     failing.add("ev-b");
@@ -140,12 +169,12 @@ describe("dead letters", () => {
     const all = await dlqCli("replay", "payments", "--all");
     expect(all.code).toBe(0);
     const result = JSON.parse(all.out) as { replayed: string[] };
-    expect(result.replayed).toEqual(expect.arrayContaining(["pay-ev-a", "pay-ev-b", "pay-fatal-1", "pay-bad-data"]));
-    await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).length === 4);
-    expect(runs.length - before).toBe(3); // ev-a, ev-b and fatal-1 ran; bad data never reaches the processor
+    expect(result.replayed).toEqual(expect.arrayContaining(["pay-ev-a", "pay-ev-b", "pay-fatal-1", "pay-bad-data", "pay-unreadable"]));
+    await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).length === 5);
+    expect(runs.length - before).toBe(3); // ev-a, ev-b and fatal-1 ran; bad data, replayed, is checked again and never reaches the processor
 
     const purged = await dlqCli("purge", "payments");
-    expect(purged.out).toContain("purged 4 dead letter(s) from payments");
+    expect(purged.out).toContain("purged 5 dead letter(s) from payments");
     expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
 
     const badQueue = await dlqCli("list", "nowhere");
@@ -164,27 +193,16 @@ describe("postponing a job", () => {
   const pname = uniqueName("delay");
   it("a processor that moves its job to delayed and throws DelayedError spends no attempt and is not dead-lettered", async () => {
     const { DelayedError } = await import("bullmq");
-    const producer = createRedis(TEST_REDIS_URL, "producer");
+    const { redis: producer, queues } = await openTestQueues(pname);
     const conn = createRedis(TEST_REDIS_URL, "worker");
-    const queues = createQueueSet(producer, pname);
     let calls = 0;
-    const host = startWorkers({
-      connection: conn,
-      prefix: pname,
-      queues,
-      serve: ["payments"],
-      concurrency: 1,
-      log: createLogger("silent"),
-      processors: {
-        payments: async (j: Job, _log, token) => {
-          calls++;
-          if (calls <= 3) {
-            await j.moveToDelayed(Date.now() + 20, token);
-            throw new DelayedError();
-          }
-          return "done";
-        },
-      },
+    const host = hostWith(queues, pname, conn, 1, async (_data, j: Job, _log, token) => {
+      calls++;
+      if (calls <= 3) {
+        await j.moveToDelayed(Date.now() + 20, token);
+        throw new DelayedError();
+      }
+      return "done";
     });
     try {
       await queues.queue("payments").add("payment", job("ev-later"), { jobId: "pay-later", attempts: 1 });

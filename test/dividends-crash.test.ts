@@ -9,12 +9,13 @@ import { deploySecurityToken } from "../src/chain/deploy.js";
 import { openDatabase, type DbHandle } from "../src/db/client.js";
 import type { Database } from "../src/db/schema.js";
 import { migrateToLatest } from "../src/db/migrate.js";
-import { approveIntentKey, batchIntentKey } from "../src/dividends/run-distribution.js";
-import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
+import { approveIntentKey, batchIntentKey } from "../src/processors/dividends/run-distribution.js";
+import type { QueueSet } from "../src/queues/queue-set.js";
 import { createRedis } from "../src/redis/connection.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { cleanup, testEnv, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
+import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("dividends_crash");
 const E18 = 10n ** 18n;
@@ -33,7 +34,7 @@ describe("a dividend worker killed mid-payout", () => {
       [],
       testEnv(name, {
         ...chain.env,
-        WORKER_QUEUES: "dividends",
+        WORKER_QUEUES: "dividends-due,dividend-payouts",
         DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
         DIVIDEND_BATCH_SIZE: "2",
         DIVIDEND_PAYOUT_CONCURRENCY: "1",
@@ -56,10 +57,8 @@ describe("a dividend worker killed mid-payout", () => {
     const signer = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, pollingIntervalMs: 50 });
     const hash = await signer.walletClient.writeContract({ address: chain.deployment.stablecoin, abi: stablecoinAbi, functionName: "mint", args: [chain.signer, 10n ** 15n] });
     await signer.publicClient.waitForTransactionReceipt({ hash });
-    dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "" });
-    await migrateToLatest(dbh.db, name);
-    redis = createRedis(TEST_REDIS_URL, "producer");
-    queues = createQueueSet(redis, name);
+    dbh = await openTestDatabase(name);
+    ({ redis, queues } = await openTestQueues(name));
   }, 120_000);
 
   afterAll(async () => {
@@ -100,7 +99,7 @@ describe("a dividend worker killed mid-payout", () => {
     // Mining by hand: each transaction stays pending until the test mines it.
     await chain.rpc("evm_setAutomine", [false]);
     const a = await startWorker();
-    await queues.queue("dividends").add("due", {});
+    await queues.queue("dividends-due").add("due", {});
     await mineWhenBroadcast(approveIntentKey(chain.deployment.stablecoin, chain.deployment.batchTransfer));
     await mineWhenBroadcast(batchIntentKey(id, 0));
     await waitFor(async () => {

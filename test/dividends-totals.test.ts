@@ -2,8 +2,9 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DbHandle } from "../src/db/client.js";
 import { migrateToLatest } from "../src/db/migrate.js";
-import { markBatchPaid } from "../src/dividends/run-distribution.js";
+import { markBatchPaid } from "../src/processors/dividends/run-distribution.js";
 import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
+import { openTestDatabase } from "./helpers/stack.js";
 
 const name = uniqueName("dividend_totals");
 
@@ -11,8 +12,7 @@ describe("a distribution's paid total", () => {
   let dbh: DbHandle;
 
   beforeAll(async () => {
-    dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "", poolSize: 20 });
-    await migrateToLatest(dbh.db, name);
+    dbh = await openTestDatabase(name, 20);
   });
   afterAll(async () => {
     await dbh?.close();

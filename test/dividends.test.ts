@@ -5,16 +5,15 @@ import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { stablecoinAbi } from "../src/chain/artifacts/Stablecoin.js";
 import { createChainClients, type ChainClients } from "../src/chain/clients.js";
 import { deploySecurityToken } from "../src/chain/deploy.js";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
-import { startWorkerSide } from "../src/processes/worker.js";
-import { registerSchedulers, DIVIDENDS_DUE_SCHEDULER } from "../src/schedulers/register.js";
+import { startRegistrarStub, type RegistrarStub } from "../src/dev/stubs/registrar.js";
+import type { Clients } from "../src/processes/clients.js";
+import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
+import { DIVIDENDS_DUE_SCHEDULER } from "../src/schedulers/dividends-due.js";
+import { registerSchedulers } from "../src/schedulers/register.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
-import { startRegistrarStub, type RegistrarStub } from "./stubs/registrar.js";
+import { waitFor } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 
-const name = uniqueName("dividends");
 const TOKEN = "dividends-admin-token-0123456789";
 const E18 = 10n ** 18n;
 
@@ -22,13 +21,11 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
   let chain: TestChain;
   let signer: ChainClients;
   let registrar: RegistrarStub;
+  let stack: TestStack;
   let c: Clients;
-  let web: WebSide;
-  let worker: { stop: () => Promise<void> };
-  let base: string;
 
   const call = async (method: string, path: string, body?: unknown, token: string | null = TOKEN) => {
-    const res = await fetch(`${base}/api/distributions${path}`, {
+    const res = await fetch(`${stack.base}/api/distributions${path}`, {
       method,
       headers: { "content-type": "application/json", ...(token !== null ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
@@ -50,37 +47,32 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     // Fund the treasury (the signer) before hookrail's sender takes over the signer's nonces.
     await wait(await signer.walletClient.writeContract({ address: payout(), abi: stablecoinAbi, functionName: "mint", args: [chain.signer, 10n ** 15n] }));
     registrar = await startRegistrarStub();
-    c = await buildClients(
-      testConfig(name, {
+    stack = await startStack("dividends", {
+      env: {
         ...chain.env,
         ADMIN_API_TOKEN: TOKEN,
         REGISTRAR_API_URL: registrar.url,
         REGISTRAR_API_KEY: registrar.apiKey,
         DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
         DIVIDEND_BATCH_SIZE: "3",
-        WORKER_QUEUES: "dividends,registrar-notices",
-      }),
-      "producer",
-      "test",
-    );
-    await migrateToLatest(c.dbh.db, name);
-    web = await startWebSide(c);
-    base = `http://127.0.0.1:${web.port}`;
-    worker = startWorkerSide(c);
+        WORKER_QUEUES: "dividends-due,dividend-payouts,registrar-notices",
+      },
+      web: true,
+      worker: true,
+    });
+    c = stack.c;
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop();
-    await web?.stop();
-    if (c) await closeClients(c);
+    await stack?.close();
     await registrar?.close();
     await chain?.stop();
-    await cleanup(name);
   });
 
   it("the dividends-due scheduler is registered once however often workers start", async () => {
-    await Promise.all([registerSchedulers(c.queues, c.config), registerSchedulers(c.queues, c.config), registerSchedulers(c.queues, c.config)]);
-    const schedulers = await c.queues.queue("dividends").getJobSchedulers();
+    const register = () => registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+    await Promise.all([register(), register(), register()]);
+    const schedulers = await c.queues.queue("dividends-due").getJobSchedulers();
     expect(schedulers.map((s) => s.key)).toEqual([DIVIDENDS_DUE_SCHEDULER]);
     expect(schedulers[0]!.pattern).toBe("* * * * *");
   });
@@ -91,10 +83,10 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     expect((await call("POST", "", valid, "wrong-token-wrong-token")).status).toBe(401);
     const bad = await call("POST", "", { ...valid, amountPerToken: "1.5", recordBlock: -1, paymentDate: "tomorrow", tokenAddress: "0x12" });
     expect(bad.status).toBe(400);
-    expect(bad.body.problems.join("\n")).toMatch(/amountPerToken/);
-    expect(bad.body.problems.join("\n")).toMatch(/recordBlock/);
-    expect(bad.body.problems.join("\n")).toMatch(/paymentDate/);
-    expect(bad.body.problems.join("\n")).toMatch(/tokenAddress/);
+    expect(bad.body.issues.join("\n")).toMatch(/amountPerToken/);
+    expect(bad.body.issues.join("\n")).toMatch(/recordBlock/);
+    expect(bad.body.issues.join("\n")).toMatch(/paymentDate/);
+    expect(bad.body.issues.join("\n")).toMatch(/tokenAddress/);
     expect((await call("POST", "", "{not json")).status).toBe(400);
     expect((await call("POST", "", { ...valid, extra: 1 })).status).toBe(400);
     expect((await call("GET", "/nope")).status).toBe(404);
@@ -144,7 +136,7 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     expect(created.body.status).toBe("scheduled");
     const id = created.body.id as string;
     // The scheduler's run, triggered now rather than waiting for the minute.
-    await c.queues.queue("dividends").add("due", {});
+    await c.queues.queue("dividends-due").add("due", {});
     const view = await waitFor(async () => {
       const r = await call("GET", `/${id}`);
       return r.body.status === "completed" ? r.body : undefined;
@@ -173,9 +165,9 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     expect(txs.map((t) => t.status)).toEqual(["confirmed", "confirmed"]);
 
     // A redelivery after BullMQ forgot the job id, and another due run: nothing moves.
-    await c.queues.queue("dividends").add("pay", { distributionId: id }, { jobId: `redelivered-${id}` });
-    await c.queues.queue("dividends").add("due", {});
-    await waitFor(async () => (await c.queues.queue("dividends").getJob(`redelivered-${id}`))?.finishedOn, 30_000, "redelivery finished");
+    await c.queues.queue("dividend-payouts").add("pay", { distributionId: id }, { jobId: `redelivered-${id}` });
+    await c.queues.queue("dividends-due").add("due", {});
+    await waitFor(async () => (await c.queues.queue("dividend-payouts").getJob(`redelivered-${id}`))?.finishedOn, 30_000, "redelivery finished");
     for (const [who, amount] of expected) expect(await chain.balanceOf(payout(), who as Address)).toBe(amount);
     const transfers = await chain.clients.publicClient.getLogs({
       address: payout(),
@@ -218,7 +210,7 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     expect([...registrar.notices.keys()].filter((k) => k === "hookrail-dividend-div-registrar-1")).toHaveLength(1);
     expect(view.registrarNotice).toMatchObject({ reference: registrar.notices.get("hookrail-dividend-div-registrar-1")!.id, attempts: 4, lastError: null });
     // Not due until 2099: a due run leaves it scheduled.
-    await c.queues.queue("dividends").add("due", {});
+    await c.queues.queue("dividends-due").add("due", {});
     await new Promise((r) => setTimeout(r, 500));
     expect((await call("GET", "/div-registrar-1")).body.status).toBe("scheduled");
 

@@ -1,8 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { statusRank, TERMINAL_STATUSES } from "../src/processors/custody-updates.js";
-import { decimalEquals, paymentAmount } from "../src/processors/decimal-amount.js";
-import { mapPartyEvent, mapSumsub } from "../src/processors/kyc-outcomes.js";
+import { statusRank, TERMINAL_STATUSES } from "../src/processors/custody/fireblocks.js";
+import { mapPartyEvent } from "../src/processors/kyc/bakkt-party.js";
+import { mapSumsub } from "../src/processors/kyc/sumsub.js";
+import { bakktPayload } from "../src/server/webhooks/providers/bakkt.js";
+import { sumsubPayload } from "../src/server/webhooks/providers/sumsub.js";
+import { decimalEquals } from "../src/validation/decimal.js";
+import { amountField } from "../src/validation/fields.js";
 import { SEED } from "./helpers/webhook-senders.js";
+
+/** Mappers take what the reader produced, as the worker host hands it over. */
+const party = (json: string) => {
+  const p = bakktPayload.parse(JSON.parse(json));
+  if (p.webhookType !== "PARTY_EVENT") throw new Error(`not a PARTY_EVENT: ${p.webhookType}`);
+  return p;
+};
+const sumsub = (p: Record<string, unknown>) => sumsubPayload.parse(p);
 
 const at = "2026-01-01T00:00:00.000Z";
 
@@ -18,36 +30,39 @@ describe("payment amounts", () => {
   });
 
   it("reads a payload amount as an exact positive decimal, from a number or a string", () => {
-    expect(paymentAmount(100)).toBe("100");
-    expect(paymentAmount(100.001)).toBe("100.001");
-    expect(paymentAmount("100.00")).toBe("100.00");
-    expect(paymentAmount(" 250.5 ")).toBe("250.5");
-    for (const bad of [0, "0.00", -5, "-5", "abc", "1,000.00", null, undefined, {}, Number.NaN]) expect(paymentAmount(bad), String(bad)).toBeUndefined();
+    const amount = amountField({ positive: true });
+    expect(amount.parse(100)).toBe("100");
+    expect(amount.parse(100.001)).toBe("100.001");
+    expect(amount.parse("100.00")).toBe("100.00");
+    expect(amount.parse(" 250.5 ")).toBe("250.5");
+    // Its output reads back as itself: a job checked again by the worker host keeps its amount.
+    expect(amount.parse(amount.parse("100.50"))).toBe("100.50");
+    for (const bad of [0, "0.00", -5, "-5", "abc", "1,000.00", null, undefined, {}, Number.NaN]) expect(amount.safeParse(bad).success, String(bad)).toBe(false);
   });
 });
 
 describe("KYC mapping", () => {
   it("maps the broker's printed PARTY_EVENT examples", () => {
-    expect(mapPartyEvent(JSON.parse(SEED.bakktActive), at)?.status).toBe("approved");
-    expect(mapPartyEvent(JSON.parse(SEED.bakktFailedKyc), at)?.status).toBe("rejected");
-    const doc = mapPartyEvent(JSON.parse(SEED.bakktDocVerification), at)!;
+    expect(mapPartyEvent(party(SEED.bakktActive), at)?.status).toBe("approved");
+    expect(mapPartyEvent(party(SEED.bakktFailedKyc), at)?.status).toBe("rejected");
+    const doc = mapPartyEvent(party(SEED.bakktDocVerification), at)!;
     expect(doc.status).toBe("documents_requested");
     expect(doc.details).toEqual(expect.objectContaining({ verificationURL: expect.stringMatching(/^https:\/\//), verificationURLExpiry: "2024-02-20T18:58:49.197534912Z" }));
     expect(doc.eventAt.toISOString()).toBe("2023-07-14T17:26:42.538Z");
-    expect(mapPartyEvent(JSON.parse(SEED.bakktSuspended), at)?.status).toBe("restricted");
+    expect(mapPartyEvent(party(SEED.bakktSuspended), at)?.status).toBe("restricted");
     // Same request id, different content: different events.
-    expect(mapPartyEvent(JSON.parse(SEED.bakktActive), at)!.eventKey).not.toBe(mapPartyEvent(JSON.parse(SEED.bakktFailedKyc), at)!.eventKey);
+    expect(mapPartyEvent(party(SEED.bakktActive), at)!.eventKey).not.toBe(mapPartyEvent(party(SEED.bakktFailedKyc), at)!.eventKey);
   });
 
   it("maps Sumsub events; RED without a reject type counts as rejected; other types carry no verdict", () => {
     const base = { applicantId: "a1", externalUserId: "inv-1", createdAtMs: "2026-01-01 10:00:00.000" };
-    expect(mapSumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "GREEN" } }, at)?.status).toBe("approved");
-    expect(mapSumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED", reviewRejectType: "RETRY" } }, at)?.status).toBe("resubmission_requested");
-    expect(mapSumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" }, reviewRejectType: "RETRY" }, at)?.status).toBe("resubmission_requested");
-    expect(mapSumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" } }, at)?.status).toBe("rejected");
-    expect(mapSumsub({ ...base, type: "applicantOnHold" }, at)?.status).toBe("in_review");
-    expect(mapSumsub({ ...base, type: "applicantCreated" }, at)).toBeUndefined();
-    expect(mapSumsub({ ...base, type: "applicantPending", createdAtMs: undefined }, at)?.eventAt.toISOString()).toBe(at);
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "GREEN" } }), at)?.status).toBe("approved");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED", reviewRejectType: "RETRY" } }), at)?.status).toBe("resubmission_requested");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" }, reviewRejectType: "RETRY" }), at)?.status).toBe("resubmission_requested");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" } }), at)?.status).toBe("rejected");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantOnHold" }), at)?.status).toBe("in_review");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantCreated" }), at)).toBeUndefined();
+    expect(mapSumsub(sumsub({ ...base, type: "applicantPending", createdAtMs: "not a time" }), at)?.eventAt.toISOString()).toBe(at);
   });
 });
 

@@ -1,12 +1,13 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHandOff, type BrokerEventJob } from "../src/relay/hand-off.js";
-import { brokerJobId, parseBody, type Envelope } from "../src/relay/envelope.js";
+import { createHandOff } from "../src/relay/hand-off.js";
+import { brokerJobId, type BrokerEventJobData as BrokerEventJob } from "../src/relay/job.js";
+import { parseBody, type Envelope } from "../src/relay/envelope.js";
 import { createSequencer, type Sequencer } from "../src/relay/sequencer.js";
-import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
-import { createRedis, waitReady } from "../src/redis/connection.js";
+import type { QueueSet } from "../src/queues/queue-set.js";
 import { cleanup, TEST_REDIS_URL, uniqueName } from "./helpers/env.js";
 import { envelope } from "./helpers/relay.js";
+import { openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("handoff");
 
@@ -16,9 +17,7 @@ describe("relay hand-off", () => {
   let queues: QueueSet;
 
   beforeAll(async () => {
-    redis = createRedis(TEST_REDIS_URL, "producer");
-    await waitReady(redis);
-    queues = createQueueSet(redis, name);
+    ({ redis, queues } = await openTestQueues(name));
   });
   afterAll(async () => {
     await queues.close();

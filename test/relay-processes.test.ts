@@ -2,7 +2,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { startSqsEmulator, EMULATOR_CREDENTIALS, type SqsEmulator } from "../src/relay/emulator.js";
-import { brokerJobId } from "../src/relay/envelope.js";
+import { brokerJobId } from "../src/relay/job.js";
 import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
 import { cleanup, testConfig, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";

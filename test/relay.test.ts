@@ -4,13 +4,15 @@ import { loadConfig, ConfigError } from "../src/config/index.js";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { startSqsEmulator, type SqsEmulator } from "../src/relay/emulator.js";
-import { brokerJobId, parseBody } from "../src/relay/envelope.js";
+import { parseBody } from "../src/relay/envelope.js";
+import { brokerJobId } from "../src/relay/job.js";
 import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
 import { startRelaySide } from "../src/processes/relay.js";
 import { startWorkerSide } from "../src/processes/worker.js";
 import { createRedis } from "../src/redis/connection.js";
 import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
 import { emulatorClient, envelope, freshQueues, remaining, send } from "./helpers/relay.js";
+import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
 
 const name = uniqueName("relay");
 
@@ -138,7 +140,7 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
     // A relay whose Redis connection is gone: producers fail fast instead of queueing.
     const deadRedis = createRedis(c.config.REDIS_URL, "producer");
     await waitFor(async () => deadRedis.status === "ready");
-    const broken = await import("../src/queues/registry.js").then((m) => m.createQueueSet(deadRedis, c.config.QUEUE_PREFIX));
+    const broken = await import("../src/queues/queue-set.js").then((m) => m.createQueueSet(deadRedis, c.config.QUEUE_PREFIX, QUEUE_MODULES));
     const before = await metricValue(c, "hookrail_relay_errors_total", { stage: "hand_off" });
     const brokenRelay = startRelaySide({ ...c, redis: deadRedis, queues: broken }, { queueUrls: { primary: q.primary }, sqs });
     deadRedis.disconnect();

@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import { createQueueSet } from "../src/queues/registry.js";
-import { createRedis } from "../src/redis/connection.js";
-import { AML_RESCREEN_SCHEDULER } from "../src/schedulers/register.js";
+import { AML_RESCREEN_SCHEDULER } from "../src/schedulers/aml-rescreen.js";
 import { monthPeriod } from "../src/schedulers/period.js";
-import { loadConfig, ConfigError } from "../src/config/index.js";
-import { cleanup, testEnv, TEST_REDIS_URL, uniqueName } from "./helpers/env.js";
+import { ConfigError } from "../src/config/index.js";
+import { loadProcessConfig as loadConfig } from "../src/processes/config.js";
+import { openTestQueues } from "./helpers/stack.js";
+import { cleanup, testEnv, uniqueName } from "./helpers/env.js";
 import { ROOT, spawnNode } from "./helpers/process.js";
 
 const name = uniqueName("sched");
@@ -22,8 +22,9 @@ describe("job schedulers", () => {
     const procs = Array.from({ length: 4 }, () => spawnNode(`${ROOT}dist/src/bin/worker.js`, [], env));
     try {
       await Promise.all(procs.map((p) => p.waitForOutput(/worker started/, 30_000)));
-      redis = createRedis(TEST_REDIS_URL, "producer");
-      const queues = createQueueSet(redis, name);
+      const opened = await openTestQueues(name);
+      redis = opened.redis;
+      const { queues } = opened;
       const schedulers = await queues.queue("aml-rescreen").getJobSchedulers();
       expect(schedulers.map((s) => s.key)).toEqual([AML_RESCREEN_SCHEDULER]);
       expect(schedulers[0]!.pattern).toBe("0 3 1 * *");

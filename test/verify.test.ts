@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.js";
 import { AddressMatcher, parseAddress } from "../src/net/address-range.js";
 import { resolveClientAddress } from "../src/net/client-address.js";
-import { decimalFromNumberText, exactDecimal } from "../src/providers/decimal.js";
-import { parseExactJson } from "../src/providers/exact-json.js";
-import { eventJobId } from "../src/providers/job-id.js";
-import { SignatureError } from "../src/verify/errors.js";
-import { signStandardWebhook, StandardWebhooksVerifier } from "../src/verify/standard-webhooks.js";
+import { decimalFromNumberText, exactDecimal } from "../src/validation/decimal.js";
+import { parseExactJson } from "../src/server/webhooks/exact-json.js";
+import { eventJobId } from "../src/queues/job-id.js";
+import { SignatureError } from "../src/server/webhooks/verify/errors.js";
+import { signStandardWebhook, StandardWebhooksVerifier } from "../src/server/webhooks/verify/standard-webhooks.js";
 
 describe("address ranges", () => {
   it("match IPv4 and IPv6 CIDRs, IPv4-mapped IPv6 peers against IPv4 ranges, and mapped ranges", () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
 import { startWebSide, type WebSide } from "../src/processes/web.js";
-import { QUEUE_NAMES } from "../src/queues/names.js";
+import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
 import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
 
 const name = uniqueName("web");
@@ -47,11 +47,11 @@ describe("web process", () => {
   });
 
   it("exports Prometheus metrics including queue depths", async () => {
-    await c.queues.queue("dividends").add("run", { period: "2026-12" }, { jobId: "div-2026-12" });
+    await c.queues.queue("dividend-payouts").add("pay", { distributionId: "d-2026-12" }, { jobId: "dividend-d-2026-12" });
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toContain('hookrail_queue_jobs{queue="dividends",state="waiting"} 1');
+    expect(text).toContain('hookrail_queue_jobs{queue="dividend-payouts",state="waiting"} 1');
     expect(text).toContain("process_cpu_user_seconds_total");
   });
 

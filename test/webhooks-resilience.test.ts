@@ -7,8 +7,8 @@ import type { Config } from "../src/config/index.js";
 import { startRedisServer, type EmbeddedRedis } from "../src/dev/embedded-redis.js";
 import { createLogger } from "../src/log.js";
 import { createMetrics } from "../src/metrics.js";
-import type { QueueName } from "../src/queues/names.js";
-import { createQueueSet, type QueueSet } from "../src/queues/registry.js";
+import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
+import { createQueueSet, type QueueSet } from "../src/queues/queue-set.js";
 import { createRedis, waitReady } from "../src/redis/connection.js";
 import { webhookRoutes } from "../src/server/webhooks/index.js";
 import { cleanup, testConfig, TEST_REDIS_URL, uniqueName } from "./helpers/env.js";
@@ -19,7 +19,7 @@ const PAY = `whsec_${randomBytes(24).toString("base64")}`;
 const BAKKT = `whsec_${randomBytes(24).toString("base64")}`;
 const SUMSUB = "sumsub-secret";
 const fb = rsaKeyPair();
-const QUEUES: QueueName[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "custody-fireblocks"];
+const QUEUES: string[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "custody-fireblocks"];
 
 async function serveRoutes(config: Config, queues: QueueSet): Promise<{ server: ServerType; base: string }> {
   const app = webhookRoutes({ config, queues, metrics: createMetrics(), log: createLogger("silent") });
@@ -44,7 +44,7 @@ describe("webhook receiver when Redis is unavailable", () => {
     producer = createRedis(redis.url, "producer");
     producer.on("error", () => {});
     await waitReady(producer);
-    queues = createQueueSet(producer, name);
+    queues = createQueueSet(producer, name, QUEUE_MODULES);
     ({ server, base } = await serveRoutes(testConfig(name, { REDIS_URL: redis.url, PAYMENTS_WEBHOOK_SECRETS: PAY }), queues));
   });
 
@@ -100,7 +100,7 @@ describe("webhook receiver under random input (property-based)", () => {
     await jwks.publish("k1", rsaKeyPair().privateKey);
     producer = createRedis(TEST_REDIS_URL, "producer");
     await waitReady(producer);
-    queues = createQueueSet(producer, pname);
+    queues = createQueueSet(producer, pname, QUEUE_MODULES);
     ({ server, base } = await serveRoutes(
       testConfig(pname, {
         PAYMENTS_WEBHOOK_SECRETS: PAY,

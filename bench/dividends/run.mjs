@@ -23,7 +23,8 @@ import { createChainClients } from "../../dist/src/chain/clients.js";
 import { deployContracts, deploySecurityToken } from "../../dist/src/chain/deploy.js";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
-import { createQueueSet } from "../../dist/src/queues/registry.js";
+import { QUEUE_MODULES } from "../../dist/src/processes/queue-modules.js";
+import { createQueueSet } from "../../dist/src/queues/queue-set.js";
 import { createRedis } from "../../dist/src/redis/connection.js";
 import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
@@ -68,7 +69,7 @@ try {
   dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
   await migrateToLatest(dbh.db, name);
   redis = createRedis(REDIS_URL, "producer");
-  queues = createQueueSet(redis, name);
+  queues = createQueueSet(redis, name, QUEUE_MODULES);
   const baseEnv = {
     PATH: process.env.PATH,
     DATABASE_URL,
@@ -80,7 +81,7 @@ try {
     CHAIN_ID: "31337",
     SIGNER_PRIVATE_KEY: ANVIL_KEYS.signer,
     CHAIN_POLL_INTERVAL_MS: "50",
-    WORKER_QUEUES: "dividends",
+    WORKER_QUEUES: "dividend-payouts",
     DIVIDEND_DUE_CRON: "0 0 1 1 *", // runs are triggered by the bench
   };
   const startWorker = async (env) => {
@@ -131,7 +132,7 @@ try {
       .execute();
     const start = performance.now();
     const startedAt = Date.now();
-    await queues.queue("dividends").add("pay", { distributionId: id }, { jobId: `dividend-${id}` });
+    await queues.queue("dividend-payouts").add("pay", { distributionId: id }, { jobId: `dividend-${id}` });
     let row;
     for (;;) {
       row = await dbh.db.selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirstOrThrow();

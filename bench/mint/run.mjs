@@ -19,9 +19,10 @@ import { createChainClients } from "../../dist/src/chain/clients.js";
 import { deployContracts } from "../../dist/src/chain/deploy.js";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
-import { createQueueSet } from "../../dist/src/queues/registry.js";
+import { QUEUE_MODULES } from "../../dist/src/processes/queue-modules.js";
+import { createQueueSet } from "../../dist/src/queues/queue-set.js";
 import { createRedis } from "../../dist/src/redis/connection.js";
-import { signStandardWebhook } from "../../dist/src/verify/standard-webhooks.js";
+import { signStandardWebhook } from "../../dist/src/server/webhooks/verify/standard-webhooks.js";
 import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 
 const N = Number(process.env.BENCH_MINTS ?? 200);
@@ -54,7 +55,7 @@ try {
   await pgc.connect();
   await migrateToLatest(dbh.db, name);
   redis = createRedis(REDIS_URL, "producer");
-  queues = createQueueSet(redis, name);
+  queues = createQueueSet(redis, name, QUEUE_MODULES);
 
   // --- raw viem: same calls, same signer, no database, no queue
   const signer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, pollingIntervalMs: 50 });

@@ -3,9 +3,9 @@
 // `npm run build`: node bench/receiver/checks.mjs   (prints µs of CPU per request per step,
 // twice: the second round is warm).
 import { randomBytes } from "node:crypto";
-import { signStandardWebhook, StandardWebhooksVerifier } from "../../dist/src/verify/standard-webhooks.js";
-import { parseExactJson } from "../../dist/src/providers/exact-json.js";
-import { readPayment } from "../../dist/src/providers/payments-schema.js";
+import { signStandardWebhook, StandardWebhooksVerifier } from "../../dist/src/server/webhooks/verify/standard-webhooks.js";
+import { parseExactJson } from "../../dist/src/server/webhooks/exact-json.js";
+import { paymentsProvider } from "../../dist/src/server/webhooks/providers/payments.js";
 import { AddressMatcher } from "../../dist/src/net/address-range.js";
 import { resolveClientAddress } from "../../dist/src/net/client-address.js";
 import { createLogger } from "../../dist/src/log.js";
@@ -28,9 +28,12 @@ const steps = {
   allowlist: (r) => allow.matches(resolveClientAddress("127.0.0.1", undefined, proxies).address),
   signature: (r) => v.verify(r.header, r.body),
   parse: (r) => (r.json = parseExactJson(td.decode(r.body))),
-  validate: (r) => (r.read = readPayment(r.json)),
-  jobData: (r) => JSON.parse(JSON.stringify(r.read.event.payload)),
-  logLine: (r) => log.info({ provider: "payments", outcome: "accepted", status: 202, jobId: r.read.event.jobId, eventId: r.read.event.eventId, latencyMs: 1.23 }, "webhook"),
+  validate: (r) => {
+    r.read = paymentsProvider.reader.parse(r.json);
+    r.event = paymentsProvider.identify(r.read);
+  },
+  jobData: (r) => JSON.parse(JSON.stringify(r.read)),
+  logLine: (r) => log.info({ provider: "payments", outcome: "accepted", status: 202, jobId: r.event.jobId, eventId: r.event.eventId, latencyMs: 1.23 }, "webhook"),
 };
 for (let round = 0; round < 2; round++) {
   const out = {};

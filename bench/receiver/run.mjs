@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import autocannon from "autocannon";
 import { startRedisServer } from "../../dist/src/dev/embedded-redis.js";
-import { signStandardWebhook } from "../../dist/src/verify/standard-webhooks.js";
+import { signStandardWebhook } from "../../dist/src/server/webhooks/verify/standard-webhooks.js";
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,8 @@ import { Hono } from "hono";
 import { loadConfig } from "../../dist/src/config/index.js";
 import { createLogger } from "../../dist/src/log.js";
 import { createMetrics } from "../../dist/src/metrics.js";
-import { createQueueSet } from "../../dist/src/queues/registry.js";
+import { QUEUE_MODULES } from "../../dist/src/processes/queue-modules.js";
+import { createQueueSet } from "../../dist/src/queues/queue-set.js";
 import { createRedis, waitReady } from "../../dist/src/redis/connection.js";
 import { buildApp } from "../../dist/src/server/app.js";
 import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
@@ -17,7 +18,7 @@ import { requestView } from "../../dist/src/server/webhooks/request-view.js";
 const [mode, redisUrl, secret] = process.argv.slice(2);
 const redis = createRedis(redisUrl, "producer");
 await waitReady(redis);
-const queues = createQueueSet(redis, "bench");
+const queues = createQueueSet(redis, "bench", QUEUE_MODULES);
 const metrics = createMetrics();
 // The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
 const log = createLogger("info", { process: "bench" });

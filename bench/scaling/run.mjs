@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { Queue } from "bullmq";
-import { startComplyAdvantageStub } from "../../dist/src/dev/complyadvantage-stub.js";
+import { startComplyAdvantageStub } from "../../dist/src/dev/stubs/complyadvantage.js";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
 import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";

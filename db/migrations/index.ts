@@ -5,6 +5,7 @@ import * as m0003 from "./0003_broker_events.js";
 import * as m0004 from "./0004_broker_ingest.js";
 import * as m0005 from "./0005_aml.js";
 import * as m0006 from "./0006_dividends.js";
+import * as m0007 from "./0007_drop_processed_events.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   "0004_broker_ingest": m0004,
   "0005_aml": m0005,
   "0006_dividends": m0006,
+  "0007_drop_processed_events": m0007,
 };

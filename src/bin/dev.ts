@@ -5,13 +5,14 @@ import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
 import { createChainClients } from "../chain/clients.js";
 import { deployContracts, type Deployment } from "../chain/deploy.js";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { loadConfig } from "../config/index.js";
+import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
 import { startWorkerSide } from "../processes/worker.js";
+import { QUEUE_MODULES } from "../processes/queue-modules.js";
 import { registerSchedulers } from "../schedulers/register.js";
 import { startRelaySide } from "../processes/relay.js";
 import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../relay/emulator.js";
@@ -46,10 +47,10 @@ try {
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
   const madeUpToken = !env.ADMIN_API_TOKEN;
   env.ADMIN_API_TOKEN ||= randomBytes(18).toString("base64url");
-  const config = loadConfig(env);
+  const config = loadProcessConfig(env);
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
-  await registerSchedulers(c.queues, config);
+  await registerSchedulers(c.queues, QUEUE_MODULES, config, c.redis);
   const worker = startWorkerSide(c);
   // Without broker queue URLs, run the SQS emulator here with both FIFO queues.
   let queueUrls = relayQueueUrls(config);

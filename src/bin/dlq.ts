@@ -1,7 +1,7 @@
-import { loadConfig } from "../config/index.js";
+import { loadProcessConfig } from "../processes/config.js";
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../queues/dead-letter.js";
-import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
-import { createQueueSet } from "../queues/registry.js";
+import { QUEUE_MODULES, QUEUE_NAMES } from "../processes/queue-modules.js";
+import { createQueueSet } from "../queues/queue-set.js";
 import { createRedis, waitReady } from "../redis/connection.js";
 
 const USAGE = `usage: npm run dlq -- <command> <queue> [options]
@@ -25,12 +25,12 @@ async function main(argv: string[]): Promise<void> {
   if (!["list", "replay", "purge"].includes(command)) fail(`unknown command "${command}"`);
   if (!queueArg) fail("missing <queue>");
   if (!(QUEUE_NAMES as readonly string[]).includes(queueArg)) fail(`unknown queue "${queueArg}"`);
-  const queue = queueArg as QueueName;
+  const queue = queueArg;
 
-  const config = loadConfig();
+  const config = loadProcessConfig();
   const redis = createRedis(config.REDIS_URL, "producer");
   redis.on("error", () => {});
-  const queues = createQueueSet(redis, config.QUEUE_PREFIX);
+  const queues = createQueueSet(redis, config.QUEUE_PREFIX, QUEUE_MODULES);
   try {
     await waitReady(redis, 5_000);
     if (command === "list") {

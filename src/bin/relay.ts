@@ -1,9 +1,9 @@
-import { loadConfig } from "../config/index.js";
+import { loadProcessConfig } from "../processes/config.js";
 import { exitOnStartupError } from "../lifecycle/shutdown.js";
 import { runRelayProcess } from "../processes/relay.js";
 
 try {
-  await runRelayProcess(loadConfig());
+  await runRelayProcess(loadProcessConfig());
 } catch (err) {
   exitOnStartupError(err);
 }

@@ -1,4 +1,4 @@
-import { loadConfig } from "../config/index.js";
+import { loadProcessConfig } from "../processes/config.js";
 import { openDatabase } from "../db/client.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { exitOnStartupError } from "../lifecycle/shutdown.js";
@@ -6,7 +6,7 @@ import { createLogger } from "../log.js";
 
 // The Procfile's release phase: bring the database schema up to date, then exit.
 try {
-  const config = loadConfig();
+  const config = loadProcessConfig();
   const log = createLogger(config.LOG_LEVEL, { process: "release" });
   const dbh = await openDatabase({ databaseUrl: config.DATABASE_URL, schema: config.DATABASE_SCHEMA, pgliteDir: config.PGLITE_DIR });
   try {

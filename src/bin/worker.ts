@@ -1,9 +1,9 @@
-import { loadConfig } from "../config/index.js";
+import { loadProcessConfig } from "../processes/config.js";
 import { exitOnStartupError } from "../lifecycle/shutdown.js";
 import { runWorkerProcess } from "../processes/worker.js";
 
 try {
-  await runWorkerProcess(loadConfig());
+  await runWorkerProcess(loadProcessConfig());
 } catch (err) {
   exitOnStartupError(err);
 }

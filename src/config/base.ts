@@ -1,20 +1,13 @@
 import { z } from "zod";
-import { csvList, intInRange, optionalString, stringWithDefault, urlString } from "./env.js";
-import { QUEUE_NAMES } from "../queues/names.js";
+import { csvList, emptyToUndefined, intInRange, optionalString, optionalUrl, stringWithDefault, urlString } from "./env.js";
 
 export const baseSchema = z.object({
   PORT: intInRange(0, 65535, 3000),
-  REDIS_URL: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    urlString(["redis", "rediss"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379"),
-  ),
+  REDIS_URL: z.preprocess(emptyToUndefined, urlString(["redis", "rediss"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379")),
   QUEUE_PREFIX: stringWithDefault("hookrail").pipe(
     z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only" }),
   ),
-  DATABASE_URL: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    urlString(["postgres", "postgresql"], "postgres://user@host:5432/db").optional(),
-  ),
+  DATABASE_URL: optionalUrl(["postgres", "postgresql"], "postgres://user@host:5432/db"),
   DATABASE_SCHEMA: optionalString().pipe(
     z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: "expected a lower-case SQL identifier" }).optional(),
   ),
@@ -29,18 +22,15 @@ export const baseSchema = z.object({
   ADMIN_API_TOKEN: optionalString().pipe(
     z.string().min(16, { error: "expected at least 16 characters" }).optional(),
   ),
-  WORKER_QUEUES: csvList().pipe(
-    z.array(
-      z.enum(QUEUE_NAMES, { error: `expected a comma-separated subset of: ${QUEUE_NAMES.join(", ")}` }),
-    ),
-  ),
+  /** Checked against the queue list by loadConfig's caller (the list lives above config). */
+  WORKER_QUEUES: csvList(),
   WORKER_CONCURRENCY: intInRange(1, 1000, 10),
   /** Lock of a running job; a job whose worker died is handed out again within about twice this. */
   WORKER_LOCK_DURATION_MS: intInRange(5_000, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
   /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
   METRICS_PORT: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+    emptyToUndefined,
     z.coerce.number({ error: "expected a port from 0 to 65535" }).int({ error: "expected a port from 0 to 65535" }).min(0, { error: "expected a port from 0 to 65535" }).max(65535, { error: "expected a port from 0 to 65535" }).optional(),
   ),
 });

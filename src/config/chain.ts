@@ -1,12 +1,10 @@
 import { z } from "zod";
-import { intInRange, optionalString, urlString } from "./env.js";
-
-const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+import { intInRange, optionalString, optionalUrl } from "./env.js";
 
 /** Settings of the chain feature (merged into the one config schema in ./index.ts). */
 export const chainSchema = z.object({
   /** JSON-RPC endpoint of the EVM node. Absent: workers run without the mint processor (dev and tests start anvil). */
-  RPC_URL: z.preprocess(emptyToUndefined, urlString(["http", "https"], "http://127.0.0.1:8545").optional()),
+  RPC_URL: optionalUrl(["http", "https"], "http://127.0.0.1:8545"),
   CHAIN_ID: intInRange(1, 2 ** 31 - 1, 31337),
   /** The minter / treasury key. Required when RPC_URL is set. */
   SIGNER_PRIVATE_KEY: optionalString().pipe(

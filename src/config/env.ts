@@ -1,9 +1,10 @@
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 
 // Helpers for reading environment strings. Every value arrives as a string (or is absent);
 // an empty string counts as absent so `FOO=` in a Procfile env behaves like unset.
 
-const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
+export const emptyToUndefined = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
 
 export const optionalString = () => z.preprocess(emptyToUndefined, z.string().optional());
 
@@ -45,4 +46,27 @@ export const urlString = (protocols: string[], example: string) =>
       }
     },
     { error: `expected a ${protocols.join("/")} URL like ${example}` },
+  );
+
+/** An optional URL of the given protocols; empty counts as unset. */
+export const optionalUrl = (protocols: string[], example: string) => z.preprocess(emptyToUndefined, urlString(protocols, example).optional());
+
+/**
+ * A BullMQ scheduler pattern. BullMQ parses patterns with cron-parser; validating with the
+ * same parser means a pattern that passes here is one BullMQ will run. A leading seconds
+ * field is allowed.
+ */
+export const cronPattern = (def: string) =>
+  stringWithDefault(def).pipe(
+    z.string().refine(
+      (v) => {
+        try {
+          CronExpressionParser.parse(v, { tz: "UTC" });
+          return v.trim().split(/\s+/).length >= 5;
+        } catch {
+          return false;
+        }
+      },
+      { error: 'expected a cron pattern like "0 3 1 * *" (minute hour day month weekday, optional leading seconds)' },
+    ),
   );

@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { amlSchema } from "./aml.js";
 import { baseSchema } from "./base.js";
 import { chainSchema } from "./chain.js";
+import { dividendsSchema } from "./dividends.js";
+import { csvList } from "./env.js";
 import { relaySchema } from "./relay.js";
-import { schedulesSchema } from "./schedules.js";
 import { webhooksSchema } from "./webhooks.js";
 
 /** One schema over the whole environment; each feature's section lives in its own file. */
@@ -10,7 +12,8 @@ export const configSchema = baseSchema
   .extend(webhooksSchema.shape)
   .extend(chainSchema.shape)
   .extend(relaySchema.shape)
-  .extend(schedulesSchema.shape);
+  .extend(amlSchema.shape)
+  .extend(dividendsSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -24,10 +27,18 @@ export class ConfigError extends Error {
 
 /**
  * Parse the environment once. Every problem is collected so an operator fixes them all in
- * one go. Values are never echoed back: several of them are secrets.
+ * one go. Values are never echoed back: several of them are secrets. `queueNames` (the
+ * queue list, which lives above config) checks WORKER_QUEUES.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(env);
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNames?: readonly string[] } = {}): Config {
+  const known = opts.queueNames;
+  // A field check, not a refinement of the whole: it is reported together with every other problem.
+  const schema = known
+    ? configSchema.extend({
+        WORKER_QUEUES: csvList().pipe(z.array(z.string().refine((q) => known.includes(q), { error: `expected a comma-separated subset of: ${known.join(", ")}` }))),
+      })
+    : configSchema;
+  const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(environment)";

@@ -1,8 +1,7 @@
 import { z } from "zod";
-import { intInRange, optionalString, stringWithDefault, urlString } from "./env.js";
+import { intInRange, optionalUrl as url, stringWithDefault } from "./env.js";
 
-const optionalUrl = (example: string) =>
-  optionalString().pipe(urlString(["https", "http"], example).optional());
+const optionalUrl = (example: string) => url(["https", "http"], example);
 
 /**
  * Settings of the broker SQS relay. Credentials are not here on purpose: the AWS SDK reads

@@ -1,7 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import { z } from "zod";
 import { parseRange } from "../net/address-range.js";
-import { csvList, intInRange, optionalString, urlString } from "./env.js";
+import { csvList, intInRange, optionalString, optionalUrl } from "./env.js";
 
 const cidrList = () =>
   csvList().superRefine((entries, ctx) => {
@@ -56,10 +56,7 @@ export const webhooksSchema = z.object({
   BAKKT_WEBHOOK_SECRETS: standardWebhookSecrets(),
   SUMSUB_WEBHOOK_SECRETS: csvList(),
   FIREBLOCKS_PUBLIC_KEYS: publicKeyList(),
-  FIREBLOCKS_JWKS_URL: z.preprocess(
-    (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
-    urlString(["https", "http"], "https://keys.fireblocks.io/.well-known/jwks.json").optional(),
-  ),
+  FIREBLOCKS_JWKS_URL: optionalUrl(["https", "http"], "https://keys.fireblocks.io/.well-known/jwks.json"),
   FIREBLOCKS_JWKS_COOLDOWN_MS: intInRange(0, 3_600_000, 30_000),
   PAYMENTS_IP_ALLOWLIST: cidrList(),
   BAKKT_IP_ALLOWLIST: cidrList(),

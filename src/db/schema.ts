@@ -3,14 +3,6 @@ import type { ColumnType, Generated } from "kysely";
 /** Timestamps are written as Date or ISO string and read back as Date. */
 export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-/** The ledger of handled events: its primary key is what makes a redelivery a no-op. */
-export interface ProcessedEventsTable {
-  queue: string;
-  event_key: string;
-  job_id: string;
-  processed_at: Generated<Timestamp>;
-}
-
 /** Every broker SQS event, once per message_id; `outcome` is set when its turn comes. */
 export interface BrokerEventsTable {
   message_id: string;
@@ -61,7 +53,6 @@ export interface BrokerEntitiesTable {
 }
 
 export interface Database {
-  processed_events: ProcessedEventsTable;
   investors: InvestorsTable;
   kyc_events: KycEventsTable;
   orders: OrdersTable;

@@ -4,7 +4,8 @@ import { openDatabase, type DbHandle } from "../db/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { assertNoEviction, createRedis, waitReady, type RedisRole } from "../redis/connection.js";
-import { createQueueSet, type QueueSet } from "../queues/registry.js";
+import { createQueueSet, type QueueSet } from "../queues/queue-set.js";
+import { QUEUE_MODULES } from "./queue-modules.js";
 
 export interface Clients {
   config: Config;
@@ -35,7 +36,7 @@ export async function buildClients(config: Config, role: RedisRole, name: string
     schema: config.DATABASE_SCHEMA,
     pgliteDir: config.PGLITE_DIR,
   });
-  const queues = createQueueSet(redis, config.QUEUE_PREFIX);
+  const queues = createQueueSet(redis, config.QUEUE_PREFIX, QUEUE_MODULES);
   return { config, log, redis, queues, dbh, metrics: createMetrics() };
 }
 

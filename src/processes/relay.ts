@@ -1,7 +1,8 @@
-import { closeServer, serveMetrics } from "../server/metrics-server.js";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
+import { closeServer, serveMetrics } from "../metrics-server.js";
+import { brokerEventsQueue } from "../relay/job.js";
 import { createHandOff } from "../relay/hand-off.js";
 import { relayMetrics } from "../relay/metrics.js";
 import type { RelayHooks } from "../relay/poller.js";
@@ -39,8 +40,8 @@ export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay
     maxMessages: c.config.RELAY_MAX_MESSAGES,
     batchesInHand: c.config.RELAY_BATCHES_IN_HAND,
     visibilityTimeoutSeconds: c.config.RELAY_VISIBILITY_TIMEOUT_SECONDS,
-    handOff: createHandOff(c.queues.queue("broker-events"), createSequencer(c.redis, c.config.QUEUE_PREFIX)),
-    deadLetters: c.queues.deadLetters("broker-events"),
+    handOff: createHandOff(c.queues.queue(brokerEventsQueue.name), createSequencer(c.redis, c.config.QUEUE_PREFIX)),
+    deadLetters: c.queues.deadLetters(brokerEventsQueue.name),
     metrics: relayMetrics(c.metrics.registry),
     log: c.log,
     hooks: opts.hooks,

@@ -1,9 +1,27 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
-import { buildApp } from "../server/app.js";
-import { featureRoutes } from "../server/routes.js";
+import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
+import { API_PATH, adminApiRoutes } from "../server/api/index.js";
+import { buildApp, type Mount } from "../server/app.js";
+import { WEBHOOKS_PATH, webhookRoutes } from "../server/webhooks/index.js";
 import type { Clients } from "./clients.js";
+
+/** The web process's feature routes (webhook receivers, admin API), built from its clients. */
+function featureRoutes(c: Clients): Mount[] {
+  return [
+    { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
+    {
+      path: API_PATH,
+      app: adminApiRoutes({
+        db: c.dbh.db,
+        token: c.config.ADMIN_API_TOKEN,
+        log: c.log,
+        onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
+      }),
+    },
+  ];
+}
 
 export interface WebSide {
   app: Hono;

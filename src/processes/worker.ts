@@ -1,22 +1,24 @@
 import { buildChain } from "../chain/index.js";
+import { buildRegistrar } from "../clients/registrar.js";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
-import { buildProcessors, type ProcessorDeps } from "../processors/index.js";
-import { completeMinedMints } from "../processors/mint.js";
-import type { Processor } from "../processors/types.js";
-import { QUEUE_NAMES, type QueueName } from "../queues/names.js";
+import { serveMetrics, closeServer } from "../metrics-server.js";
+import { buildScreening } from "../processors/aml/screening-client.js";
+import type { WorkerDeps } from "../processors/deps.js";
+import { completeMinedMints } from "../processors/orders/mint.js";
+import type { Processor } from "../queues/queue-module.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
 import { createRedis } from "../redis/connection.js";
-import { buildRegistrar } from "../providers/registrar.js";
-import { buildScreening } from "../providers/screening.js";
 import { registerSchedulers } from "../schedulers/register.js";
-import { closeServer, serveMetrics } from "../server/metrics-server.js";
 import { buildClients, closeClients, type Clients } from "./clients.js";
+import { QUEUE_MODULES, QUEUE_NAMES } from "./queue-modules.js";
 
-export type ProcessorFactory = (deps: ProcessorDeps) => Partial<Record<QueueName, Processor>>;
+/** Replacement processors by queue name (test fixtures and benchmarks wrap or slow the real ones). */
+// biome-ignore lint/suspicious/noExplicitAny: a replacement takes whatever data its queue's schema gives.
+export type ProcessorOverrides = Record<string, (deps: WorkerDeps) => Processor<any> | undefined>;
 
 /** Start the worker side on already-built clients (used by the worker and dev processes). */
-export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildProcessors): { host: WorkerHost; stop: () => Promise<void> } {
+export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { host: WorkerHost; stop: () => Promise<void> } {
   const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
@@ -30,12 +32,23 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
     .then(() => completeMinedMints(c.dbh.db))
     .then((done) => done.length && c.log.info({ orders: done }, "completed orders whose mint was mined by a process that died"))
     .catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
+  const deps: WorkerDeps = {
+    config: c.config,
+    db: c.dbh.db,
+    queues: c.queues,
+    metrics: c.metrics,
+    log: c.log,
+    chain,
+    screening: buildScreening(c.config, c.metrics.registry),
+    registrar: buildRegistrar(c.config),
+  };
   const host = startWorkers({
     connection: workerRedis,
     prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
-    processors: factory({ config: c.config, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log, chain, screening: buildScreening(c.config, c.metrics.registry), registrar: buildRegistrar(c.config) }),
-    limiters: { "aml-screening": { max: c.config.AML_RATE_LIMIT_PER_SECOND, duration: 1_000 } },
+    modules: QUEUE_MODULES,
+    deps,
+    processorOverrides: overrides,
     serve,
     concurrency: c.config.WORKER_CONCURRENCY,
     lockDurationMs: c.config.WORKER_LOCK_DURATION_MS,
@@ -60,11 +73,11 @@ export function startWorkerSide(c: Clients, factory: ProcessorFactory = buildPro
   };
 }
 
-export async function runWorkerProcess(config: Config, factory?: ProcessorFactory): Promise<void> {
+export async function runWorkerProcess(config: Config, overrides?: ProcessorOverrides): Promise<void> {
   const c = await buildClients(config, "producer", "worker");
   // Idempotent: every worker process upserts the same scheduler ids.
-  await registerSchedulers(c.queues, c.config);
-  const { stop } = startWorkerSide(c, factory);
+  await registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+  const { stop } = startWorkerSide(c, overrides);
   const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(c.metrics.registry, config.METRICS_PORT) : undefined;
   onShutdown(c.log, async () => {
     await stop();

@@ -1,29 +1,33 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
-import type { Processor } from "../processors/types.js";
-import { QUEUES } from "./definitions.js";
+import { issuesOf } from "../validation/issues.js";
 import { addDeadLetter, deadLetterFromJob } from "./dead-letter.js";
-import type { QueueName } from "./names.js";
-import type { QueueSet } from "./registry.js";
+import type { Processor, QueueModule } from "./queue-module.js";
+import type { QueueSet } from "./queue-set.js";
 
-export interface WorkerHostOptions {
+export interface WorkerHostOptions<Deps extends { config: unknown }> {
   connection: Redis;
   prefix: string;
   queues: QueueSet;
-  processors: Partial<Record<QueueName, Processor>>;
-  serve: readonly QueueName[];
+  /** The queue list; `serve` picks which of them this process works on. */
+  // biome-ignore lint/suspicious/noExplicitAny: each module's data type differs; the host only passes it through.
+  modules: readonly QueueModule<any, Deps>[];
+  /** Handed to each module's processor factory. */
+  deps: Deps;
+  /** Replace a queue's processor (tests and benchmarks wrap or slow down the real one). */
+  // biome-ignore lint/suspicious/noExplicitAny: as above.
+  processorOverrides?: Record<string, (deps: Deps) => Processor<any> | undefined>;
+  serve: readonly string[];
   concurrency: number;
   /**
    * Lock of a running job (renewed at half this while the job runs) and the interval of the
    * stalled-job check: a job whose worker died is handed out again within about twice this.
    */
   lockDurationMs?: number;
-  /** Per-queue rate limits; BullMQ enforces them across every worker process of the queue. */
-  limiters?: Partial<Record<QueueName, { max: number; duration: number }>>;
   log: Logger;
   /** Observe finished jobs (metrics). */
-  onFinished?: (queue: QueueName, outcome: "completed" | "failed" | "dead_lettered", job: Job, ms: number) => void;
+  onFinished?: (queue: string, outcome: "completed" | "failed" | "dead_lettered", job: Job, ms: number) => void;
 }
 
 export interface WorkerHost {
@@ -34,17 +38,25 @@ export interface WorkerHost {
 
 const isUnrecoverable = (err: unknown) => err instanceof UnrecoverableError || (err as Error)?.name === "UnrecoverableError";
 
-export function startWorkers(opts: WorkerHostOptions): WorkerHost {
+/**
+ * Run the processors of the served queues. Each job's data is checked against its queue's
+ * schema here, once, whatever put the job there (an ingress, a replayed dead letter, a hand-made
+ * job): data the schema rejects is dead-lettered with the schema's own messages and never
+ * reaches the processor, which receives the schema's output.
+ */
+export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostOptions<Deps>): WorkerHost {
   const workers: Worker[] = [];
   // Jobs running right now with their lock tokens, so a forced stop can hand them back.
   const inFlight = new Map<string, { job: Job; token: string | undefined }>();
+  const byName = new Map(opts.modules.map((m) => [m.name, m]));
   for (const name of opts.serve) {
-    const processor = opts.processors[name];
+    const def = byName.get(name);
+    if (!def) throw new Error(`no queue named ${name}`);
+    const processor = (opts.processorOverrides?.[name] ?? def.processor)(opts.deps);
     if (!processor) {
-      opts.log.warn({ queue: name }, "no processor for this queue yet; its jobs wait");
+      opts.log.warn({ queue: name }, "this queue's processor is not configured here; its jobs wait");
       continue;
     }
-    const def = QUEUES[name];
     const dlq = opts.queues.deadLetters(name);
     const handler = async (job: Job, token?: string) => {
       const key = `${name}/${job.id}`;
@@ -60,8 +72,8 @@ export function startWorkers(opts: WorkerHostOptions): WorkerHost {
       const started = Date.now();
       try {
         const parsed = def.schema.safeParse(job.data);
-        if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-        const result = await processor(job, log, token);
+        if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${issuesOf(parsed.error).join("; ")}`);
+        const result = await processor(parsed.data, job, log, token);
         opts.onFinished?.(name, "completed", job, Date.now() - started);
         return result;
       } catch (err) {
@@ -89,7 +101,7 @@ export function startWorkers(opts: WorkerHostOptions): WorkerHost {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
-      ...(opts.limiters?.[name] ? { limiter: opts.limiters[name] } : {}),
+      ...(def.limiter ? { limiter: def.limiter(opts.deps.config) } : {}),
       // A job whose worker died is picked up again once its lock expires and the next stalled
       // check runs (30 s each by default); after 3 such stalls it fails.
       lockDuration: opts.lockDurationMs ?? 30_000,

@@ -14,9 +14,8 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
           // Commands issued while disconnected fail at once instead of queueing.
           enableOfflineQueue: false,
           // No auto-pipelining: ioredis builds a Pipeline per batch and copies every defined
-          // script command (BullMQ defines dozens) onto it, which cost more than the writes it
-          // saves. bench/receiver, alternated runs: a plain queue.add per request went from
-          // 3,030–4,223 to 4,091–5,909 req/s without it. ioredis sends a command without
+          // script command (BullMQ defines dozens) onto it, which costs more than the writes it
+          // saves (measured in BENCHMARKS.md, "Receiver"). ioredis sends a command without
           // waiting for the previous reply either way, so one caller's commands still share
           // one round trip.
           enableAutoPipelining: false,

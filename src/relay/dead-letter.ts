@@ -1,5 +1,6 @@
 import type { Message } from "@aws-sdk/client-sqs";
 import type { DeadLetter } from "../queues/dead-letter.js";
+import { brokerEventsQueue } from "./job.js";
 
 /**
  * A message that never became a job. The dead letter keeps the raw body and where it came
@@ -12,7 +13,7 @@ export function malformedLetter(message: Message, queueLabel: string, queueUrl: 
   const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
   return {
     kind: "message",
-    queue: "broker-events",
+    queue: brokerEventsQueue.name,
     jobId: `sqs-${queueLabel}-${message.MessageId ?? "unknown"}`,
     name: "malformed-message",
     data: null,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { issuesOf } from "../validation/issues.js";
 
 /**
  * `event_type` carries domain, schema and version in one string, e.g. `orders.OrderEvent.v2`
@@ -19,16 +20,23 @@ export function parseEventType(value: string): EventType | undefined {
   return { domain: m[1]!, schema: m[2]!, version: m[3]! };
 }
 
+/** `event_type`: checked here, read into its parts by whoever needs them (the job schema). */
+export const eventTypeField = () =>
+  z.string().refine((v) => parseEventType(v) !== undefined, {
+    error: "expected <domain>.<schema>.<version>, e.g. orders.OrderEvent.v1",
+  });
+export const timestampField = () => z.string().refine((v) => !Number.isNaN(Date.parse(v)), { error: "expected an ISO-8601 timestamp" });
+export const payloadField = () => z.record(z.string(), z.unknown(), { error: "expected an object" });
+export const groupIdField = () => z.string().min(1, { error: "expected a non-empty string" });
+
 /** The broker's envelope, as its guide lists the fields. Extra fields are allowed and ignored. */
 export const envelopeSchema = z.object({
   // The guide says UUID; accept any 8-4-4-4-12 hex form rather than only RFC-variant ones.
   message_id: z.guid({ error: "expected a UUID" }),
-  event_type: z.string().refine((v) => parseEventType(v) !== undefined, {
-    error: "expected <domain>.<schema>.<version>, e.g. orders.OrderEvent.v1",
-  }),
-  timestamp: z.string().refine((v) => !Number.isNaN(Date.parse(v)), { error: "expected an ISO-8601 timestamp" }),
-  payload: z.record(z.string(), z.unknown(), { error: "expected an object" }),
-  message_group_id: z.string().min(1, { error: "expected a non-empty string" }),
+  event_type: eventTypeField(),
+  timestamp: timestampField(),
+  payload: payloadField(),
+  message_group_id: groupIdField(),
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -44,14 +52,6 @@ export function parseBody(body: string | undefined): ParsedBody {
     return { ok: false, reason: `body is not JSON: ${(err as Error).message}` };
   }
   const result = envelopeSchema.safeParse(json);
-  if (!result.success) {
-    return {
-      ok: false,
-      reason: `invalid envelope: ${result.error.issues.map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`).join("; ")}`,
-    };
-  }
+  if (!result.success) return { ok: false, reason: `invalid envelope: ${issuesOf(result.error).join("; ")}` };
   return { ok: true, envelope: result.data };
 }
-
-/** BullMQ job ids must not contain ":"; a UUID never does, and lower-casing makes copies agree. */
-export const brokerJobId = (messageId: string) => `broker-${messageId.toLowerCase()}`;

@@ -1,10 +1,7 @@
 import type { Queue } from "bullmq";
-import type { z } from "zod";
-import type { brokerEventJobSchema } from "../queues/definitions.js";
-import { brokerJobId, type Envelope } from "./envelope.js";
+import type { Envelope } from "./envelope.js";
+import { brokerJobId, type BrokerEventJobData } from "./job.js";
 import type { Sequencer } from "./sequencer.js";
-
-export type BrokerEventJob = z.infer<typeof brokerEventJobSchema>;
 
 export interface HandOffResult {
   jobIds: string[];
@@ -69,7 +66,7 @@ export function createHandOff(queue: Queue, sequencer: Sequencer): HandOff {
       );
       const jobs = todo.flatMap(({ e, i }, k) => {
         if (claims[k]!.jobExists) return [];
-        const data: BrokerEventJob = {
+        const data: BrokerEventJobData = {
           messageId: e.message_id.toLowerCase(),
           messageGroupId: e.message_group_id,
           sequence: claims[k]!.sequence,

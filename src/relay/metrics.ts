@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { metricsOnce } from "../metrics.js";
 
 export interface RelayMetrics {
   received: Counter<"queue">;
@@ -11,14 +12,12 @@ export interface RelayMetrics {
   oldestAge: Gauge<"queue">;
 }
 
-const cache = new WeakMap<Registry, RelayMetrics>();
+/** Shared by every relay on the registry (dev mode and tests may build several). */
+export const relayMetrics = (registry: Registry): RelayMetrics => metricsOnce(registry, "relay", buildRelayMetrics);
 
-/** Registered once per registry (dev mode and tests may build several relays on one). */
-export function relayMetrics(registry: Registry): RelayMetrics {
-  const existing = cache.get(registry);
-  if (existing) return existing;
+function buildRelayMetrics(registry: Registry): RelayMetrics {
   const registers = [registry];
-  const m: RelayMetrics = {
+  return {
     received: new Counter({ name: "hookrail_relay_messages_received_total", help: "SQS messages received, per queue (primary, dr)", labelNames: ["queue"], registers }),
     deleted: new Counter({ name: "hookrail_relay_messages_deleted_total", help: "SQS messages deleted after their job was in Redis (or dead-lettered)", labelNames: ["queue"], registers }),
     duplicates: new Counter({ name: "hookrail_relay_duplicates_dropped_total", help: "Messages whose message_id was already handed off (DR twin or redelivery)", labelNames: ["queue"], registers }),
@@ -39,6 +38,4 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       registers,
     }),
   };
-  cache.set(registry, m);
-  return m;
 }

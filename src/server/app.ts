@@ -4,10 +4,15 @@ import type { Kysely } from "kysely";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { QueueSet } from "../queues/registry.js";
+import type { QueueSet } from "../queues/queue-set.js";
 import { BOARD_PATH, boardRoutes } from "./board.js";
 import { healthRoutes } from "./health.js";
-import type { Mount } from "./routes.js";
+
+/** A feature's routes and where they are mounted. */
+export interface Mount {
+  path: string;
+  app: Hono;
+}
 
 export interface AppDeps {
   redis: Redis;

@@ -4,7 +4,7 @@ import { HonoAdapter } from "@bull-board/hono";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { basicAuth } from "hono/basic-auth";
-import type { QueueSet } from "../queues/registry.js";
+import type { QueueSet } from "../queues/queue-set.js";
 
 export const BOARD_PATH = "/admin/queues";
 

@@ -5,17 +5,18 @@ import pg from "pg";
 import { freePort, startRedisServer, type EmbeddedRedis } from "../../src/dev/embedded-redis.js";
 import { openDatabase, type DbHandle } from "../../src/db/client.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
-import type { QueueName } from "../../src/queues/names.js";
-import { createQueueSet, type QueueSet } from "../../src/queues/registry.js";
+import { QUEUE_MODULES } from "../../src/processes/queue-modules.js";
+import { createQueueSet, type QueueSet } from "../../src/queues/queue-set.js";
 import { createRedis, waitReady } from "../../src/redis/connection.js";
 import { startTestChain, type TestChain } from "../helpers/chain.js";
 import { TEST_DATABASE_URL, testEnv, uniqueName, waitFor } from "../helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "../helpers/process.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { rsaKeyPair } from "../helpers/webhook-senders.js";
+import { openTestDatabase } from "../helpers/stack.js";
 
 /** The queues the storm feeds; the workers serve exactly these. */
-export const STORM_QUEUES: QueueName[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "custody-fireblocks", "mints"];
+export const STORM_QUEUES: string[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "custody-fireblocks", "mints"];
 
 export interface Secrets {
   payments: string;
@@ -64,12 +65,11 @@ export async function startHarness(label: string): Promise<Harness> {
   const pgUrl = new URL(TEST_DATABASE_URL);
   const pgProxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
   const rpcProxy = await startTcpProxy("127.0.0.1", chain.anvil.port);
-  const dbh = await openDatabase({ databaseUrl: TEST_DATABASE_URL, schema: name, pgliteDir: "" });
-  await migrateToLatest(dbh.db, name);
+  const dbh = await openTestDatabase(name);
   const admin = createRedis(redis.url, "worker");
   admin.on("error", () => {});
   await waitReady(admin);
-  const queues = createQueueSet(admin, name);
+  const queues = createQueueSet(admin, name, QUEUE_MODULES);
 
   const proxiedDb = new URL(TEST_DATABASE_URL);
   proxiedDb.hostname = "127.0.0.1";

@@ -2,8 +2,8 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "nod
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CompactSign, exportJWK, type JWK } from "jose";
-import { signStandardWebhook } from "../../src/verify/standard-webhooks.js";
-import { signSumsub } from "../../src/verify/sumsub-digest.js";
+import { signStandardWebhook } from "../../src/server/webhooks/verify/standard-webhooks.js";
+import { signSumsub } from "../../src/server/webhooks/verify/sumsub-digest.js";
 
 /** Headers a Standard Webhooks sender puts on a request. */
 export function standardHeaders(secret: string, body: string, opts: { id?: string; timestamp?: number } = {}): Record<string, string> {

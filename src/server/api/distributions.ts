@@ -4,23 +4,19 @@ import type { Kysely, Selectable } from "kysely";
 import { z } from "zod";
 import type { Database, DistributionLinesTable, DistributionsTable } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
-import { registrarNoticeJobId } from "../../processors/dividends.js";
-import type { QueueSet } from "../../queues/registry.js";
-import { adminAuth } from "./auth.js";
+import { baseUnitsString } from "../../validation/fields.js";
+import { createOnce, iso } from "./create-once.js";
 import { address, identifier, parseBody } from "./validation.js";
 
 export interface DistributionApiDeps {
   db: Kysely<Database>;
-  queues: QueueSet;
-  token: string | undefined;
   log: Logger;
+  /**
+   * Called once a declaration is stored, to queue its registrar notice. Stored is what counts:
+   * if this fails, the next dividends-due run queues every pending notice.
+   */
+  onDeclared(distributionId: string): Promise<void>;
 }
-
-const baseUnits = (what: string) =>
-  z
-    .string()
-    .regex(/^[0-9]{1,78}$/, { error: `expected ${what} as a decimal integer string` })
-    .refine((v) => !/^[0-9]+$/.test(v) || (BigInt(v) > 0n && BigInt(v) < 2n ** 256n), { error: "expected more than 0 and less than 2^256" });
 
 export const distributionInput = z.strictObject({
   /** Optional: without it the server names the distribution; a repeat is found by its declaration. */
@@ -33,12 +29,10 @@ export const distributionInput = z.strictObject({
   paymentDate: z
     .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: "expected an ISO 8601 date (YYYY-MM-DD, midnight UTC) or date-time with offset" })
     .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v)),
-  amountPerToken: baseUnits("payout base units per 10^18 token base units"),
+  amountPerToken: baseUnitsString("payout base units per 10^18 token base units"),
   payoutTokenAddress: address,
 });
 type DistributionInput = z.infer<typeof distributionInput>;
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function distributionView(d: Selectable<DistributionsTable>, lines: Selectable<DistributionLinesTable>[]) {
   return {
@@ -85,62 +79,59 @@ const sameDeclaration = (row: Selectable<DistributionsTable>, d: DistributionInp
 export function distributionRoutes(deps: DistributionApiDeps): Hono {
   const { db } = deps;
   const app = new Hono();
-  app.use("*", adminAuth(deps.token));
-
-  const load = async (id: string) => {
-    const row = await db.selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!row) return undefined;
-    const lines = await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", id).orderBy("holder").execute();
-    return distributionView(row, lines);
-  };
+  const view = async (row: Selectable<DistributionsTable>) =>
+    distributionView(row, await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", row.id).orderBy("holder").execute());
+  const load = (id: string) => db.selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
 
   app.post("/", async (c) => {
     const parsed = await parseBody(c, distributionInput);
     if ("response" in parsed) return parsed.response;
     const d = parsed.data;
     const id = d.id ?? `div-${randomUUID()}`;
-    const inserted = await db
-      .insertInto("distributions")
-      .values({
-        id,
-        token_address: d.tokenAddress,
-        record_block: d.recordBlock.toString(),
-        payment_date: d.paymentDate,
-        amount_per_token: d.amountPerToken,
-        payout_token_address: d.payoutTokenAddress,
-        registrar_idempotency_key: `hookrail-dividend-${id}`,
-      })
-      .onConflict((oc) => oc.doNothing())
-      .returning("id")
-      .executeTakeFirst();
-    if (!inserted) {
-      const existing = await db
-        .selectFrom("distributions")
-        .selectAll()
-        .where((eb) =>
-          d.id
-            ? eb("id", "=", d.id)
-            : eb.and([eb("token_address", "=", d.tokenAddress), eb("record_block", "=", d.recordBlock.toString()), eb("payout_token_address", "=", d.payoutTokenAddress)]),
-        )
-        .executeTakeFirst();
-      if (!existing || !sameDeclaration(existing, d)) {
-        return c.json({ error: `a distribution ${d.id ? `with id ${d.id}` : "for this token, record block and payout token"} already exists with different details` }, 409);
-      }
-      return c.json(await load(existing.id), 200);
-    }
-    try {
-      await deps.queues.queue("registrar-notices").add("notice", { distributionId: id }, { jobId: registrarNoticeJobId(id) });
-    } catch (err) {
-      // Stored is what counts: the next dividends-due run queues every pending notice.
-      deps.log.warn({ distributionId: id, err: (err as Error).message }, "could not queue the registrar notice now; the scheduler will");
-    }
-    return c.json(await load(id), 201);
+    return createOnce(c, {
+      insert: async () =>
+        (await db
+          .insertInto("distributions")
+          .values({
+            id,
+            token_address: d.tokenAddress,
+            record_block: d.recordBlock.toString(),
+            payment_date: d.paymentDate,
+            amount_per_token: d.amountPerToken,
+            payout_token_address: d.payoutTokenAddress,
+            registrar_idempotency_key: `hookrail-dividend-${id}`,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .returning("id")
+          .executeTakeFirst()) !== undefined,
+      created: async () => (await load(id))!,
+      existing: () =>
+        db
+          .selectFrom("distributions")
+          .selectAll()
+          .where((eb) =>
+            d.id
+              ? eb("id", "=", d.id)
+              : eb.and([eb("token_address", "=", d.tokenAddress), eb("record_block", "=", d.recordBlock.toString()), eb("payout_token_address", "=", d.payoutTokenAddress)]),
+          )
+          .executeTakeFirst(),
+      same: (row) => sameDeclaration(row, d),
+      conflict: `a distribution ${d.id ? `with id ${d.id}` : "for this token, record block and payout token"}`,
+      view,
+      afterCreate: async () => {
+        try {
+          await deps.onDeclared(id);
+        } catch (err) {
+          deps.log.warn({ distributionId: id, err: (err as Error).message }, "could not queue the registrar notice now; the scheduler will");
+        }
+      },
+    });
   });
 
   app.get("/:id", async (c) => {
     const id = identifier.safeParse(c.req.param("id"));
-    const view = id.success ? await load(id.data) : undefined;
-    return view ? c.json(view) : c.json({ error: "no such distribution" }, 404);
+    const row = id.success ? await load(id.data) : undefined;
+    return row ? c.json(await view(row)) : c.json({ error: "no such distribution" }, 404);
   });
 
   return app;

@@ -1,15 +1,14 @@
 import type { Context } from "hono";
-import { getAddress, isAddress } from "viem";
 import { z } from "zod";
-import { isPlainDecimal } from "../../processors/decimal-amount.js";
+import { isPlainDecimal } from "../../validation/decimal.js";
+import { addressString, baseUnitsString, currencyCode } from "../../validation/fields.js";
+import { issuesOf } from "../../validation/issues.js";
+import { invalid } from "../invalid.js";
 
 /** Ids that are safe in job ids and URLs: letters, digits, `.`, `_`, `-` (no `:`). */
 export const identifier = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, { error: "expected 1-128 letters, digits, '.', '_' or '-'" });
 
-export const address = z
-  .string()
-  .refine((v) => isAddress(v, { strict: false }), { error: "expected a 0x-prefixed 20-byte hex address" })
-  .transform((v) => getAddress(v));
+export const address = addressString();
 
 const isoDate = z
   .string()
@@ -31,16 +30,13 @@ export const orderInput = z.strictObject({
   referenceId: identifier,
   investorId: identifier,
   tokenAddress: address,
-  tokenAmount: z
-    .string()
-    .regex(/^[0-9]{1,78}$/, { error: "expected base units as a decimal integer string" })
-    // Zod runs refinements even after the regex failed: only convert what is digits.
-    .refine((v) => !/^[0-9]+$/.test(v) || (BigInt(v) > 0n && BigInt(v) < 2n ** 256n), { error: "expected more than 0 and less than 2^256" }),
+  tokenAmount: baseUnitsString(),
   expectedAmount: z
     .string()
-    .refine((v) => isPlainDecimal(v) && v.length <= 40, { error: "expected a decimal string like \"100.00\"" })
-    .refine((v) => /[1-9]/.test(v), { error: "expected more than 0" }),
-  currency: z.string().regex(/^[A-Z]{3}$/, { error: "expected an ISO 4217 code like USD" }),
+    .refine((v) => isPlainDecimal(v) && v.length <= 40, { error: 'expected a decimal string like "100.00"' })
+    .refine((v) => !v.startsWith("-") && /[1-9]/.test(v), { error: "expected more than 0" }),
+  // The same check as the webhooks' currency: an order nobody can pay is refused here.
+  currency: currencyCode(),
 });
 export type OrderInput = z.infer<typeof orderInput>;
 
@@ -50,12 +46,9 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   try {
     body = await c.req.json();
   } catch {
-    return { response: c.json({ error: "invalid JSON body" }, 400) };
+    return { response: c.json(invalid("invalid JSON body", ["(body): not JSON"]), 400) };
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`);
-    return { response: c.json({ error: "invalid request", problems }, 400) };
-  }
+  if (!parsed.success) return { response: c.json(invalid("invalid request", issuesOf(parsed.error)), 400) };
   return { data: parsed.data };
 }

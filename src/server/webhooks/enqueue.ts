@@ -1,5 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { withTimeout } from "../../with-timeout.js";
 
 export class QueueUnavailableError extends Error {
   override name = "QueueUnavailableError";
@@ -23,28 +24,20 @@ export interface Enqueued {
  */
 export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number): Promise<Enqueued> {
   // The queue's own connection, so EXISTS and the add share one socket and keep their order.
-  const client = (await withTimeout(queue.client, timeoutMs)) as unknown as Redis;
+  const client = (await redisWithin(queue.client, timeoutMs)) as unknown as Redis;
   const existed = client.exists(queue.toKey(jobId));
   const added = queue.add(name, data, { jobId });
   // The add's rejection is awaited below; this only keeps an early EXISTS failure from leaving it unhandled.
   added.catch(() => {});
-  const [exists] = await withTimeout(Promise.all([existed, added]), timeoutMs);
+  const [exists] = await redisWithin(Promise.all([existed, added]), timeoutMs);
   return { jobId, duplicate: exists === 1 };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QueueUnavailableError(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).then(
-    (v) => {
-      clearTimeout(timer);
-      return v;
-    },
-    (err: unknown) => {
-      clearTimeout(timer);
-      throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError((err as Error).message);
-    },
-  );
+/** Redis that is down or does not answer within `ms`: the receiver answers 503. */
+async function redisWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  try {
+    return await withTimeout(p, ms, () => new QueueUnavailableError(`Redis did not answer within ${ms} ms`));
+  } catch (err) {
+    throw err instanceof QueueUnavailableError ? err : new QueueUnavailableError((err as Error).message);
+  }
 }

@@ -1,0 +1,70 @@
+// The layer rule of src/, checked on every import (run by `npm run lint`):
+//   bin → processes → {server, relay, schedulers, processors} → the platform below them.
+// Nothing imports upward; server and relay (ingress) never import processors or schedulers,
+// and processors import from an ingress only the *types* of the jobs it accepted (its
+// provider readers and the relay's job), never its code. Exits 1 listing every violation.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+
+/** The platform: anyone above may use it; it uses only itself. */
+const PLATFORM = ["queues", "db", "chain", "clients", "config", "validation", "net", "redis", "lifecycle", "dev", "log.ts", "metrics.ts", "metrics-server.ts", "with-timeout.ts"];
+/** What each upper layer may import, besides the platform and itself. */
+const ALLOWED = {
+  bin: ["processes", "server", "relay", "schedulers", "processors"],
+  processes: ["server", "relay", "schedulers", "processors"],
+  schedulers: ["processors"],
+  processors: [],
+  server: [],
+  relay: [],
+};
+/** Job contracts an ingress owns, which processors may import as types only. */
+const CONTRACTS = [/^server\/webhooks\/provider\.ts$/, /^server\/webhooks\/providers\/[^/]+\.ts$/, /^relay\/job\.ts$/, /^relay\/envelope\.ts$/];
+
+const layerOf = (rel) => {
+  const top = rel.split("/")[0];
+  return PLATFORM.includes(top) ? "platform" : top;
+};
+
+const files = (dir) =>
+  readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith(".ts") ? [p] : [];
+  });
+
+const problems = [];
+for (const file of files(src)) {
+  const rel = relative(src, file).split(sep).join("/");
+  const from = layerOf(rel);
+  const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+  for (const stmt of source.statements) {
+    const isImport = ts.isImportDeclaration(stmt);
+    if (!isImport && !(ts.isExportDeclaration(stmt) && stmt.moduleSpecifier)) continue;
+    const spec = stmt.moduleSpecifier.text;
+    if (!spec.startsWith(".")) continue;
+    const target = relative(src, resolve(dirname(file), spec)).split(sep).join("/").replace(/\.js$/, ".ts");
+    if (target.startsWith("..")) continue; // db/migrations and other roots outside src/
+    const to = layerOf(target);
+    if (to === from || to === "platform") continue;
+    if (from === "platform") {
+      problems.push(`${rel}: imports ${target} (the platform imports nothing above it)`);
+      continue;
+    }
+    if (ALLOWED[from]?.includes(to)) continue;
+    const clause = isImport ? stmt.importClause : undefined;
+    const typeOnly =
+      (isImport && clause && (clause.isTypeOnly || (!clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) && clause.namedBindings.elements.every((e) => e.isTypeOnly)))) ||
+      (!isImport && stmt.isTypeOnly);
+    if (from === "processors" && typeOnly && CONTRACTS.some((c) => c.test(target))) continue;
+    problems.push(`${rel}: imports ${target} (${from} may not import ${to}${from === "processors" && CONTRACTS.some((c) => c.test(target)) ? " except as `import type`" : ""})`);
+  }
+}
+if (problems.length) {
+  process.stderr.write(`layers: ${problems.length} import(s) point the wrong way:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
+  process.exit(1);
+}
+process.stdout.write("layers: every import points down\n");

@@ -1,0 +1,54 @@
+/** Why a call to a provider's API failed, and whether trying again may cure it. */
+export type ProviderErrorKind = "http_5xx" | "http_429" | "http_4xx" | "network" | "bad_response";
+
+/** Errors a retry may cure (5xx, 429, timeouts, network) vs. ones it won't (most 4xx). */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ProviderErrorKind,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = "ProviderError";
+  }
+}
+
+export interface CallOptions {
+  /** Named in error messages, e.g. "ComplyAdvantage". */
+  provider: string;
+  timeoutMs: number;
+  /** 4xx statuses that mean "not yet" rather than "never" (a registrar's 409 for a key still in flight). */
+  retryable4xx?: readonly number[];
+  /** Wording of the refusal: "refused the search", "refused the notice". */
+  refused?: string;
+}
+
+/**
+ * One HTTP call to a provider, classified the same way for every client: no answer or a
+ * timeout is `network` (retryable), 429 and 5xx are retryable, other 4xx are not unless the
+ * caller lists them, and a 2xx is returned for the caller to read.
+ */
+export async function callProvider(url: string | URL, init: RequestInit, opts: CallOptions): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(opts.timeoutMs) });
+  } catch (err) {
+    throw new ProviderError(`${opts.provider} unreachable: ${(err as Error).message}`, "network", true);
+  }
+  if (res.ok) return res;
+  // The body is not read further; release the socket.
+  await res.body?.cancel().catch(() => {});
+  if (res.status === 429) throw new ProviderError(`${opts.provider} rate limit (429)`, "http_429", true);
+  if (res.status >= 500) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_5xx", true);
+  if (opts.retryable4xx?.includes(res.status)) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_4xx", true);
+  throw new ProviderError(`${opts.provider} ${opts.refused ?? "refused the request"} (${res.status})`, "http_4xx", false);
+}
+
+/** The JSON body of a 2xx answer, or a retryable `bad_response` when it is not JSON. */
+export async function jsonBody(res: Response, provider: string): Promise<unknown> {
+  try {
+    return await res.json();
+  } catch {
+    throw new ProviderError(`${provider} answered with a body that is not JSON`, "bad_response", true);
+  }
+}

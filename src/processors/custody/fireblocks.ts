@@ -1,0 +1,83 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../db/schema.js";
+import type { Processor } from "../../queues/queue-module.js";
+import { FIREBLOCKS_LIFECYCLE, FIREBLOCKS_TERMINAL } from "../../clients/fireblocks.js";
+import type { FireblocksJob, FireblocksPayload } from "../../server/webhooks/providers/fireblocks.js";
+import { parseProviderTime } from "../../validation/provider-time.js";
+
+/** Fireblocks' terminal transaction statuses: once reached, nothing changes the status again. */
+export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(FIREBLOCKS_TERMINAL);
+const TERMINAL_RANK = 1000;
+
+// A status's rank is its place in Fireblocks' lifecycle and only moves up.
+const LIFECYCLE: readonly string[] = FIREBLOCKS_LIFECYCLE;
+
+/** Unknown statuses rank 0: recorded for a new transaction, never over a known one. */
+export function statusRank(status: string): number {
+  if (TERMINAL_STATUSES.has(status)) return TERMINAL_RANK;
+  const i = LIFECYCLE.indexOf(status);
+  return i < 0 ? 0 : (i + 1) * 10;
+}
+
+export interface CustodyEvent {
+  id: string;
+  status: string;
+  subStatus: string | null;
+  txHash: string | null;
+  eventAt: Date | undefined;
+}
+
+/** The custody event a Fireblocks transaction webhook (v1 `{type, timestamp, data}`, v2 `{eventType, createdAt, data}`) reports. */
+export function custodyEventOf(p: FireblocksPayload): CustodyEvent {
+  return {
+    id: p.data.id,
+    status: p.data.status,
+    subStatus: p.data.subStatus || null,
+    txHash: p.data.txHash || null,
+    eventAt: parseProviderTime(p.timestamp ?? p.createdAt),
+  };
+}
+
+export type CustodyOutcome = "created" | "advanced" | "stale";
+
+/**
+ * Upsert the custody transaction. Its status only moves forward in the lifecycle and a
+ * terminal status never changes, so events applied in any order end in the same state. A
+ * tx hash learnt from a stale event still fills an empty one.
+ */
+export async function applyCustodyEvent(db: Kysely<Database>, e: CustodyEvent): Promise<CustodyOutcome> {
+  const rank = statusRank(e.status);
+  const finished = TERMINAL_STATUSES.has(e.status) ? new Date() : null;
+  return db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto("custody_transactions")
+      .values({ id: e.id, status: e.status, status_rank: rank, sub_status: e.subStatus, tx_hash: e.txHash, last_event_at: e.eventAt ?? null, finished_at: finished })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (inserted) return "created";
+    const current = await trx.selectFrom("custody_transactions").selectAll().where("id", "=", e.id).forUpdate().executeTakeFirstOrThrow();
+    const forward = current.status_rank < TERMINAL_RANK && rank > current.status_rank;
+    await trx
+      .updateTable("custody_transactions")
+      .set({
+        ...(forward ? { status: e.status, status_rank: rank, sub_status: e.subStatus, finished_at: finished } : {}),
+        ...(forward && e.eventAt ? { last_event_at: e.eventAt } : {}),
+        tx_hash: forward ? (e.txHash ?? current.tx_hash) : (current.tx_hash ?? e.txHash),
+        updated_at: new Date(),
+      })
+      .where("id", "=", e.id)
+      .execute();
+    return forward ? "advanced" : "stale";
+  });
+}
+
+/** `custody-fireblocks`: a Fireblocks transaction event moves our copy of the transaction forward. */
+export function custodyProcessor(deps: { db: Kysely<Database> }): Processor<FireblocksJob> {
+  return async ({ payload }, _job, log) => {
+    const event = custodyEventOf(payload);
+    const outcome = await applyCustodyEvent(deps.db, event);
+    log.info({ custodyTxId: event.id, status: event.status, outcome }, "custody event applied");
+    return { outcome };
+  };
+}

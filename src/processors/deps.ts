@@ -1,0 +1,24 @@
+import type { Kysely } from "kysely";
+import type { ChainAccess } from "../chain/index.js";
+import type { RegistrarClient } from "../clients/registrar.js";
+import type { Config } from "../config/index.js";
+import type { Database } from "../db/schema.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import type { QueueSet } from "../queues/queue-set.js";
+import type { ScreeningDeps } from "./aml/screening-client.js";
+
+/** What the worker's composition root builds from config and hands to every queue module's processor factory. */
+export interface WorkerDeps {
+  config: Config;
+  db: Kysely<Database>;
+  queues: QueueSet;
+  metrics: Metrics;
+  log: Logger;
+  /** Absent when no RPC_URL is configured: chain jobs then wait for a worker that has a chain. */
+  chain?: ChainAccess;
+  /** Present when the screening provider is configured. */
+  screening?: ScreeningDeps;
+  /** Present when the registrar API is configured: corporate-action notices wait for it. */
+  registrar?: RegistrarClient;
+}

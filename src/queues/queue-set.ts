@@ -1,0 +1,45 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { deadLetterName, jobOptions, type QueueSettings } from "./queue-module.js";
+
+export class UnknownQueueError extends Error {
+  override name = "UnknownQueueError";
+}
+
+/** The producer side of every queue and its dead-letter queue, sharing one connection. */
+export interface QueueSet {
+  readonly names: readonly string[];
+  readonly prefix: string;
+  /** The queue of that name; throws UnknownQueueError for a name not in the list. */
+  queue(name: string): Queue;
+  deadLetters(name: string): Queue;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+export function createQueueSet(connection: Redis, prefix: string, settings: readonly QueueSettings[]): QueueSet {
+  const queues = new Map<string, Queue>();
+  const dlqs = new Map<string, Queue>();
+  for (const def of settings) {
+    if (queues.has(def.name)) throw new Error(`queue ${def.name} is listed twice`);
+    queues.set(def.name, new Queue(def.name, { connection, prefix, defaultJobOptions: jobOptions(def) }));
+    // Dead letters are never processed by a worker; they wait for an operator.
+    dlqs.set(def.name, new Queue(deadLetterName(def.name), { connection, prefix, defaultJobOptions: { removeOnComplete: true } }));
+  }
+  const names = [...queues.keys()];
+  const get = (map: Map<string, Queue>, name: string) => {
+    const q = map.get(name);
+    if (!q) throw new UnknownQueueError(`unknown queue "${name}"; the queues are: ${names.join(", ")}`);
+    return q;
+  };
+  return {
+    names,
+    prefix,
+    queue: (name) => get(queues, name),
+    deadLetters: (name) => get(dlqs, name),
+    all: () => [...queues.values(), ...dlqs.values()],
+    close: async () => {
+      await Promise.all([...queues.values(), ...dlqs.values()].map((q) => q.close()));
+    },
+  };
+}

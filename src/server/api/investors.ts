@@ -1,0 +1,108 @@
+import { Hono } from "hono";
+import type { Kysely, Selectable } from "kysely";
+import type { AmlAlertsTable, AmlScreeningsTable, Database, InvestorsTable, KycEventsTable } from "../../db/schema.js";
+import { createOnce, iso } from "./create-once.js";
+import { identifier, investorInput, parseBody, type InvestorInput } from "./validation.js";
+
+interface AmlView {
+  latest: Selectable<AmlScreeningsTable> | undefined;
+  openAlerts: Selectable<AmlAlertsTable>[];
+}
+
+function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEventsTable>[], aml: AmlView) {
+  return {
+    id: i.id,
+    wallet: i.wallet,
+    firstName: i.first_name,
+    lastName: i.last_name,
+    dateOfBirth: i.date_of_birth,
+    nationality: i.nationality,
+    bakktPartyRef: i.bakkt_party_ref,
+    kyc: {
+      status: i.kyc_status,
+      eventAt: iso(i.kyc_event_at),
+      details: i.kyc_details,
+      history: history.map((h) => ({
+        source: h.source,
+        eventType: h.event_type,
+        status: h.status,
+        previousStatus: h.previous_status,
+        applied: h.applied,
+        eventAt: iso(h.event_at),
+        recordedAt: iso(h.recorded_at),
+        details: h.details,
+      })),
+    },
+    aml: {
+      risk: i.aml_risk,
+      latestScreening: aml.latest
+        ? { period: aml.latest.period, outcome: aml.latest.outcome, matches: aml.latest.match_count, searchId: aml.latest.search_id, screenedAt: iso(aml.latest.screened_at) }
+        : null,
+      openAlerts: aml.openAlerts.map((a) => ({ id: a.id, type: a.alert_type, status: a.status, matchData: a.match_data, createdAt: iso(a.created_at) })),
+    },
+    createdAt: iso(i.created_at),
+    updatedAt: iso(i.updated_at),
+  };
+}
+
+const sameInvestor = (row: Selectable<InvestorsTable>, i: InvestorInput) =>
+  row.wallet === i.wallet &&
+  row.first_name === i.firstName &&
+  row.last_name === i.lastName &&
+  row.date_of_birth === i.dateOfBirth &&
+  row.nationality === i.nationality &&
+  row.bakkt_party_ref === (i.bakktPartyRef ?? null);
+
+/** `POST /investors` (idempotent create) and `GET /investors/:id` with KYC history and AML state. */
+export function investorRoutes(db: Kysely<Database>): Hono {
+  const app = new Hono();
+  const load = (id: string) => db.selectFrom("investors").selectAll().where("id", "=", id).executeTakeFirst();
+  const view = async (row: Selectable<InvestorsTable>) => {
+    const [history, latest, openAlerts] = await Promise.all([
+      db.selectFrom("kyc_events").selectAll().where("investor_id", "=", row.id).orderBy("id").execute(),
+      db.selectFrom("aml_screenings").selectAll().where("investor_id", "=", row.id).orderBy("screened_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst(),
+      db.selectFrom("aml_alerts").selectAll().where("investor_id", "=", row.id).where("status", "=", "pending_review").orderBy("id").execute(),
+    ]);
+    return investorView(row, history, { latest, openAlerts });
+  };
+
+  app.post("/", async (c) => {
+    const parsed = await parseBody(c, investorInput);
+    if ("response" in parsed) return parsed.response;
+    const i = parsed.data;
+    if (i.bakktPartyRef) {
+      const holder = await db.selectFrom("investors").select("id").where("bakkt_party_ref", "=", i.bakktPartyRef).executeTakeFirst();
+      if (holder && holder.id !== i.id) return c.json({ error: `bakktPartyRef ${i.bakktPartyRef} belongs to investor ${holder.id}` }, 409);
+    }
+    return createOnce(c, {
+      insert: async () =>
+        (await db
+          .insertInto("investors")
+          .values({
+            id: i.id,
+            wallet: i.wallet,
+            first_name: i.firstName,
+            last_name: i.lastName,
+            date_of_birth: i.dateOfBirth,
+            nationality: i.nationality,
+            bakkt_party_ref: i.bakktPartyRef ?? null,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .returning("id")
+          .executeTakeFirst()) !== undefined,
+      created: async () => (await load(i.id))!,
+      existing: () => load(i.id),
+      same: (row) => sameInvestor(row, i),
+      conflict: `investor ${i.id}`,
+      view,
+    });
+  });
+
+  app.get("/:id", async (c) => {
+    const id = identifier.safeParse(c.req.param("id"));
+    const row = id.success ? await load(id.data) : undefined;
+    return row ? c.json(await view(row)) : c.json({ error: "no such investor" }, 404);
+  });
+
+  return app;
+}

@@ -1,0 +1,79 @@
+import { Hono } from "hono";
+import type { Kysely, Selectable } from "kysely";
+import type { Database, OrdersTable } from "../../db/schema.js";
+import { decimalEquals } from "../../validation/decimal.js";
+import { invalid } from "../invalid.js";
+import { createOnce, iso } from "./create-once.js";
+import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
+
+function orderView(o: Selectable<OrdersTable>) {
+  return {
+    referenceId: o.reference_id,
+    investorId: o.investor_id,
+    tokenAddress: o.token_address,
+    tokenAmount: o.token_amount,
+    expectedAmount: o.expected_amount,
+    currency: o.currency,
+    status: o.status,
+    payment: o.payment_proof
+      ? { source: o.payment_source, proof: o.payment_proof, amount: o.paid_amount, currency: o.paid_currency, paidAt: iso(o.paid_at) }
+      : null,
+    flagReason: o.flag_reason,
+    failureReason: o.failure_reason,
+    mintTxHash: o.mint_tx_hash,
+    createdAt: iso(o.created_at),
+    updatedAt: iso(o.updated_at),
+    paidAt: iso(o.paid_at),
+    completedAt: iso(o.completed_at),
+  };
+}
+
+const sameOrder = (row: Selectable<OrdersTable>, o: OrderInput) =>
+  row.investor_id === o.investorId &&
+  row.token_address === o.tokenAddress &&
+  BigInt(row.token_amount) === BigInt(o.tokenAmount) &&
+  decimalEquals(row.expected_amount, o.expectedAmount) &&
+  row.currency === o.currency;
+
+/** `POST /orders` (idempotent create) and `GET /orders/:referenceId` with payment and mint. */
+export function orderRoutes(db: Kysely<Database>): Hono {
+  const app = new Hono();
+  const load = (ref: string) => db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirst();
+
+  app.post("/", async (c) => {
+    const parsed = await parseBody(c, orderInput);
+    if ("response" in parsed) return parsed.response;
+    const o = parsed.data;
+    const investor = await db.selectFrom("investors").select("id").where("id", "=", o.investorId).executeTakeFirst();
+    if (!investor) return c.json(invalid("invalid request", [`investorId: no investor ${o.investorId}`]), 400);
+    return createOnce(c, {
+      insert: async () =>
+        (await db
+          .insertInto("orders")
+          .values({
+            reference_id: o.referenceId,
+            investor_id: o.investorId,
+            token_address: o.tokenAddress,
+            token_amount: o.tokenAmount,
+            expected_amount: o.expectedAmount,
+            currency: o.currency,
+          })
+          .onConflict((oc) => oc.doNothing())
+          .returning("reference_id")
+          .executeTakeFirst()) !== undefined,
+      created: async () => (await load(o.referenceId))!,
+      existing: () => load(o.referenceId),
+      same: (row) => sameOrder(row, o),
+      conflict: `order ${o.referenceId}`,
+      view: orderView,
+    });
+  });
+
+  app.get("/:referenceId", async (c) => {
+    const ref = identifier.safeParse(c.req.param("referenceId"));
+    const row = ref.success ? await load(ref.data) : undefined;
+    return row ? c.json(orderView(row)) : c.json({ error: "no such order" }, 404);
+  });
+
+  return app;
+}
