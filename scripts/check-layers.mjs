@@ -12,7 +12,22 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
 
 /** The platform: anyone above may use it; it uses only itself. */
-const PLATFORM = ["queues", "db", "chain", "clients", "config", "validation", "net", "redis", "lifecycle", "dev", "log.ts", "metrics.ts", "metrics-server.ts", "with-timeout.ts"];
+const PLATFORM = [
+  "queues",
+  "db",
+  "chain",
+  "clients",
+  "config",
+  "validation",
+  "net",
+  "redis",
+  "lifecycle",
+  "dev",
+  "log.ts",
+  "metrics.ts",
+  "metrics-server.ts",
+  "with-timeout.ts",
+];
 /** What each upper layer may import, besides the platform and itself. */
 const ALLOWED = {
   bin: ["processes", "server", "relay", "schedulers", "processors"],
@@ -46,7 +61,10 @@ for (const file of files(src)) {
     if (!isImport && !(ts.isExportDeclaration(stmt) && stmt.moduleSpecifier)) continue;
     const spec = stmt.moduleSpecifier.text;
     if (!spec.startsWith(".")) continue;
-    const target = relative(src, resolve(dirname(file), spec)).split(sep).join("/").replace(/\.js$/, ".ts");
+    const target = relative(src, resolve(dirname(file), spec))
+      .split(sep)
+      .join("/")
+      .replace(/\.js$/, ".ts");
     if (target.startsWith("..")) continue; // db/migrations and other roots outside src/
     const to = layerOf(target);
     if (to === from || to === "platform") continue;
@@ -57,10 +75,15 @@ for (const file of files(src)) {
     if (ALLOWED[from]?.includes(to)) continue;
     const clause = isImport ? stmt.importClause : undefined;
     const typeOnly =
-      (isImport && clause && (clause.isTypeOnly || (!clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) && clause.namedBindings.elements.every((e) => e.isTypeOnly)))) ||
+      (isImport &&
+        clause &&
+        (clause.isTypeOnly ||
+          (!clause.name && clause.namedBindings && ts.isNamedImports(clause.namedBindings) && clause.namedBindings.elements.every((e) => e.isTypeOnly)))) ||
       (!isImport && stmt.isTypeOnly);
     if (from === "processors" && typeOnly && CONTRACTS.some((c) => c.test(target))) continue;
-    problems.push(`${rel}: imports ${target} (${from} may not import ${to}${from === "processors" && CONTRACTS.some((c) => c.test(target)) ? " except as `import type`" : ""})`);
+    problems.push(
+      `${rel}: imports ${target} (${from} may not import ${to}${from === "processors" && CONTRACTS.some((c) => c.test(target)) ? " except as `import type`" : ""})`,
+    );
   }
 }
 if (problems.length) {

@@ -18,10 +18,10 @@ const lowerFirst = (s) => s[0].toLowerCase() + s.slice(1);
 export function compileContracts() {
   const solc = require("solc");
   const ozVersion = require("@openzeppelin/contracts/package.json").version;
-  const files = readdirSync(join(ROOT, "contracts")).filter((f) => f.endsWith(".sol")).sort();
-  const sources = Object.fromEntries(
-    files.map((f) => [`contracts/${f}`, { content: readFileSync(join(ROOT, "contracts", f), "utf8") }]),
-  );
+  const files = readdirSync(join(ROOT, "contracts"))
+    .filter((f) => f.endsWith(".sol"))
+    .sort();
+  const sources = Object.fromEntries(files.map((f) => [`contracts/${f}`, { content: readFileSync(join(ROOT, "contracts", f), "utf8") }]));
   const input = {
     language: "Solidity",
     sources,

@@ -13,23 +13,26 @@ export function createLogger(
   // is buffered when the process exits. Tests pass a stream of their own to read the lines.
   destination: DestinationStream = pino.destination({ dest: 1, sync: false }),
 ): Logger {
-  return pino({
-    level,
-    base: { pid: process.pid, ...bindings },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: [
-        "*.authorization",
-        "*.Authorization",
-        "*.password",
-        "*.secret",
-        "*.secrets",
-        "headers.*",
-        "*.webhook-signature",
-        "*.x-payload-digest",
-        "*.fireblocks-signature",
-      ],
-      censor: "[redacted]",
+  return pino(
+    {
+      level,
+      base: { pid: process.pid, ...bindings },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          "*.authorization",
+          "*.Authorization",
+          "*.password",
+          "*.secret",
+          "*.secrets",
+          "headers.*",
+          "*.webhook-signature",
+          "*.x-payload-digest",
+          "*.fireblocks-signature",
+        ],
+        censor: "[redacted]",
+      },
     },
-  }, destination);
+    destination,
+  );
 }

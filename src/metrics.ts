@@ -54,7 +54,10 @@ const registered = new WeakMap<Registry, Map<string, unknown>>();
  */
 export function metricsOnce<T>(registry: Registry, key: string, build: (registry: Registry) => T): T {
   let byKey = registered.get(registry);
-  if (!byKey) registered.set(registry, (byKey = new Map()));
+  if (!byKey) {
+    byKey = new Map();
+    registered.set(registry, byKey);
+  }
   if (!byKey.has(key)) byKey.set(key, build(registry));
   return byKey.get(key) as T;
 }
@@ -69,10 +72,12 @@ export function registerQueueDepthGauge(registry: Registry, queues: QueueSet): v
     async collect() {
       this.reset();
       await Promise.all(
-        queues.names.flatMap((name) => [queues.queue(name), queues.deadLetters(name)]).map(async (q) => {
-          const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "prioritized");
-          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
-        }),
+        queues.names
+          .flatMap((name) => [queues.queue(name), queues.deadLetters(name)])
+          .map(async (q) => {
+            const counts = await q.getJobCounts("waiting", "active", "delayed", "failed", "prioritized");
+            for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+          }),
       );
     },
   });

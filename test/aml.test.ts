@@ -86,19 +86,34 @@ describe("AML rescreen", () => {
     expect(match.doc.name).toBe("Inv p2 1");
     expect(match.match_types).toContain("name_exact");
     const risks = await c.dbh.db.selectFrom("investors").select(["id", "aml_risk"]).where("id", "in", ["p2-0", "p2-1"]).orderBy("id").execute();
-    expect(risks).toEqual([{ id: "p2-0", aml_risk: "low" }, { id: "p2-1", aml_risk: "high" }]);
+    expect(risks).toEqual([
+      { id: "p2-0", aml_risk: "low" },
+      { id: "p2-1", aml_risk: "high" },
+    ]);
     const view = (await (await fetch(`${stack.base}/api/investors/p2-1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
-      aml: { risk: string; latestScreening: { period: string; outcome: string; matches: number }; openAlerts: { status: string; matchData: { doc: { name: string } }[] }[] };
+      aml: {
+        risk: string;
+        latestScreening: { period: string; outcome: string; matches: number };
+        openAlerts: { status: string; matchData: { doc: { name: string } }[] }[];
+      };
     };
     expect(view.aml.risk).toBe("high");
     expect(view.aml.latestScreening).toEqual(expect.objectContaining({ period: "2026-11", outcome: "hit", matches: 1 }));
     expect(view.aml.openAlerts).toHaveLength(1);
     expect(view.aml.openAlerts[0]!.matchData[0]!.doc.name).toBe("Inv p2 1");
-    const clean = (await (await fetch(`${stack.base}/api/investors/p2-0`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { aml: { openAlerts: unknown[]; latestScreening: { outcome: string } } };
+    const clean = (await (await fetch(`${stack.base}/api/investors/p2-0`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
+      aml: { openAlerts: unknown[]; latestScreening: { outcome: string } };
+    };
     expect(clean.aml.openAlerts).toEqual([]);
     expect(clean.aml.latestScreening.outcome).toBe("clean");
-    const outcomes = (await screenings("2026-11")).filter((s) => s.investor_id.startsWith("p2-")).map((s) => [s.investor_id, s.outcome]).sort();
-    expect(outcomes).toEqual([["p2-0", "clean"], ["p2-1", "hit"]]);
+    const outcomes = (await screenings("2026-11"))
+      .filter((s) => s.investor_id.startsWith("p2-"))
+      .map((s) => [s.investor_id, s.outcome])
+      .sort();
+    expect(outcomes).toEqual([
+      ["p2-0", "clean"],
+      ["p2-1", "hit"],
+    ]);
   });
 
   it("while the provider fails, the breaker opens and screenings wait; after recovery each is screened once and nothing is dead-lettered", async () => {
@@ -106,10 +121,14 @@ describe("AML rescreen", () => {
     stub.failing = true;
     await trigger("2026-12", "a");
     // The breaker opens and the screenings are postponed rather than failed.
-    await waitFor(async () => {
-      const body = await c.metrics.registry.getSingleMetricAsString("hookrail_circuit_breaker_open");
-      return /hookrail_circuit_breaker_open\{provider="complyadvantage"\} 1/.test(body);
-    }, 20_000, "the breaker to open");
+    await waitFor(
+      async () => {
+        const body = await c.metrics.registry.getSingleMetricAsString("hookrail_circuit_breaker_open");
+        return /hookrail_circuit_breaker_open\{provider="complyadvantage"\} 1/.test(body);
+      },
+      20_000,
+      "the breaker to open",
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await screenings("2026-12")).length).toBe(0);
     expect(await c.queues.queue("aml-screening").getFailedCount()).toBe(0);

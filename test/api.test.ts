@@ -54,7 +54,12 @@ describe("admin API over HTTP", () => {
     const created = await call("POST", "/investors", investor);
     expect(created.status).toBe(201);
     expect(created.body).toEqual(
-      expect.objectContaining({ id: "inv-api-1", wallet: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", nationality: "GB", kyc: expect.objectContaining({ status: "pending", history: [] }) }),
+      expect.objectContaining({
+        id: "inv-api-1",
+        wallet: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        nationality: "GB",
+        kyc: expect.objectContaining({ status: "pending", history: [] }),
+      }),
     );
     const again = await call("POST", "/investors", investor);
     expect(again.status).toBe(200);

@@ -31,9 +31,11 @@ describe("broker-events processor (real BullMQ workers and Postgres)", () => {
     await c.queues.queue("broker-events").add(data.eventType, data, { jobId });
     return jobId;
   };
-  const completed = (jobId: string) => waitFor(async () => (await c.queues.queue("broker-events").getJobState(jobId)) === "completed", 20_000, `${jobId} completed`);
+  const completed = (jobId: string) =>
+    waitFor(async () => (await c.queues.queue("broker-events").getJobState(jobId)) === "completed", 20_000, `${jobId} completed`);
   const event = (messageId: string) => c.dbh.db.selectFrom("broker_events").selectAll().where("message_id", "=", messageId).executeTakeFirstOrThrow();
-  const entity = (kind: string, id: string) => c.dbh.db.selectFrom("broker_entities").selectAll().where("kind", "=", kind).where("entity_id", "=", id).executeTakeFirst();
+  const entity = (kind: string, id: string) =>
+    c.dbh.db.selectFrom("broker_entities").selectAll().where("kind", "=", kind).where("entity_id", "=", id).executeTakeFirst();
   const counter = async (metric: string, labels: Record<string, string> = {}) =>
     ((await c.metrics.registry.getSingleMetric(metric)?.get())?.values ?? [])
       .filter((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))
@@ -61,11 +63,18 @@ describe("broker-events processor (real BullMQ workers and Postgres)", () => {
 
   it("drains a backlog longer than one step (100 events) in order once its gap is filled", async () => {
     const group = "acct-backlog";
-    const events = Array.from({ length: 130 }, (_, i) => job(group, i + 1, "transfers.TransferEvent.v1", { transferId: "tr-backlog", status: `STEP_${i + 1}` }));
+    const events = Array.from({ length: 130 }, (_, i) =>
+      job(group, i + 1, "transfers.TransferEvent.v1", { transferId: "tr-backlog", status: `STEP_${i + 1}` }),
+    );
     await Promise.all(events.slice(1).map(async (e) => completed(await add(e))));
     expect(await entity("transfers", "tr-backlog")).toBeUndefined();
     await completed(await add(events[0]!));
-    const rows = await c.dbh.db.selectFrom("broker_events").select(["sequence", "outcome"]).where("message_group_id", "=", group).orderBy("applied_rank").execute();
+    const rows = await c.dbh.db
+      .selectFrom("broker_events")
+      .select(["sequence", "outcome"])
+      .where("message_group_id", "=", group)
+      .orderBy("applied_rank")
+      .execute();
     expect(rows.map((r) => Number(r.sequence))).toEqual(events.map((_, i) => i + 1));
     expect(rows.every((r) => r.outcome === "applied")).toBe(true);
     expect(await entity("transfers", "tr-backlog")).toEqual(expect.objectContaining({ status: "STEP_130", applied_count: 130 }));
@@ -90,7 +99,13 @@ describe("broker-events processor (real BullMQ workers and Postgres)", () => {
     await completed(await add(unknown));
     await completed(await add(after));
     expect(await event(unknown.messageId)).toEqual(
-      expect.objectContaining({ outcome: "unknown_type", event_domain: "accounts", event_schema: "AccountEvent", event_version: "v3", payload: { accountId: "a-1" } }),
+      expect.objectContaining({
+        outcome: "unknown_type",
+        event_domain: "accounts",
+        event_schema: "AccountEvent",
+        event_version: "v3",
+        payload: { accountId: "a-1" },
+      }),
     );
     expect((await event(after.messageId)).outcome).toBe("applied");
     expect((await counter("hookrail_broker_events_total", { outcome: "unknown_type", event_type: "accounts.AccountEvent.v3" })) - before).toBe(1);
@@ -143,7 +158,11 @@ describe("broker-events processor (real BullMQ workers and Postgres)", () => {
     await completed(await add(job("acct-reset", 1, "orders.OrderEvent.v1", { orderId: "o-r", status: "FILLED" })));
     const clash = job("acct-reset", 1, "orders.OrderEvent.v1", { orderId: "o-r", status: "REJECTED" });
     const jobId = await add(clash);
-    const letter = await waitFor(async () => (await listDeadLetters(c.queues.deadLetters("broker-events"))).find((l) => l.jobId === jobId), 20_000, "dead letter");
+    const letter = await waitFor(
+      async () => (await listDeadLetters(c.queues.deadLetters("broker-events"))).find((l) => l.jobId === jobId),
+      20_000,
+      "dead letter",
+    );
     expect(letter.unrecoverable).toBe(true);
     expect(letter.failedReason).toMatch(/sequence 1 of group acct-reset is taken/);
     expect((await entity("orders", "o-r"))!.status).toBe("FILLED");

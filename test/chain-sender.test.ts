@@ -6,10 +6,9 @@ import { ANVIL_KEYS } from "../src/chain/anvil.js";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { chainDefinition } from "../src/chain/clients.js";
 import { ReceiptTimeoutError, TxSender } from "../src/chain/tx-sender.js";
-import { openDatabase, type DbHandle } from "../src/db/client.js";
-import { migrateToLatest } from "../src/db/migrate.js";
+import type { DbHandle } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
-import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
+import { cleanup, uniqueName } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { openTestDatabase } from "./helpers/stack.js";
 

@@ -2,11 +2,9 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { Hex } from "viem";
-import { openDatabase, type DbHandle } from "../src/db/client.js";
-import { migrateToLatest } from "../src/db/migrate.js";
+import type { DbHandle } from "../src/db/client.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
-import { createRedis } from "../src/redis/connection.js";
-import { cleanup, testEnv, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
+import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
@@ -29,14 +27,38 @@ describe("mint workers as separate processes", () => {
   };
 
   const seedOrders = async (n: number, tokenAmount: (i: number) => bigint) => {
-    const rows = Array.from({ length: n }, (_, i) => ({ id: `inv-${randomUUID()}`, wallet: randomWallet(), ref: `ATK-TX-${randomUUID()}`, amount: tokenAmount(i) }));
+    const rows = Array.from({ length: n }, (_, i) => ({
+      id: `inv-${randomUUID()}`,
+      wallet: randomWallet(),
+      ref: `ATK-TX-${randomUUID()}`,
+      amount: tokenAmount(i),
+    }));
     await dbh.db
       .insertInto("investors")
-      .values(rows.map((r) => ({ id: r.id, wallet: r.wallet, first_name: "A", last_name: "B", date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved" as const })))
+      .values(
+        rows.map((r) => ({
+          id: r.id,
+          wallet: r.wallet,
+          first_name: "A",
+          last_name: "B",
+          date_of_birth: "1980-01-01",
+          nationality: "DE",
+          kyc_status: "approved" as const,
+        })),
+      )
       .execute();
     await dbh.db
       .insertInto("orders")
-      .values(rows.map((r) => ({ reference_id: r.ref, investor_id: r.id, token_address: chain.deployment.securityToken, token_amount: r.amount.toString(), expected_amount: "100", currency: "USD" })))
+      .values(
+        rows.map((r) => ({
+          reference_id: r.ref,
+          investor_id: r.id,
+          token_address: chain.deployment.securityToken,
+          token_amount: r.amount.toString(),
+          expected_amount: "100",
+          currency: "USD",
+        })),
+      )
       .execute();
     return rows;
   };
@@ -45,7 +67,11 @@ describe("mint workers as separate processes", () => {
     const bankTransactionId = `BTX-${randomUUID()}`;
     return {
       name: "payment",
-      data: { eventId: bankTransactionId, receivedAt: new Date().toISOString(), payload: { referenceId: ref, amount: "100.00", currency: "USD", bankTransactionId, timestamp: new Date().toISOString() } },
+      data: {
+        eventId: bankTransactionId,
+        receivedAt: new Date().toISOString(),
+        payload: { referenceId: ref, amount: "100.00", currency: "USD", bankTransactionId, timestamp: new Date().toISOString() },
+      },
       opts: { jobId: `pay-${bankTransactionId}` },
     };
   };
@@ -77,10 +103,14 @@ describe("mint workers as separate processes", () => {
     const a = await startWorker();
     const job = paymentJob(o!.ref);
     await queues.queue("payments").add(job.name, job.data, job.opts);
-    const [broadcast] = await waitFor(async () => {
-      const rows = await tx(o!.ref);
-      return rows[0]?.status === "broadcast" ? rows : undefined;
-    }, 30_000, "mint transaction broadcast");
+    const [broadcast] = await waitFor(
+      async () => {
+        const rows = await tx(o!.ref);
+        return rows[0]?.status === "broadcast" ? rows : undefined;
+      },
+      30_000,
+      "mint transaction broadcast",
+    );
     a.child.kill("SIGKILL");
     expect((await a.exited).signal).toBe("SIGKILL");
     const pending = (await chain.rpc("eth_getTransactionByHash", [broadcast!.tx_hash])) as { blockNumber: string | null };
@@ -95,10 +125,14 @@ describe("mint workers as separate processes", () => {
     // A new worker's start-up sweep reads the stored transaction's receipt and completes the
     // order (the interrupted job, handed out again once its lock expires, finds it completed).
     const b = await startWorker();
-    const done = await waitFor(async () => {
-      const row = await order(o!.ref);
-      return row.status === "completed" ? row : undefined;
-    }, 120_000, "order completed after recovery");
+    const done = await waitFor(
+      async () => {
+        const row = await order(o!.ref);
+        return row.status === "completed" ? row : undefined;
+      },
+      120_000,
+      "order completed after recovery",
+    );
     await b.waitForOutput(/completed orders whose mint was mined by a process that died/, 10_000);
     expect(done.mint_tx_hash).toBe(broadcast!.tx_hash);
     const rows = await tx(o!.ref);
@@ -119,10 +153,14 @@ describe("mint workers as separate processes", () => {
     const a = await startWorker();
     const job = paymentJob(o!.ref);
     await queues.queue("payments").add(job.name, job.data, job.opts);
-    const [broadcast] = await waitFor(async () => {
-      const rows = await tx(o!.ref);
-      return rows[0]?.status === "broadcast" ? rows : undefined;
-    }, 30_000, "mint transaction broadcast");
+    const [broadcast] = await waitFor(
+      async () => {
+        const rows = await tx(o!.ref);
+        return rows[0]?.status === "broadcast" ? rows : undefined;
+      },
+      30_000,
+      "mint transaction broadcast",
+    );
     a.child.kill("SIGKILL");
     await a.exited;
     const c2 = await startWorker();
@@ -131,10 +169,14 @@ describe("mint workers as separate processes", () => {
     expect((await order(o!.ref)).status).toBe("minting");
     await chain.rpc("evm_setAutomine", [true]);
     await chain.rpc("evm_mine", []);
-    const done = await waitFor(async () => {
-      const row = await order(o!.ref);
-      return row.status === "completed" ? row : undefined;
-    }, 150_000, "the interrupted job to complete the order");
+    const done = await waitFor(
+      async () => {
+        const row = await order(o!.ref);
+        return row.status === "completed" ? row : undefined;
+      },
+      150_000,
+      "the interrupted job to complete the order",
+    );
     expect(done.mint_tx_hash).toBe(broadcast!.tx_hash);
     expect(c2.stdout()).toMatch(new RegExp(`"referenceId":"${o!.ref}".*"order minted"`));
     expect(await tx(o!.ref)).toHaveLength(1);
@@ -148,18 +190,34 @@ describe("mint workers as separate processes", () => {
     const nonceBefore = await chain.signerNonce();
     const orders = await seedOrders(100, (i) => 1_000n + BigInt(i));
     await queues.queue("payments").addBulk(orders.map((o) => paymentJob(o.ref)));
-    await waitFor(async () => {
-      const { count } = await dbh.db
-        .selectFrom("orders")
-        .select((eb) => eb.fn.countAll<string>().as("count"))
-        .where("reference_id", "in", orders.map((o) => o.ref))
-        .where("status", "=", "completed")
-        .executeTakeFirstOrThrow();
-      return Number(count) === 100;
-    }, 150_000, "100 orders completed");
+    await waitFor(
+      async () => {
+        const { count } = await dbh.db
+          .selectFrom("orders")
+          .select((eb) => eb.fn.countAll<string>().as("count"))
+          .where(
+            "reference_id",
+            "in",
+            orders.map((o) => o.ref),
+          )
+          .where("status", "=", "completed")
+          .executeTakeFirstOrThrow();
+        return Number(count) === 100;
+      },
+      150_000,
+      "100 orders completed",
+    );
 
     for (const [i, o] of orders.entries()) expect(await chain.balanceOf(chain.deployment.securityToken, o.wallet)).toBe(1_000n + BigInt(i));
-    const txs = await dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "in", orders.map((o) => `mint:${o.ref}`)).execute();
+    const txs = await dbh.db
+      .selectFrom("chain_transactions")
+      .selectAll()
+      .where(
+        "intent_key",
+        "in",
+        orders.map((o) => `mint:${o.ref}`),
+      )
+      .execute();
     expect(txs).toHaveLength(100);
     expect(txs.every((t) => t.status === "confirmed")).toBe(true);
     const nonces = txs.map((t) => Number(t.nonce)).sort((a, b) => a - b);

@@ -38,9 +38,10 @@ describe("contracts", () => {
     const hash = await signer.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [to, 5n * 10n ** 18n] });
     expect((await read.waitForTransactionReceipt({ hash })).status).toBe("success");
     expect(await chain.balanceOf(token, to)).toBe(5n * 10n ** 18n);
-    const denied = await outsider.walletClient
-      .writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [to, 1n] })
-      .then(() => undefined, (e: unknown) => e);
+    const denied = await outsider.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [to, 1n] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(denied).toBeInstanceOf(BaseError);
     expect((denied as BaseError).message).toMatch(/AccessControlUnauthorizedAccount/);
     expect(await chain.balanceOf(token, to)).toBe(5n * 10n ** 18n);
@@ -52,10 +53,22 @@ describe("contracts", () => {
     expect(await read.readContract({ address: usd, abi: erc20Abi, functionName: "decimals" })).toBe(6);
     const wait = async (hash: `0x${string}`) => expect((await read.waitForTransactionReceipt({ hash })).status).toBe("success");
     await wait(await signer.walletClient.writeContract({ address: usd, abi: stablecoinAbi, functionName: "mint", args: [chain.signer, 1_000_000_000n] }));
-    await wait(await signer.walletClient.writeContract({ address: usd, abi: stablecoinAbi, functionName: "approve", args: [chain.deployment.batchTransfer, 3_500_000n] }));
+    await wait(
+      await signer.walletClient.writeContract({
+        address: usd,
+        abi: stablecoinAbi,
+        functionName: "approve",
+        args: [chain.deployment.batchTransfer, 3_500_000n],
+      }),
+    );
     const holders = [randomWallet(), randomWallet()];
     await wait(
-      await signer.walletClient.writeContract({ address: chain.deployment.batchTransfer, abi: batchTransferAbi, functionName: "batchTransferFrom", args: [usd, holders, [1_250_000n, 2_250_000n]] }),
+      await signer.walletClient.writeContract({
+        address: chain.deployment.batchTransfer,
+        abi: batchTransferAbi,
+        functionName: "batchTransferFrom",
+        args: [usd, holders, [1_250_000n, 2_250_000n]],
+      }),
     );
     expect(await chain.balanceOf(usd, holders[0]!)).toBe(1_250_000n);
     expect(await chain.balanceOf(usd, holders[1]!)).toBe(2_250_000n);

@@ -17,12 +17,34 @@ async function exercise(dbh: DbHandle, schema: string | undefined) {
   const second = await migrateToLatest(dbh.db, schema);
   expect(second.results).toEqual([]);
   // A feature's unique key is what turns a redelivery into a no-op (here: one KYC event per key).
-  await dbh.db.insertInto("investors").values({ id: "inv-1", wallet: "0x0000000000000000000000000000000000000001", first_name: "A", last_name: "B", date_of_birth: "1990-01-01", nationality: "DE" }).execute();
-  const kycEvent = (jobId: string) => ({ event_key: "sumsub:k1", investor_id: "inv-1", source: "sumsub" as const, event_type: "applicantReviewed", status: "approved" as const, previous_status: "pending" as const, applied: true, event_at: new Date(), details: "{}", job_id: jobId });
+  await dbh.db
+    .insertInto("investors")
+    .values({
+      id: "inv-1",
+      wallet: "0x0000000000000000000000000000000000000001",
+      first_name: "A",
+      last_name: "B",
+      date_of_birth: "1990-01-01",
+      nationality: "DE",
+    })
+    .execute();
+  const kycEvent = (jobId: string) => ({
+    event_key: "sumsub:k1",
+    investor_id: "inv-1",
+    source: "sumsub" as const,
+    event_type: "applicantReviewed",
+    status: "approved" as const,
+    previous_status: "pending" as const,
+    applied: true,
+    event_at: new Date(),
+    details: "{}",
+    job_id: jobId,
+  });
   await dbh.db.insertInto("kyc_events").values(kycEvent("j1")).execute();
   await expect(dbh.db.insertInto("kyc_events").values(kycEvent("j2")).execute()).rejects.toThrow(/duplicate key/);
   // processed_events was never written by any processor and is dropped by migration 0007.
-  const { rows: leftovers } = await sql`select 1 from information_schema.tables where table_name = 'processed_events' and table_schema = current_schema()`.execute(dbh.db);
+  const { rows: leftovers } =
+    await sql`select 1 from information_schema.tables where table_name = 'processed_events' and table_schema = current_schema()`.execute(dbh.db);
   expect(leftovers).toEqual([]);
   const { rows } = await sql<{ big: unknown; exact: unknown }>`select 9007199254740993::int8 as big, 100.10::numeric(20,2) as exact`.execute(dbh.db);
   return rows[0]!;

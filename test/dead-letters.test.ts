@@ -16,7 +16,13 @@ import { ROOT, spawnNode } from "./helpers/process.js";
 import { openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("dlq");
-const payment = (eventId: string) => ({ referenceId: `ref-${eventId}`, amount: "100.00", currency: "USD", bankTransactionId: eventId, timestamp: "2026-12-01T10:00:00Z" });
+const payment = (eventId: string) => ({
+  referenceId: `ref-${eventId}`,
+  amount: "100.00",
+  currency: "USD",
+  bankTransactionId: eventId,
+  timestamp: "2026-12-01T10:00:00Z",
+});
 const job = (eventId: string) => ({ eventId, receivedAt: new Date().toISOString(), payload: payment(eventId) });
 
 /** The worker host with the real queue list, the payments processor replaced by `processor`. */
@@ -108,7 +114,20 @@ describe("dead letters", () => {
   it("a job that fails again after a replay gets its own letter; replaying removes the older ones", async () => {
     const { addDeadLetter } = await import("../src/queues/dead-letter.js");
     const dlq = queues.deadLetters("payments");
-    const base = { kind: "job" as const, queue: "payments", jobId: "pay-twice", name: "payment", data: job("ev-twice"), failedReason: "no", stacktrace: [], attemptsMade: 1, createdAt: 1, finishedOn: 2, deadLetteredAt: 2, unrecoverable: false };
+    const base = {
+      kind: "job" as const,
+      queue: "payments",
+      jobId: "pay-twice",
+      name: "payment",
+      data: job("ev-twice"),
+      failedReason: "no",
+      stacktrace: [],
+      attemptsMade: 1,
+      createdAt: 1,
+      finishedOn: 2,
+      deadLetteredAt: 2,
+      unrecoverable: false,
+    };
     // The same failure recorded twice (the worker retried its own write) is one letter...
     await addDeadLetter(dlq, { ...base, processedOn: 1000 });
     await addDeadLetter(dlq, { ...base, processedOn: 1000 });
@@ -149,7 +168,9 @@ describe("dead letters", () => {
       'amount: expected an exact decimal amount: a JSON number or a string like "100.25"',
       "currency: expected an ISO 4217 currency code such as USD, EUR or GBP",
     ]);
-    await queues.queue("payments").add("payment.completed", { eventId: "ev-unreadable", receivedAt: new Date().toISOString(), payload: bad }, { jobId: "pay-unreadable", attempts: 5 });
+    await queues
+      .queue("payments")
+      .add("payment.completed", { eventId: "ev-unreadable", receivedAt: new Date().toISOString(), payload: bad }, { jobId: "pay-unreadable", attempts: 5 });
     const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === "pay-unreadable"));
     expect(letter.unrecoverable).toBe(true);
     expect(letter.attemptsMade).toBe(1);

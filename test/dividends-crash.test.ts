@@ -6,14 +6,12 @@ import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { stablecoinAbi } from "../src/chain/artifacts/Stablecoin.js";
 import { createChainClients } from "../src/chain/clients.js";
 import { deploySecurityToken } from "../src/chain/deploy.js";
-import { openDatabase, type DbHandle } from "../src/db/client.js";
+import type { DbHandle } from "../src/db/client.js";
 import type { Database } from "../src/db/schema.js";
-import { migrateToLatest } from "../src/db/migrate.js";
 import { approveIntentKey, batchIntentKey } from "../src/processors/dividends/run-distribution.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
-import { createRedis } from "../src/redis/connection.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
-import { cleanup, testEnv, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName, waitFor } from "./helpers/env.js";
+import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
 
@@ -55,7 +53,12 @@ describe("a dividend worker killed mid-payout", () => {
   beforeAll(async () => {
     chain = await startTestChain();
     const signer = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, pollingIntervalMs: 50 });
-    const hash = await signer.walletClient.writeContract({ address: chain.deployment.stablecoin, abi: stablecoinAbi, functionName: "mint", args: [chain.signer, 10n ** 15n] });
+    const hash = await signer.walletClient.writeContract({
+      address: chain.deployment.stablecoin,
+      abi: stablecoinAbi,
+      functionName: "mint",
+      args: [chain.signer, 10n ** 15n],
+    });
     await signer.publicClient.waitForTransactionReceipt({ hash });
     dbh = await openTestDatabase(name);
     ({ redis, queues } = await openTestQueues(name));
@@ -76,7 +79,12 @@ describe("a dividend worker killed mid-payout", () => {
     const token = await deploySecurityToken(deployer, deployer.account.address, "Crash Dividend", "CRD");
     const holders = Array.from({ length: 8 }, () => randomWallet());
     for (const [i, holder] of holders.entries()) {
-      const h = await deployer.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [holder, BigInt(i + 1) * E18 + 12_345n] });
+      const h = await deployer.walletClient.writeContract({
+        address: token,
+        abi: securityTokenAbi,
+        functionName: "mint",
+        args: [holder, BigInt(i + 1) * E18 + 12_345n],
+      });
       await deployer.publicClient.waitForTransactionReceipt({ hash: h });
     }
     const recordBlock = await deployer.publicClient.getBlockNumber();
@@ -102,29 +110,46 @@ describe("a dividend worker killed mid-payout", () => {
     await queues.queue("dividends-due").add("due", {});
     await mineWhenBroadcast(approveIntentKey(chain.deployment.stablecoin, chain.deployment.batchTransfer));
     await mineWhenBroadcast(batchIntentKey(id, 0));
-    await waitFor(async () => {
-      const paid = await db().selectFrom("distribution_lines").select("holder").where("distribution_id", "=", id).where("status", "=", "paid").execute();
-      return paid.length === 2;
-    }, 60_000, "first batch paid");
-    const pendingBatch = await waitFor(async () => {
-      const row = await txRow(batchIntentKey(id, 1));
-      return row?.status === "broadcast" ? row : undefined;
-    }, 60_000, "second batch broadcast");
+    await waitFor(
+      async () => {
+        const paid = await db().selectFrom("distribution_lines").select("holder").where("distribution_id", "=", id).where("status", "=", "paid").execute();
+        return paid.length === 2;
+      },
+      60_000,
+      "first batch paid",
+    );
+    const pendingBatch = await waitFor(
+      async () => {
+        const row = await txRow(batchIntentKey(id, 1));
+        return row?.status === "broadcast" ? row : undefined;
+      },
+      60_000,
+      "second batch broadcast",
+    );
     a.child.kill("SIGKILL");
     expect((await a.exited).signal).toBe("SIGKILL");
     // The node forgets the pending transaction too: only the stored bytes can bring it back.
     await chain.rpc("anvil_dropTransaction", [pendingBatch.tx_hash]);
     expect(await chain.rpc("eth_getTransactionByHash", [pendingBatch.tx_hash])).toBeNull();
     await chain.rpc("evm_setAutomine", [true]);
-    const paidBefore = await db().selectFrom("distribution_lines").select(["holder", "tx_hash"]).where("distribution_id", "=", id).where("status", "=", "paid").execute();
+    const paidBefore = await db()
+      .selectFrom("distribution_lines")
+      .select(["holder", "tx_hash"])
+      .where("distribution_id", "=", id)
+      .where("status", "=", "paid")
+      .execute();
     expect(paidBefore).toHaveLength(2);
 
     await startWorker();
     // The killed run's job is picked up again once its lock expires (BullMQ stalled check).
-    const done = await waitFor(async () => {
-      const d = await db().selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
-      return d?.status === "completed" ? d : undefined;
-    }, 120_000, "distribution completed after restart");
+    const done = await waitFor(
+      async () => {
+        const d = await db().selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
+        return d?.status === "completed" ? d : undefined;
+      },
+      120_000,
+      "distribution completed after restart",
+    );
 
     // Exactly the computed amount, once, for every holder (balances and Transfer events).
     for (const [holder, amount] of expected) expect(await chain.balanceOf(chain.deployment.stablecoin, holder as Address), holder).toBe(amount);

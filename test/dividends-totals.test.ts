@@ -1,9 +1,8 @@
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type DbHandle } from "../src/db/client.js";
-import { migrateToLatest } from "../src/db/migrate.js";
+import type { DbHandle } from "../src/db/client.js";
 import { markBatchPaid } from "../src/processors/dividends/run-distribution.js";
-import { cleanup, TEST_DATABASE_URL, uniqueName } from "./helpers/env.js";
+import { cleanup, uniqueName } from "./helpers/env.js";
 import { openTestDatabase } from "./helpers/stack.js";
 
 const name = uniqueName("dividend_totals");

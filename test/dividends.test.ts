@@ -39,7 +39,14 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     wait(await deployer().walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [to, amount] }));
   const payout = () => chain.deployment.stablecoin;
   const countRows = async (table: "distributions" | "distribution_lines") =>
-    Number((await c.dbh.db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await c.dbh.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as("n"))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   beforeAll(async () => {
     chain = await startTestChain();
@@ -78,7 +85,13 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
   });
 
   it("bad requests: 401 without the token, 400 with what is wrong; nothing stored", async () => {
-    const valid = { tokenAddress: chain.deployment.securityToken, recordBlock: 1, paymentDate: "2026-01-01", amountPerToken: "1000", payoutTokenAddress: payout() };
+    const valid = {
+      tokenAddress: chain.deployment.securityToken,
+      recordBlock: 1,
+      paymentDate: "2026-01-01",
+      amountPerToken: "1000",
+      payoutTokenAddress: payout(),
+    };
     expect((await call("POST", "", valid, null)).status).toBe(401);
     expect((await call("POST", "", valid, "wrong-token-wrong-token")).status).toBe(401);
     const bad = await call("POST", "", { ...valid, amountPerToken: "1.5", recordBlock: -1, paymentDate: "tomorrow", tokenAddress: "0x12" });
@@ -137,10 +150,14 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     const id = created.body.id as string;
     // The scheduler's run, triggered now rather than waiting for the minute.
     await c.queues.queue("dividends-due").add("due", {});
-    const view = await waitFor(async () => {
-      const r = await call("GET", `/${id}`);
-      return r.body.status === "completed" ? r.body : undefined;
-    }, 60_000, "distribution completed");
+    const view = await waitFor(
+      async () => {
+        const r = await call("GET", `/${id}`);
+        return r.body.status === "completed" ? r.body : undefined;
+      },
+      60_000,
+      "distribution completed",
+    );
 
     expect(view.holderCount).toBe(6);
     expect(BigInt(view.totalDue)).toBe(totalDue);
@@ -195,10 +212,14 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
     const created = await call("POST", "", body);
     expect(created.status).toBe(201);
     expect(created.body.registrarNotice.status).toBe("pending");
-    const view = await waitFor(async () => {
-      const r = await call("GET", "/div-registrar-1");
-      return r.body.registrarNotice.status === "accepted" ? r.body : undefined;
-    }, 60_000, "registrar notice accepted");
+    const view = await waitFor(
+      async () => {
+        const r = await call("GET", "/div-registrar-1");
+        return r.body.registrarNotice.status === "accepted" ? r.body : undefined;
+      },
+      60_000,
+      "registrar notice accepted",
+    );
     const attempts = registrar.attempts.slice(before);
     expect(attempts.map((a) => a.status)).toEqual([503, 503, 503, 201]);
     expect(new Set(attempts.map((a) => a.idempotencyKey))).toEqual(new Set(["hookrail-dividend-div-registrar-1"]));

@@ -40,11 +40,15 @@ describe("operations files", () => {
     c = await buildClients(testConfig(name), "producer", "web");
     web = await startWebSide(c);
     const port = await freePort();
-    worker = spawnNode(`${ROOT}dist/src/bin/worker.js`, [], testEnv(name, {
-      METRICS_PORT: String(port),
-      COMPLYADVANTAGE_API_URL: "http://127.0.0.1:9/",
-      COMPLYADVANTAGE_API_KEY: "unused",
-    }));
+    worker = spawnNode(
+      `${ROOT}dist/src/bin/worker.js`,
+      [],
+      testEnv(name, {
+        METRICS_PORT: String(port),
+        COMPLYADVANTAGE_API_URL: "http://127.0.0.1:9/",
+        COMPLYADVANTAGE_API_KEY: "unused",
+      }),
+    );
     await worker.waitForOutput(/worker started/, 30_000);
     const [webText, workerText] = await Promise.all([
       fetch(`http://127.0.0.1:${web.port}/metrics`).then((r) => r.text()),
@@ -81,7 +85,14 @@ describe("operations files", () => {
     }
     const names = rules.map((r) => r.alert);
     // What the playbook and the issue ask to be alerted on.
-    for (const wanted of ["HookrailWebhookFailureRate", "HookrailJobFailureRate", "HookrailDeadLetters", "HookrailQueueWaitHigh", "HookrailCircuitBreakerOpen", "HookrailRelayLag"]) {
+    for (const wanted of [
+      "HookrailWebhookFailureRate",
+      "HookrailJobFailureRate",
+      "HookrailDeadLetters",
+      "HookrailQueueWaitHigh",
+      "HookrailCircuitBreakerOpen",
+      "HookrailRelayLag",
+    ]) {
       expect(names).toContain(wanted);
     }
     expect(rules.find((r) => r.alert === "HookrailWebhookFailureRate")!.expr).toContain("> 0.10");
@@ -91,7 +102,15 @@ describe("operations files", () => {
   it("every metric the rules and the dashboard name is one the processes export", () => {
     const dashboard = readFileSync(`${ROOT}ops/grafana/hookrail.json`, "utf8");
     JSON.parse(dashboard);
-    const referenced = new Set([...rules.map((r) => r.expr).join("\n").matchAll(/hookrail_[a-z_]+/g), ...dashboard.matchAll(/hookrail_[a-z_]+/g)].map((m) => m[0]));
+    const referenced = new Set(
+      [
+        ...rules
+          .map((r) => r.expr)
+          .join("\n")
+          .matchAll(/hookrail_[a-z_]+/g),
+        ...dashboard.matchAll(/hookrail_[a-z_]+/g),
+      ].map((m) => m[0]),
+    );
     expect(referenced.size).toBeGreaterThan(10);
     const missing = [...referenced].filter((n) => !exported.has(n));
     expect(missing).toEqual([]);

@@ -52,21 +52,35 @@ describe("webhook -> processor -> chain, over HTTP", () => {
   const newInvestor = async () => {
     const id = `inv-${randomUUID()}`;
     const wallet = randomWallet();
-    expect((await api("POST", "/investors", { id, wallet, firstName: "Alan", lastName: "Turing", dateOfBirth: "1912-06-23", nationality: "GB" })).status).toBe(201);
+    expect((await api("POST", "/investors", { id, wallet, firstName: "Alan", lastName: "Turing", dateOfBirth: "1912-06-23", nationality: "GB" })).status).toBe(
+      201,
+    );
     return { id, wallet };
   };
   const newOrder = async (investorId: string, tokenAmount: string, expectedAmount: string) => {
     const referenceId = `ATK-TX-${randomUUID()}`;
-    const res = await api("POST", "/orders", { referenceId, investorId, tokenAddress: chain.deployment.securityToken, tokenAmount, expectedAmount, currency: "USD" });
+    const res = await api("POST", "/orders", {
+      referenceId,
+      investorId,
+      tokenAddress: chain.deployment.securityToken,
+      tokenAmount,
+      expectedAmount,
+      currency: "USD",
+    });
     expect(res.status).toBe(201);
     return referenceId;
   };
   const waitOrder = (ref: string, status: string) =>
-    waitFor(async () => {
-      const o = (await api("GET", `/orders/${ref}`)).body;
-      return o.status === status ? o : undefined;
-    }, 30_000, `order ${ref} ${status}`);
-  const mintTxCount = async (ref: string) => (await c.dbh.db.selectFrom("chain_transactions").select("intent_key").where("intent_key", "=", `mint:${ref}`).execute()).length;
+    waitFor(
+      async () => {
+        const o = (await api("GET", `/orders/${ref}`)).body;
+        return o.status === status ? o : undefined;
+      },
+      30_000,
+      `order ${ref} ${status}`,
+    );
+  const mintTxCount = async (ref: string) =>
+    (await c.dbh.db.selectFrom("chain_transactions").select("intent_key").where("intent_key", "=", `mint:${ref}`).execute()).length;
 
   beforeAll(async () => {
     chain = await startTestChain();
@@ -110,7 +124,10 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     expect(done.payment).toEqual(expect.objectContaining({ source: "bank", proof: bankTransactionId, amount: "2500.5" }));
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(BigInt(tokenAmount));
     expect((await api("GET", `/investors/${inv.id}`)).body.kyc).toEqual(
-      expect.objectContaining({ status: "approved", history: [expect.objectContaining({ source: "sumsub", status: "approved", previousStatus: "pending", applied: true })] }),
+      expect.objectContaining({
+        status: "approved",
+        history: [expect.objectContaining({ source: "sumsub", status: "approved", previousStatus: "pending", applied: true })],
+      }),
     );
 
     // Deliveries 2 and 3: the receiver answers duplicate (same job id). 4: after the job was
@@ -136,7 +153,11 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     const ref = await newOrder(inv.id, "1000", "100");
     const wrong = await payment({ referenceId: ref, amount: 100.001, bankTransactionId: `BTX-${randomUUID()}` });
     expect(wrong.status).toBe(202);
-    const letter = await waitFor(async () => (await listDeadLetters(c.queues.deadLetters("payments"))).find((l) => l.jobId === wrong.body.jobId), 20_000, "dead letter");
+    const letter = await waitFor(
+      async () => (await listDeadLetters(c.queues.deadLetters("payments"))).find((l) => l.jobId === wrong.body.jobId),
+      20_000,
+      "dead letter",
+    );
     expect(letter.failedReason).toContain("amount 100.001 != expected 100");
     expect((await api("GET", `/orders/${ref}`)).body.status).toBe("flagged");
 
@@ -147,10 +168,14 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     // here it is seen waiting for its retry. Reaching the dead-letter queue after the last
     // attempt is shown with a shorter policy in processors-payments.test.ts.
     // State first, then the job: a job read before its state could predate the failed attempt.
-    const job = await waitFor(async () => {
-      const queue = c.queues.queue("payments");
-      return (await queue.getJobState(unknown.body.jobId)) === "delayed" ? queue.getJob(unknown.body.jobId) : undefined;
-    }, 20_000, "first failed attempt, retry scheduled");
+    const job = await waitFor(
+      async () => {
+        const queue = c.queues.queue("payments");
+        return (await queue.getJobState(unknown.body.jobId)) === "delayed" ? queue.getJob(unknown.body.jobId) : undefined;
+      },
+      20_000,
+      "first failed attempt, retry scheduled",
+    );
     expect(job.opts.attempts).toBe(10);
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toBe(`no order with reference ${unknownRef} (yet); will retry`);
@@ -163,13 +188,26 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     const id = `fb-${randomUUID()}`;
     const statuses = ["COMPLETED", "CONFIRMING", "SUBMITTED", "BROADCASTING", "PENDING_SIGNATURE", "QUEUED"];
     for (const status of statuses) {
-      const body = JSON.stringify({ type: "TRANSACTION_STATUS_UPDATED", tenantId: "tenant", timestamp: Date.now(), data: { id, status, subStatus: "", txHash: status === "COMPLETED" ? "0xabc" : "" } });
+      const body = JSON.stringify({
+        type: "TRANSACTION_STATUS_UPDATED",
+        tenantId: "tenant",
+        timestamp: Date.now(),
+        data: { id, status, subStatus: "", txHash: status === "COMPLETED" ? "0xabc" : "" },
+      });
       expect((await webhook("/custody/fireblocks", body, fireblocksV1Headers(fireblocks.privateKey, body))).status).toBe(202);
     }
-    const tx = await waitFor(async () => {
-      const r = await api("GET", `/custody-transactions/${id}`);
-      return r.status === 200 && (await c.queues.queue("custody-fireblocks").getJobCounts("waiting", "active")).waiting === 0 && (await c.queues.queue("custody-fireblocks").getJobCounts("active")).active === 0 ? r.body : undefined;
-    }, 20_000, "custody transaction");
+    const tx = await waitFor(
+      async () => {
+        const r = await api("GET", `/custody-transactions/${id}`);
+        return r.status === 200 &&
+          (await c.queues.queue("custody-fireblocks").getJobCounts("waiting", "active")).waiting === 0 &&
+          (await c.queues.queue("custody-fireblocks").getJobCounts("active")).active === 0
+          ? r.body
+          : undefined;
+      },
+      20_000,
+      "custody transaction",
+    );
     expect(tx).toEqual(expect.objectContaining({ status: "COMPLETED", txHash: "0xabc" }));
   });
 });

@@ -19,7 +19,15 @@ describe("KYC outcomes and custody updates", () => {
     const id = `inv-${randomUUID()}`;
     await c.dbh.db
       .insertInto("investors")
-      .values({ id, wallet: "0x000000000000000000000000000000000000dEaD", first_name: "Grace", last_name: "Hopper", date_of_birth: "1906-12-09", nationality: "US", bakkt_party_ref: bakktPartyRef ?? null })
+      .values({
+        id,
+        wallet: "0x000000000000000000000000000000000000dEaD",
+        first_name: "Grace",
+        last_name: "Hopper",
+        date_of_birth: "1906-12-09",
+        nationality: "US",
+        bakkt_party_ref: bakktPartyRef ?? null,
+      })
       .execute();
     return id;
   };
@@ -31,10 +39,14 @@ describe("KYC outcomes and custody updates", () => {
     for (const payload of payloads) {
       const jobId = `${queue}-${randomUUID()}`;
       await c.queues.queue(queue).add(queue, { eventId: jobId, receivedAt: new Date().toISOString(), payload }, { jobId });
-      await waitFor(async () => {
-        const state = await c.queues.queue(queue).getJobState(jobId);
-        return state === "completed" || state === "failed";
-      }, 20_000, `job ${jobId}`);
+      await waitFor(
+        async () => {
+          const state = await c.queues.queue(queue).getJobState(jobId);
+          return state === "completed" || state === "failed";
+        },
+        20_000,
+        `job ${jobId}`,
+      );
     }
   };
 
@@ -125,7 +137,10 @@ describe("KYC outcomes and custody updates", () => {
     let inv = await investor(id);
     expect(inv.kyc_status).toBe("documents_requested");
     expect(inv.kyc_details).toEqual(
-      expect.objectContaining({ verificationURL: "https://verify-v2.socure.com/#/t/99f2e00e-3ffd-4c58-8e40-3d6f7934c426", verificationURLExpiry: "2024-02-20T18:58:49.197534912Z" }),
+      expect.objectContaining({
+        verificationURL: "https://verify-v2.socure.com/#/t/99f2e00e-3ffd-4c58-8e40-3d6f7934c426",
+        verificationURLExpiry: "2024-02-20T18:58:49.197534912Z",
+      }),
     );
     const steps: [string, string, string, string][] = [
       ["2023-07-15T00:00:00Z", "INACTIVE", "PENDING_REVIEW", "in_review"],
@@ -153,7 +168,11 @@ describe("KYC outcomes and custody updates", () => {
     const jobId = `kyc-unknown-${randomUUID()}`;
     await c.queues.queue("kyc-sumsub").add(
       "sumsub",
-      { eventId: jobId, receivedAt: new Date().toISOString(), payload: sumsub("nobody-here", "applicantReviewed", "2024-01-01 00:00:00.000", { reviewAnswer: "GREEN" }) },
+      {
+        eventId: jobId,
+        receivedAt: new Date().toISOString(),
+        payload: sumsub("nobody-here", "applicantReviewed", "2024-01-01 00:00:00.000", { reviewAnswer: "GREEN" }),
+      },
       { jobId, attempts: 2, backoff: { type: "fixed", delay: 100 } },
     );
     const letter = await waitFor(async () => (await listDeadLetters(c.queues.deadLetters("kyc-sumsub"))).find((l) => l.jobId === jobId), 20_000, "dead letter");
@@ -162,8 +181,19 @@ describe("KYC outcomes and custody updates", () => {
 
   const fb = (id: string, status: string, version: 1 | 2, extra: Record<string, unknown> = {}) =>
     version === 1
-      ? { type: "TRANSACTION_STATUS_UPDATED", tenantId: "t-1", timestamp: Date.now(), data: { id, status, subStatus: "", txHash: "", assetId: "ETH_TEST5", ...extra } }
-      : { eventType: "transaction.status.updated", id: randomUUID(), resourceId: id, createdAt: Date.now(), data: { id, status, subStatus: "", txHash: "", ...extra } };
+      ? {
+          type: "TRANSACTION_STATUS_UPDATED",
+          tenantId: "t-1",
+          timestamp: Date.now(),
+          data: { id, status, subStatus: "", txHash: "", assetId: "ETH_TEST5", ...extra },
+        }
+      : {
+          eventType: "transaction.status.updated",
+          id: randomUUID(),
+          resourceId: id,
+          createdAt: Date.now(),
+          data: { id, status, subStatus: "", txHash: "", ...extra },
+        };
 
   it("Fireblocks events delivered in shuffled order end in the right terminal state (v1 and v2)", async () => {
     const lifecycle = ["SUBMITTED", "PENDING_AML_SCREENING", "PENDING_AUTHORIZATION", "QUEUED", "PENDING_SIGNATURE", "BROADCASTING", "CONFIRMING"];
@@ -174,13 +204,24 @@ describe("KYC outcomes and custody updates", () => {
       (a: string[]) => [a[3], a[7], a[0], a[5], a[1], a[6], a[2], a[4]].filter((x): x is string => Boolean(x)),
     ];
     for (const version of [1, 2] as const) {
-      for (const [terminal, shuffle] of [["COMPLETED", orders[0]!], ["FAILED", orders[1]!], ["CANCELLED", orders[0]!]] as const) {
+      for (const [terminal, shuffle] of [
+        ["COMPLETED", orders[0]!],
+        ["FAILED", orders[1]!],
+        ["CANCELLED", orders[0]!],
+      ] as const) {
         const id = `fb-${randomUUID()}`;
         const hash = `0x${"ab".repeat(32)}`;
         const statuses = shuffle([...lifecycle, terminal]);
         await deliver(
           "custody-fireblocks",
-          statuses.map((s) => fb(id, s, version, s === "BROADCASTING" || s === terminal ? { txHash: hash, subStatus: s === terminal && s !== "COMPLETED" ? "INSUFFICIENT_FUNDS" : "" } : {})),
+          statuses.map((s) =>
+            fb(
+              id,
+              s,
+              version,
+              s === "BROADCASTING" || s === terminal ? { txHash: hash, subStatus: s === terminal && s !== "COMPLETED" ? "INSUFFICIENT_FUNDS" : "" } : {},
+            ),
+          ),
         );
         const row = await c.dbh.db.selectFrom("custody_transactions").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
         expect([row.status, row.tx_hash], `${version} ${statuses.join(",")}`).toEqual([terminal, hash]);
@@ -195,13 +236,21 @@ describe("KYC outcomes and custody updates", () => {
     const statuses = ["CONFIRMING", "SUBMITTED", "COMPLETED", "QUEUED", "BROADCASTING", "PENDING_SIGNATURE", "PENDING_AUTHORIZATION"];
     const jobs = statuses.map((s) => {
       const jobId = `fb-all-${randomUUID()}`;
-      return { name: "fb", data: { eventId: jobId, receivedAt: new Date().toISOString(), payload: fb(id, s, 2, s === "COMPLETED" ? { txHash: "0xdone" } : {}) }, opts: { jobId } };
+      return {
+        name: "fb",
+        data: { eventId: jobId, receivedAt: new Date().toISOString(), payload: fb(id, s, 2, s === "COMPLETED" ? { txHash: "0xdone" } : {}) },
+        opts: { jobId },
+      };
     });
     await c.queues.queue("custody-fireblocks").addBulk(jobs);
-    await waitFor(async () => {
-      const states = await Promise.all(jobs.map((j) => c.queues.queue("custody-fireblocks").getJobState(j.opts.jobId)));
-      return states.every((s) => s === "completed");
-    }, 20_000, "all custody jobs");
+    await waitFor(
+      async () => {
+        const states = await Promise.all(jobs.map((j) => c.queues.queue("custody-fireblocks").getJobState(j.opts.jobId)));
+        return states.every((s) => s === "completed");
+      },
+      20_000,
+      "all custody jobs",
+    );
     const row = await c.dbh.db.selectFrom("custody_transactions").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
     expect([row.status, row.tx_hash]).toEqual(["COMPLETED", "0xdone"]);
   });
@@ -216,7 +265,9 @@ describe("KYC outcomes and custody updates", () => {
     expect([row.status, row.tx_hash]).toEqual(["REJECTED", "0xfeed"]);
     // A transaction event without id is dead-lettered with the reader's own message (the receiver would have answered 400).
     const jobId = `bad-${randomUUID()}`;
-    await c.queues.queue("custody-fireblocks").add("x", { eventId: jobId, receivedAt: new Date().toISOString(), payload: { type: "TRANSACTION_CREATED", data: { status: "SUBMITTED" } } }, { jobId });
+    await c.queues
+      .queue("custody-fireblocks")
+      .add("x", { eventId: jobId, receivedAt: new Date().toISOString(), payload: { type: "TRANSACTION_CREATED", data: { status: "SUBMITTED" } } }, { jobId });
     const letter = await waitFor(async () => (await listDeadLetters(c.queues.deadLetters("custody-fireblocks"))).find((l) => l.jobId === jobId));
     expect(letter.failedReason).toBe("invalid job data: payload.data.id: Invalid input: expected string, received undefined");
   });

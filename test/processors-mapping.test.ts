@@ -47,7 +47,9 @@ describe("KYC mapping", () => {
     expect(mapPartyEvent(party(SEED.bakktFailedKyc), at)?.status).toBe("rejected");
     const doc = mapPartyEvent(party(SEED.bakktDocVerification), at)!;
     expect(doc.status).toBe("documents_requested");
-    expect(doc.details).toEqual(expect.objectContaining({ verificationURL: expect.stringMatching(/^https:\/\//), verificationURLExpiry: "2024-02-20T18:58:49.197534912Z" }));
+    expect(doc.details).toEqual(
+      expect.objectContaining({ verificationURL: expect.stringMatching(/^https:\/\//), verificationURLExpiry: "2024-02-20T18:58:49.197534912Z" }),
+    );
     expect(doc.eventAt.toISOString()).toBe("2023-07-14T17:26:42.538Z");
     expect(mapPartyEvent(party(SEED.bakktSuspended), at)?.status).toBe("restricted");
     // Same request id, different content: different events.
@@ -57,8 +59,12 @@ describe("KYC mapping", () => {
   it("maps Sumsub events; RED without a reject type counts as rejected; other types carry no verdict", () => {
     const base = { applicantId: "a1", externalUserId: "inv-1", createdAtMs: "2026-01-01 10:00:00.000" };
     expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "GREEN" } }), at)?.status).toBe("approved");
-    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED", reviewRejectType: "RETRY" } }), at)?.status).toBe("resubmission_requested");
-    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" }, reviewRejectType: "RETRY" }), at)?.status).toBe("resubmission_requested");
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED", reviewRejectType: "RETRY" } }), at)?.status).toBe(
+      "resubmission_requested",
+    );
+    expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" }, reviewRejectType: "RETRY" }), at)?.status).toBe(
+      "resubmission_requested",
+    );
     expect(mapSumsub(sumsub({ ...base, type: "applicantReviewed", reviewResult: { reviewAnswer: "RED" } }), at)?.status).toBe("rejected");
     expect(mapSumsub(sumsub({ ...base, type: "applicantOnHold" }), at)?.status).toBe("in_review");
     expect(mapSumsub(sumsub({ ...base, type: "applicantCreated" }), at)).toBeUndefined();

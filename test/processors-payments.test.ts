@@ -37,7 +37,13 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
       {
         eventId: `sumsub-${investorId}-${at}`,
         receivedAt: new Date().toISOString(),
-        payload: { type: "applicantReviewed", applicantId: `app-${investorId}`, externalUserId: investorId, reviewResult: { reviewAnswer: "GREEN" }, createdAtMs: at },
+        payload: {
+          type: "applicantReviewed",
+          applicantId: `app-${investorId}`,
+          externalUserId: investorId,
+          reviewResult: { reviewAnswer: "GREEN" },
+          createdAtMs: at,
+        },
       },
       { jobId: `sumsub-${investorId}-${at}` },
     );
@@ -46,7 +52,14 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
 
   const newOrder = async (investorId: string, tokenAmount: string, expectedAmount = "100.00") => {
     const referenceId = `ATK-TX-${randomUUID()}`;
-    const res = await api("POST", "/orders", { referenceId, investorId, tokenAddress: chain.deployment.securityToken, tokenAmount, expectedAmount, currency: "USD" });
+    const res = await api("POST", "/orders", {
+      referenceId,
+      investorId,
+      tokenAddress: chain.deployment.securityToken,
+      tokenAmount,
+      expectedAmount,
+      currency: "USD",
+    });
     expect(res.status).toBe(201);
     return referenceId;
   };
@@ -59,7 +72,15 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
       {
         eventId: bankTransactionId,
         receivedAt: new Date().toISOString(),
-        payload: { type: opts.type ?? "payment.completed", referenceId, amount, currency: opts.currency ?? "USD", bankTransactionId, timestamp: new Date().toISOString(), rail: "FEDNOW" },
+        payload: {
+          type: opts.type ?? "payment.completed",
+          referenceId,
+          amount,
+          currency: opts.currency ?? "USD",
+          bankTransactionId,
+          timestamp: new Date().toISOString(),
+          rail: "FEDNOW",
+        },
       },
       { jobId, ...(opts.attempts ? { attempts: opts.attempts, backoff: { type: "fixed", delay: 200 } } : {}) },
     );
@@ -68,10 +89,14 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
 
   const orderStatus = async (ref: string) => (await api("GET", `/orders/${ref}`)).body;
   const waitOrder = (ref: string, status: string) =>
-    waitFor(async () => {
-      const o = await orderStatus(ref);
-      return o.status === status ? o : undefined;
-    }, 30_000, `order ${ref} ${status}`);
+    waitFor(
+      async () => {
+        const o = await orderStatus(ref);
+        return o.status === status ? o : undefined;
+      },
+      30_000,
+      `order ${ref} ${status}`,
+    );
   const mintTxs = (ref: string) => c.dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", `mint:${ref}`).execute();
 
   beforeAll(async () => {
@@ -121,7 +146,11 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
     // A fifth with a new job id (the provider's retry under another delivery id).
     await c.queues.queue("payments").add(
       "payment",
-      { eventId: bankTransactionId, receivedAt: new Date().toISOString(), payload: { referenceId: ref, amount: 250.5, currency: "USD", bankTransactionId, timestamp: new Date().toISOString() } },
+      {
+        eventId: bankTransactionId,
+        receivedAt: new Date().toISOString(),
+        payload: { referenceId: ref, amount: 250.5, currency: "USD", bankTransactionId, timestamp: new Date().toISOString() },
+      },
       { jobId: `pay-${bankTransactionId}-again` },
     );
     await waitFor(async () => (await c.queues.queue("payments").getJobState(`pay-${bankTransactionId}-again`)) === "completed", 20_000, "fifth delivery");
@@ -183,7 +212,14 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
     const ref = `ATK-TX-${randomUUID()}`;
     await pay(ref, "20", { attempts: 10 });
     await new Promise((r) => setTimeout(r, 300));
-    const res = await api("POST", "/orders", { referenceId: ref, investorId: inv.id, tokenAddress: chain.deployment.securityToken, tokenAmount: "3", expectedAmount: "20", currency: "USD" });
+    const res = await api("POST", "/orders", {
+      referenceId: ref,
+      investorId: inv.id,
+      tokenAddress: chain.deployment.securityToken,
+      tokenAmount: "3",
+      expectedAmount: "20",
+      currency: "USD",
+    });
     expect(res.status).toBe(201);
     await waitOrder(ref, "completed");
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(3n);
@@ -201,20 +237,56 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
   it("a broker FIAT_EVENT DEPOSIT COMPLETED pays the order named by partnerTransactionRef", async () => {
     const inv = await newInvestor(true);
     const ref = await newOrder(inv.id, "11", "100");
-    const pending = { requestId: randomUUID(), partnerPartyRef: inv.id, partnerWebhookType: "FIAT_EVENT", fiatEvent: { amount: 100, created: "2023-05-11T18:32:24.448422Z", currency: "USD", transactionId: randomUUID(), partnerTransactionRef: ref, fiatTransactType: "DEPOSIT", instrumentType: "ACH", transactionStatus: "PENDING" } };
-    await c.queues.queue("bakkt-webhooks").add("bakkt", { eventId: pending.requestId, receivedAt: new Date().toISOString(), payload: pending }, { jobId: `bakkt-${pending.requestId}` });
+    const pending = {
+      requestId: randomUUID(),
+      partnerPartyRef: inv.id,
+      partnerWebhookType: "FIAT_EVENT",
+      fiatEvent: {
+        amount: 100,
+        created: "2023-05-11T18:32:24.448422Z",
+        currency: "USD",
+        transactionId: randomUUID(),
+        partnerTransactionRef: ref,
+        fiatTransactType: "DEPOSIT",
+        instrumentType: "ACH",
+        transactionStatus: "PENDING",
+      },
+    };
+    await c.queues
+      .queue("bakkt-webhooks")
+      .add("bakkt", { eventId: pending.requestId, receivedAt: new Date().toISOString(), payload: pending }, { jobId: `bakkt-${pending.requestId}` });
     await waitFor(async () => (await c.queues.queue("bakkt-webhooks").getJobState(`bakkt-${pending.requestId}`)) === "completed");
     expect((await orderStatus(ref)).status).toBe("pending");
-    const completed = { ...pending, requestId: randomUUID(), fiatEvent: { ...pending.fiatEvent, created: "2023-05-13T18:32:24.448422Z", transactionId: randomUUID(), transactionStatus: "COMPLETED" } };
-    await c.queues.queue("bakkt-webhooks").add("bakkt", { eventId: completed.requestId, receivedAt: new Date().toISOString(), payload: completed }, { jobId: `bakkt-${completed.requestId}` });
+    const completed = {
+      ...pending,
+      requestId: randomUUID(),
+      fiatEvent: { ...pending.fiatEvent, created: "2023-05-13T18:32:24.448422Z", transactionId: randomUUID(), transactionStatus: "COMPLETED" },
+    };
+    await c.queues
+      .queue("bakkt-webhooks")
+      .add("bakkt", { eventId: completed.requestId, receivedAt: new Date().toISOString(), payload: completed }, { jobId: `bakkt-${completed.requestId}` });
     const o = await waitOrder(ref, "completed");
     expect(o.payment).toEqual(expect.objectContaining({ source: "bakkt", proof: completed.fiatEvent.transactionId }));
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet as Address)).toBe(11n);
 
     // The broker's field list puts the same fields at the top level (and names the type webhookType).
     const ref2 = await newOrder(inv.id, "12", "75.25");
-    const flat = { requestId: randomUUID(), partnerPartyRef: inv.id, webhookType: "FIAT_EVENT", amount: "75.250", created: "2023-05-13T18:32:24.448422Z", currency: "USD", transactionId: randomUUID(), partnerTransactionRef: ref2, fiatTransactType: "DEPOSIT", instrumentType: "WIRE", transactionStatus: "COMPLETED" };
-    await c.queues.queue("bakkt-webhooks").add("bakkt", { eventId: flat.requestId, receivedAt: new Date().toISOString(), payload: flat }, { jobId: `bakkt-${flat.requestId}` });
+    const flat = {
+      requestId: randomUUID(),
+      partnerPartyRef: inv.id,
+      webhookType: "FIAT_EVENT",
+      amount: "75.250",
+      created: "2023-05-13T18:32:24.448422Z",
+      currency: "USD",
+      transactionId: randomUUID(),
+      partnerTransactionRef: ref2,
+      fiatTransactType: "DEPOSIT",
+      instrumentType: "WIRE",
+      transactionStatus: "COMPLETED",
+    };
+    await c.queues
+      .queue("bakkt-webhooks")
+      .add("bakkt", { eventId: flat.requestId, receivedAt: new Date().toISOString(), payload: flat }, { jobId: `bakkt-${flat.requestId}` });
     await waitOrder(ref2, "completed");
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet as Address)).toBe(23n);
   });

@@ -5,7 +5,7 @@ import { brokerJobId, type BrokerEventJobData as BrokerEventJob } from "../src/r
 import { parseBody, type Envelope } from "../src/relay/envelope.js";
 import { createSequencer, type Sequencer } from "../src/relay/sequencer.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
-import { cleanup, TEST_REDIS_URL, uniqueName } from "./helpers/env.js";
+import { cleanup, uniqueName } from "./helpers/env.js";
 import { envelope } from "./helpers/relay.js";
 import { openTestQueues } from "./helpers/stack.js";
 

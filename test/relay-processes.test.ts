@@ -52,7 +52,9 @@ describe("relay and workers as real processes", () => {
     return p.exited;
   };
   const workers = (n: number) =>
-    Array.from({ length: n }, () => spawn(`${ROOT}test/fixtures/broker-worker.mjs`, testEnv(name, { WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: "8", MAX_DELAY_MS: "40" })));
+    Array.from({ length: n }, () =>
+      spawn(`${ROOT}test/fixtures/broker-worker.mjs`, testEnv(name, { WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: "8", MAX_DELAY_MS: "40" })),
+    );
   const left = (names: string[]) => names.reduce((n, q) => n + remaining(emulator, q).ready + remaining(emulator, q).inflight, 0);
   const jobExists = async (ev: TestEnvelope) => (await c.queues.queue("broker-events").getJob(brokerJobId(ev.message_id))) !== undefined;
 
@@ -69,10 +71,19 @@ describe("relay and workers as real processes", () => {
     await Promise.all(ws.map((w) => w.waitForOutput(/worker started/, 30_000)));
     const relay = spawn(`${ROOT}dist/src/bin/relay.js`, relayEnv(q));
     try {
-      await waitFor(async () => {
-        const r = await c.dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll<string>().as("n")).where("message_group_id", "in", groups).where("outcome", "is not", null).executeTakeFirstOrThrow();
-        return Number(r.n) === 500;
-      }, 120_000, "500 events applied");
+      await waitFor(
+        async () => {
+          const r = await c.dbh.db
+            .selectFrom("broker_events")
+            .select((eb) => eb.fn.countAll<string>().as("n"))
+            .where("message_group_id", "in", groups)
+            .where("outcome", "is not", null)
+            .executeTakeFirstOrThrow();
+          return Number(r.n) === 500;
+        },
+        120_000,
+        "500 events applied",
+      );
       await waitFor(async () => left([q.names.primary, q.names.dr]) === 0, 30_000, "both queues drained");
     } finally {
       expect((await stop(relay)).code).toBe(0);
@@ -92,7 +103,12 @@ describe("relay and workers as real processes", () => {
       expect(applied.map((r) => (r.payload as { n: number }).n)).toEqual(Array.from({ length: 25 }, (_, i) => i));
       expect(applied.map((r) => Number(r.sequence))).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
       expect(applied.every((r) => r.outcome === "applied")).toBe(true);
-      const state = await c.dbh.db.selectFrom("broker_entities").selectAll().where("kind", "=", "transfers").where("entity_id", "=", `tr-${g}`).executeTakeFirstOrThrow();
+      const state = await c.dbh.db
+        .selectFrom("broker_entities")
+        .selectAll()
+        .where("kind", "=", "transfers")
+        .where("entity_id", "=", `tr-${g}`)
+        .executeTakeFirstOrThrow();
       expect(state.status).toBe("STEP_24");
       expect(state.applied_count).toBe(25);
     }
@@ -116,13 +132,23 @@ describe("relay and workers as real processes", () => {
     try {
       // Still in SQS until its timeout runs out; then the new relay receives it again and deletes it.
       await waitFor(async () => left([q.names.primary]) === 0, 60_000, "the message deleted by the second relay");
-      await waitFor(async () => (await c.dbh.db.selectFrom("broker_events").select("outcome").where("message_id", "=", ev.message_id).executeTakeFirst())?.outcome === "applied", 30_000, "applied");
+      await waitFor(
+        async () =>
+          (await c.dbh.db.selectFrom("broker_events").select("outcome").where("message_id", "=", ev.message_id).executeTakeFirst())?.outcome === "applied",
+        30_000,
+        "applied",
+      );
     } finally {
       await stop(relay);
       await stop(ws[0]!);
     }
     expect(relay.stdout()).toContain('"msg":"polling"');
-    const entity = await c.dbh.db.selectFrom("broker_entities").selectAll().where("kind", "=", "orders").where("entity_id", "=", "ord-crash").executeTakeFirstOrThrow();
+    const entity = await c.dbh.db
+      .selectFrom("broker_entities")
+      .selectAll()
+      .where("kind", "=", "orders")
+      .where("entity_id", "=", "ord-crash")
+      .executeTakeFirstOrThrow();
     expect(entity.applied_count).toBe(1);
     expect(await c.dbh.db.selectFrom("broker_events").select("message_id").where("message_group_id", "=", "acct-crash").execute()).toHaveLength(1);
     // The redelivery was recognised: its group was numbered once.

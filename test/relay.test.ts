@@ -32,7 +32,11 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
   beforeAll(async () => {
     emulator = await startSqsEmulator();
     sqs = emulatorClient(emulator);
-    c = await buildClients(testConfig(name, { WORKER_QUEUES: "broker-events", RELAY_WAIT_TIME_SECONDS: "1", RELAY_VISIBILITY_TIMEOUT_SECONDS: "5" }), "producer", "test");
+    c = await buildClients(
+      testConfig(name, { WORKER_QUEUES: "broker-events", RELAY_WAIT_TIME_SECONDS: "1", RELAY_VISIBILITY_TIMEOUT_SECONDS: "5" }),
+      "producer",
+      "test",
+    );
     await migrateToLatest(c.dbh.db, name);
     worker = startWorkerSide(c);
   });
@@ -55,7 +59,16 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
     const before = await metricValue(c, "hookrail_relay_duplicates_dropped_total");
     const relay = startRelaySide(c, { queueUrls: { primary: q.primary, dr: q.dr }, sqs });
     try {
-      await waitFor(async () => remaining(emulator, q.names.primary).ready + remaining(emulator, q.names.primary).inflight + remaining(emulator, q.names.dr).ready + remaining(emulator, q.names.dr).inflight === 0, 20_000, "both copies deleted");
+      await waitFor(
+        async () =>
+          remaining(emulator, q.names.primary).ready +
+            remaining(emulator, q.names.primary).inflight +
+            remaining(emulator, q.names.dr).ready +
+            remaining(emulator, q.names.dr).inflight ===
+          0,
+        20_000,
+        "both copies deleted",
+      );
       await waitFor(async () => (await entity("transfers", "tr-twin"))?.status === "COMPLETED", 20_000, "the transfer applied");
     } finally {
       await relay.stop();
@@ -96,7 +109,12 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
     expect(bodies).toEqual([JSON.stringify(missing), "{not json"].sort());
     expect(letters.find((l) => (l.source as { body: string }).body === "{not json")!.failedReason).toMatch(/not JSON/);
     expect(letters.find((l) => (l.source as { body: string }).body !== "{not json")!.failedReason).toMatch(/payload/);
-    const applied = await c.dbh.db.selectFrom("broker_events").select(["message_id", "sequence"]).where("message_group_id", "=", group).orderBy("applied_rank").execute();
+    const applied = await c.dbh.db
+      .selectFrom("broker_events")
+      .select(["message_id", "sequence"])
+      .where("message_group_id", "=", group)
+      .orderBy("applied_rank")
+      .execute();
     expect(applied.map((r) => r.message_id)).toEqual([first.message_id, last.message_id]);
   });
 
@@ -107,16 +125,19 @@ describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
     let handingOff = false;
     const before = await metricValue(c, "hookrail_relay_visibility_extensions_total");
     // A 2 s visibility timeout, so the hand-off below outlasts it twice over.
-    const relay = startRelaySide({ ...c, config: { ...c.config, RELAY_VISIBILITY_TIMEOUT_SECONDS: 2 } }, {
-      queueUrls: { primary: q.primary },
-      sqs,
-      hooks: {
-        beforeHandOff: async () => {
-          handingOff = true;
-          await new Promise((r) => setTimeout(r, 4_500)); // more than twice the 2 s timeout
+    const relay = startRelaySide(
+      { ...c, config: { ...c.config, RELAY_VISIBILITY_TIMEOUT_SECONDS: 2 } },
+      {
+        queueUrls: { primary: q.primary },
+        sqs,
+        hooks: {
+          beforeHandOff: async () => {
+            handingOff = true;
+            await new Promise((r) => setTimeout(r, 4_500)); // more than twice the 2 s timeout
+          },
         },
       },
-    });
+    );
     try {
       await waitFor(async () => handingOff, 20_000, "hand-off to start");
       // Another consumer polling through the slow hand-off never gets the message.

@@ -3,7 +3,6 @@ import type { Redis } from "ioredis";
 import { sql } from "kysely";
 import type { DbHandle } from "../src/db/client.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
-import { createRedis } from "../src/redis/connection.js";
 import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode } from "./helpers/process.js";
 import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
@@ -51,7 +50,11 @@ describe("SIGTERM with a job in flight", () => {
   });
 
   it("a job too slow for the shutdown window is handed back and completes in another worker", async () => {
-    const slow = spawnNode(`${ROOT}test/fixtures/slow-worker.mjs`, [], testEnv(name, { SLOW_MS: "60000", WORKER_QUEUES: "payments", SHUTDOWN_TIMEOUT_MS: "1000" }));
+    const slow = spawnNode(
+      `${ROOT}test/fixtures/slow-worker.mjs`,
+      [],
+      testEnv(name, { SLOW_MS: "60000", WORKER_QUEUES: "payments", SHUTDOWN_TIMEOUT_MS: "1000" }),
+    );
     await slow.waitForOutput(/worker started/);
     await queues.queue("payments").add("payment", paymentJob("ev-stuck"), { jobId: "pay-ev-stuck" });
     await slow.waitForOutput(/slow job started/);

@@ -5,7 +5,7 @@ import { resolveClientAddress } from "../src/net/client-address.js";
 import { decimalFromNumberText, exactDecimal } from "../src/validation/decimal.js";
 import { parseExactJson } from "../src/server/webhooks/exact-json.js";
 import { eventJobId } from "../src/queues/job-id.js";
-import { SignatureError } from "../src/server/webhooks/verify/errors.js";
+import type { SignatureError } from "../src/server/webhooks/verify/errors.js";
 import { signStandardWebhook, StandardWebhooksVerifier } from "../src/server/webhooks/verify/standard-webhooks.js";
 
 describe("address ranges", () => {
@@ -74,7 +74,10 @@ describe("Standard Webhooks verifier", () => {
   const secret = `whsec_${Buffer.from("0123456789abcdef0123").toString("base64")}`;
   const now = 1_700_000_000_000;
   const v = new StandardWebhooksVerifier([secret], { now: () => now });
-  const headers = (sig: string, ts = now / 1000) => (n: string) => ({ "webhook-id": "msg_1", "webhook-timestamp": String(ts), "webhook-signature": sig })[n];
+  const headers =
+    (sig: string, ts = now / 1000) =>
+    (n: string) =>
+      ({ "webhook-id": "msg_1", "webhook-timestamp": String(ts), "webhook-signature": sig })[n];
   const reason = (fn: () => void) => {
     try {
       fn();
@@ -100,7 +103,12 @@ describe("webhook configuration", () => {
   it("lists every bad value at once and never echoes secrets", () => {
     let message = "";
     try {
-      loadConfig({ PAYMENTS_WEBHOOK_SECRETS: "whsec_short!,topsecretvalue", TRUSTED_PROXIES: "10.0.0.0/8,banana", FIREBLOCKS_PUBLIC_KEYS: "not-a-key", WEBHOOK_MAX_BYTES: "12" });
+      loadConfig({
+        PAYMENTS_WEBHOOK_SECRETS: "whsec_short!,topsecretvalue",
+        TRUSTED_PROXIES: "10.0.0.0/8,banana",
+        FIREBLOCKS_PUBLIC_KEYS: "not-a-key",
+        WEBHOOK_MAX_BYTES: "12",
+      });
     } catch (e) {
       message = (e as Error).message;
     }

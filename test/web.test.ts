@@ -57,7 +57,11 @@ describe("web process", () => {
 
   it("readiness fails when Postgres is unreachable", async () => {
     // A second web side whose database pool points at a closed port.
-    const broken = await buildClients(testConfig(uniqueName("webdown"), { DATABASE_URL: "postgres://postgres@127.0.0.1:1/test", DATABASE_SCHEMA: "" }), "producer", "web").catch((e: Error) => e);
+    const broken = await buildClients(
+      testConfig(uniqueName("webdown"), { DATABASE_URL: "postgres://postgres@127.0.0.1:1/test", DATABASE_SCHEMA: "" }),
+      "producer",
+      "web",
+    ).catch((e: Error) => e);
     // Opening a pool does not connect, so clients build; readiness must then report postgres down.
     expect(broken).not.toBeInstanceOf(Error);
     const bc = broken as Clients;

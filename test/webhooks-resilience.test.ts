@@ -175,7 +175,28 @@ describe("webhook receiver under random input (property-based)", () => {
 
   it("validly signed random payloads: 202/200 or 400, never 5xx, and a job exists exactly for each 2xx", async () => {
     const accepted = new Set<string>();
-    const fields = fc.dictionary(fc.constantFrom("amount", "currency", "bankTransactionId", "referenceId", "timestamp", "type", "rail", "requestId", "partnerPartyRef", "webhookType", "partyStatus", "applicantId", "externalUserId", "createdAtMs", "data", "eventType"), fc.jsonValue(), { maxKeys: 8 });
+    const fields = fc.dictionary(
+      fc.constantFrom(
+        "amount",
+        "currency",
+        "bankTransactionId",
+        "referenceId",
+        "timestamp",
+        "type",
+        "rail",
+        "requestId",
+        "partnerPartyRef",
+        "webhookType",
+        "partyStatus",
+        "applicantId",
+        "externalUserId",
+        "createdAtMs",
+        "data",
+        "eventType",
+      ),
+      fc.jsonValue(),
+      { maxKeys: 8 },
+    );
     const payload = fc.oneof(
       fc.json(),
       fc.tuple(fc.constantFrom(...Object.values(SEED), paymentBody()), fields).map(([seed, over]) => JSON.stringify({ ...JSON.parse(seed), ...over })),
@@ -183,10 +204,13 @@ describe("webhook receiver under random input (property-based)", () => {
     await fc.assert(
       fc.asyncProperty(route, payload, async (path, text) => {
         const h =
-          path === "/payments" ? standardHeaders(PAY, text)
-          : path === "/bakkt" ? standardHeaders(BAKKT, text)
-          : path === "/kyc/sumsub" ? sumsubHeaders(SUMSUB, text)
-          : fireblocksV1Headers(fb.privateKey, text);
+          path === "/payments"
+            ? standardHeaders(PAY, text)
+            : path === "/bakkt"
+              ? standardHeaders(BAKKT, text)
+              : path === "/kyc/sumsub"
+                ? sumsubHeaders(SUMSUB, text)
+                : fireblocksV1Headers(fb.privateKey, text);
         const res = await fetch(`${base}${path}`, { method: "POST", body: text, headers: h });
         const answer = (await res.json()) as { jobId?: string };
         expect([200, 202, 400, 413]).toContain(res.status);

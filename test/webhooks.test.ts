@@ -8,7 +8,16 @@ import { buildClients, closeClients, type Clients } from "../src/processes/clien
 import { startWebSide, type WebSide } from "../src/processes/web.js";
 import { webhookRoutes } from "../src/server/webhooks/index.js";
 import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
-import { fireblocksV1Headers, fireblocksV2Headers, JwksStub, paymentBody, rsaKeyPair, SEED, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
+import {
+  fireblocksV1Headers,
+  fireblocksV2Headers,
+  JwksStub,
+  paymentBody,
+  rsaKeyPair,
+  SEED,
+  standardHeaders,
+  sumsubHeaders,
+} from "./helpers/webhook-senders.js";
 
 const name = uniqueName("webhooks");
 const whsec = () => `whsec_${randomBytes(24).toString("base64")}`;
@@ -31,8 +40,7 @@ describe("webhook receiver", () => {
   let config: Config;
   const extraServers: ServerType[] = [];
 
-  const post = (path: string, body: string, headers: Record<string, string>, at = base) =>
-    fetch(`${at}/webhooks${path}`, { method: "POST", body, headers });
+  const post = (path: string, body: string, headers: Record<string, string>, at = base) => fetch(`${at}/webhooks${path}`, { method: "POST", body, headers });
   const jobCount = async (queue: string) => {
     const counts = await c.queues.queue(queue).getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized", "paused");
     return Object.values(counts).reduce((a, b) => a + b, 0);
@@ -75,8 +83,7 @@ describe("webhook receiver", () => {
     // The variant app has no /webhooks prefix: give post() a base that ends where the mount would.
     return `http://127.0.0.1:${port}`;
   };
-  const postVariant = (at: string, path: string, body: string, headers: Record<string, string>) =>
-    fetch(`${at}${path}`, { method: "POST", body, headers });
+  const postVariant = (at: string, path: string, body: string, headers: Record<string, string>) => fetch(`${at}${path}`, { method: "POST", body, headers });
 
   describe("payments (Standard Webhooks)", () => {
     it("valid -> 202 and exactly one job with the expected id and data; again -> 200 duplicate", async () => {
@@ -114,12 +121,12 @@ describe("webhook receiver", () => {
       const res = await post("/payments", raw, standardHeaders(PAY_OLD, raw));
       expect(res.status).toBe(202);
       const job = await c.queues.queue("payments").getJob("pay-BTX-exact.payment%2Efailed");
-      expect((job?.data.payload as { amount: string }).amount).toBe("1234567890123456789.10");
+      expect((job!.data.payload as { amount: string }).amount).toBe("1234567890123456789.10");
       const exp = `{"referenceId":"ATK-TX-3","amount":"1.5e3","currency":"EUR","bankTransactionId":"BTX-exp","timestamp":"2026-03-01T12:00:00Z"}`;
       expect((await post("/payments", exp, standardHeaders(PAY_OLD, exp))).status).toBe(400);
       const expNumber = `{"referenceId":"ATK-TX-3","amount":1.5e3,"currency":"EUR","bankTransactionId":"BTX-exp","timestamp":"2026-03-01T12:00:00Z"}`;
       expect((await post("/payments", expNumber, standardHeaders(PAY_OLD, expNumber))).status).toBe(202);
-      expect(((await c.queues.queue("payments").getJob("pay-BTX-exp.payment%2Ecompleted"))?.data.payload as { amount: string }).amount).toBe("1500");
+      expect(((await c.queues.queue("payments").getJob("pay-BTX-exp.payment%2Ecompleted"))!.data.payload as { amount: string }).amount).toBe("1500");
     });
 
     it("accepts both secrets of a rotated list, rejects anything else with 401 and enqueues nothing", async () => {
@@ -177,9 +184,17 @@ describe("webhook receiver", () => {
       }
       expect(ids.size).toBe(Object.keys(SEED).length);
       expect(await jobCount("bakkt-webhooks")).toBe(Object.keys(SEED).length);
-      const fiat = await c.queues.queue("bakkt-webhooks").getJob("bakkt-ba5d8540-6n78-44d8-921b-aeca5caf16g8.FIAT_EVENT.5167d1e5-1ff9-49bd-86a2-38d8116c7d67.PENDING");
+      const fiat = await c.queues
+        .queue("bakkt-webhooks")
+        .getJob("bakkt-ba5d8540-6n78-44d8-921b-aeca5caf16g8.FIAT_EVENT.5167d1e5-1ff9-49bd-86a2-38d8116c7d67.PENDING");
       expect(fiat?.data.eventId).toBe("ba5d8540-6n78-44d8-921b-aeca5caf16g8");
-      expect(fiat?.data.payload).toEqual(expect.objectContaining({ webhookType: "FIAT_EVENT", partnerWebhookType: "FIAT_EVENT", fiatEvent: expect.objectContaining({ amount: "100", currency: "USD", transactionStatus: "PENDING" }) }));
+      expect(fiat?.data.payload).toEqual(
+        expect.objectContaining({
+          webhookType: "FIAT_EVENT",
+          partnerWebhookType: "FIAT_EVENT",
+          fiatEvent: expect.objectContaining({ amount: "100", currency: "USD", transactionStatus: "PENDING" }),
+        }),
+      );
 
       const again = await post("/bakkt", SEED.bakktAchCompleted, standardHeaders(BAKKT, SEED.bakktAchCompleted));
       expect(again.status).toBe(200);
@@ -188,12 +203,24 @@ describe("webhook receiver", () => {
     });
 
     it("reads the field list's flat webhookType form and rejects unknown enums", async () => {
-      const flat = JSON.stringify({ requestId: "req-flat-1", partnerPartyRef: "P-1", webhookType: "FIAT_EVENT", amount: 250.75, currency: "USD", transactionId: "T-1", fiatTransactType: "WITHDRAW", instrumentType: "WIRE", transactionStatus: "COMPLETED" });
+      const flat = JSON.stringify({
+        requestId: "req-flat-1",
+        partnerPartyRef: "P-1",
+        webhookType: "FIAT_EVENT",
+        amount: 250.75,
+        currency: "USD",
+        transactionId: "T-1",
+        fiatTransactType: "WITHDRAW",
+        instrumentType: "WIRE",
+        transactionStatus: "COMPLETED",
+      });
       const res = await post("/bakkt", flat, standardHeaders(BAKKT, flat));
       expect(res.status).toBe(202);
       const job = await c.queues.queue("bakkt-webhooks").getJob(((await res.json()) as { jobId: string }).jobId);
       // The flat fields are kept as sent; the reader also puts the fiat event where the processor reads it.
-      expect(job?.data.payload).toEqual(expect.objectContaining({ amount: 250.75, webhookType: "FIAT_EVENT", fiatEvent: expect.objectContaining({ amount: "250.75", transactionId: "T-1" }) }));
+      expect(job?.data.payload).toEqual(
+        expect.objectContaining({ amount: 250.75, webhookType: "FIAT_EVENT", fiatEvent: expect.objectContaining({ amount: "250.75", transactionId: "T-1" }) }),
+      );
       const unknown = SEED.bakktAchPending.replace('"ACH"', '"CARRIER_PIGEON"');
       const bad = await post("/bakkt", unknown, standardHeaders(BAKKT, unknown));
       expect(bad.status).toBe(400);
@@ -255,9 +282,22 @@ describe("webhook receiver", () => {
 
   describe("fireblocks (v1 RSA-SHA512, v2 detached JWS)", () => {
     const v1 = (status: string, id = "tx-3f1c") =>
-      JSON.stringify({ type: "TRANSACTION_STATUS_UPDATED", tenantId: "t-1", timestamp: 1700000000000, data: { id, status, subStatus: "", txHash: "0xabc", amount: 0.1, assetId: "ETH" } });
+      JSON.stringify({
+        type: "TRANSACTION_STATUS_UPDATED",
+        tenantId: "t-1",
+        timestamp: 1700000000000,
+        data: { id, status, subStatus: "", txHash: "0xabc", amount: 0.1, assetId: "ETH" },
+      });
     const v2 = (status: string, id = "tx-9a2e") =>
-      JSON.stringify({ id: `evt-${id}-${status}`, eventType: "transaction.status.updated", eventVersion: 1, resourceId: id, createdAt: 1700000000000, workspaceId: "ws-1", data: { id, status, subStatus: "", txHash: "0xdef" } });
+      JSON.stringify({
+        id: `evt-${id}-${status}`,
+        eventType: "transaction.status.updated",
+        eventVersion: 1,
+        resourceId: id,
+        createdAt: 1700000000000,
+        workspaceId: "ws-1",
+        data: { id, status, subStatus: "", txHash: "0xdef" },
+      });
 
     it("v1: both configured public keys verify; the same status again is a duplicate; a new status is a new job", async () => {
       const body = v1("CONFIRMING");
@@ -357,8 +397,21 @@ describe("webhook receiver", () => {
 
     const lines = written.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "webhook");
     expect(lines).toEqual([
-      expect.objectContaining({ provider: "payments", outcome: "accepted", status: 202, jobId: "pay-BTX-logged.payment%2Ecompleted", eventId: "BTX-logged", latencyMs: expect.any(Number) }),
-      expect.objectContaining({ provider: "payments", outcome: "unauthorized", status: 401, latencyMs: expect.any(Number), detail: expect.stringContaining("no_match") }),
+      expect.objectContaining({
+        provider: "payments",
+        outcome: "accepted",
+        status: 202,
+        jobId: "pay-BTX-logged.payment%2Ecompleted",
+        eventId: "BTX-logged",
+        latencyMs: expect.any(Number),
+      }),
+      expect.objectContaining({
+        provider: "payments",
+        outcome: "unauthorized",
+        status: 401,
+        latencyMs: expect.any(Number),
+        detail: expect.stringContaining("no_match"),
+      }),
     ]);
     const text = written.join("");
     for (const secretish of [PAY_NEW, PAY_NEW.slice(6), headers["webhook-signature"]!, forged["webhook-signature"], "ATK-TX-secretive", "777.2"]) {

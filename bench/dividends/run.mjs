@@ -49,7 +49,9 @@ try {
   const wait = (hash) => deployer.publicClient.waitForTransactionReceipt({ hash });
   const { stablecoin, batchTransfer } = await deployContracts(deployer, { admin: signer.account.address });
   // Treasury funded before hookrail's sender owns the signer's nonces.
-  await wait(await signer.walletClient.writeContract({ address: stablecoin, abi: stablecoinAbi, functionName: "mint", args: [signer.account.address, 10n ** 18n] }));
+  await wait(
+    await signer.walletClient.writeContract({ address: stablecoin, abi: stablecoinAbi, functionName: "mint", args: [signer.account.address, 10n ** 18n] }),
+  );
 
   // --- holders: minted to the deployer, spread with BatchTransfer (500 per transaction)
   const setupStart = performance.now();
@@ -57,11 +59,21 @@ try {
   const holders = Array.from({ length: N }, wallet);
   const balanceOf = (i) => E18 + BigInt(i) * 1_000_003n;
   const supply = holders.reduce((s, _, i) => s + balanceOf(i), 0n);
-  await wait(await deployer.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [deployer.account.address, supply] }));
+  await wait(
+    await deployer.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [deployer.account.address, supply] }),
+  );
   await wait(await deployer.walletClient.writeContract({ address: token, abi: erc20Abi, functionName: "approve", args: [batchTransfer, supply] }));
   for (let i = 0; i < N; i += 500) {
     const slice = holders.slice(i, i + 500);
-    await wait(await deployer.walletClient.writeContract({ address: batchTransfer, abi: batchTransferAbi, functionName: "batchTransferFrom", args: [token, slice, slice.map((_, j) => balanceOf(i + j))], gas: 25_000_000n }));
+    await wait(
+      await deployer.walletClient.writeContract({
+        address: batchTransfer,
+        abi: batchTransferAbi,
+        functionName: "batchTransferFrom",
+        args: [token, slice, slice.map((_, j) => balanceOf(i + j))],
+        gas: 25_000_000n,
+      }),
+    );
   }
   const recordBlock = await deployer.publicClient.getBlockNumber();
   console.log(`setup: ${N} holders in ${((performance.now() - setupStart) / 1000).toFixed(1)} s (not measured)`);
@@ -85,7 +97,10 @@ try {
     DIVIDEND_DUE_CRON: "0 0 1 1 *", // runs are triggered by the bench
   };
   const startWorker = async (env) => {
-    const child = spawn(process.execPath, [`${ROOT}dist/src/bin/worker.js`], { env: { ...baseEnv, ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [`${ROOT}dist/src/bin/worker.js`], {
+      env: { ...baseEnv, ...env, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -105,11 +120,21 @@ try {
   // the same way (setup, not measured).
   const small = await deploySecurityToken(deployer, deployer.account.address, "Bench Small", "BSM");
   const smallSupply = holders.slice(0, SMALL).reduce((s, _, i) => s + balanceOf(i), 0n);
-  await wait(await deployer.walletClient.writeContract({ address: small, abi: securityTokenAbi, functionName: "mint", args: [deployer.account.address, smallSupply] }));
+  await wait(
+    await deployer.walletClient.writeContract({ address: small, abi: securityTokenAbi, functionName: "mint", args: [deployer.account.address, smallSupply] }),
+  );
   await wait(await deployer.walletClient.writeContract({ address: small, abi: erc20Abi, functionName: "approve", args: [batchTransfer, smallSupply] }));
   for (let i = 0; i < SMALL; i += 500) {
     const slice = holders.slice(i, Math.min(i + 500, SMALL));
-    await wait(await deployer.walletClient.writeContract({ address: batchTransfer, abi: batchTransferAbi, functionName: "batchTransferFrom", args: [small, slice, slice.map((_, j) => balanceOf(i + j))], gas: 25_000_000n }));
+    await wait(
+      await deployer.walletClient.writeContract({
+        address: batchTransfer,
+        abi: batchTransferAbi,
+        functionName: "batchTransferFrom",
+        args: [small, slice, slice.map((_, j) => balanceOf(i + j))],
+        gas: 25_000_000n,
+      }),
+    );
   }
   const smallBlock = await deployer.publicClient.getBlockNumber();
   // A block of its own for the direct run: one declaration per token, record block and payout token.
@@ -141,7 +166,11 @@ try {
       await sleep(20);
     }
     const seconds = (performance.now() - start) / 1000;
-    const txs = await dbh.db.selectFrom("chain_transactions").select((eb) => eb.fn.countAll().as("n")).where("intent_key", "like", `dividend-${id}-%`).executeTakeFirstOrThrow();
+    const txs = await dbh.db
+      .selectFrom("chain_transactions")
+      .select((eb) => eb.fn.countAll().as("n"))
+      .where("intent_key", "like", `dividend-${id}-%`)
+      .executeTakeFirstOrThrow();
     if (row.holder_count !== count) throw new Error(`${label}: ${row.holder_count} holders, expected ${count}`);
     // Batches are confirmed concurrently; the stored total must still count each one once.
     if (row.total_paid !== row.total_due) throw new Error(`${label}: total_paid ${row.total_paid}, total_due ${row.total_due}`);
@@ -168,7 +197,9 @@ try {
   let checked = 0;
   for (let i = 0; i < N; i += 200) {
     const slice = holders.slice(i, i + 200);
-    const balances = await Promise.all(slice.map((h) => deployer.publicClient.readContract({ address: stablecoin, abi: erc20Abi, functionName: "balanceOf", args: [h] })));
+    const balances = await Promise.all(
+      slice.map((h) => deployer.publicClient.readContract({ address: stablecoin, abi: erc20Abi, functionName: "balanceOf", args: [h] })),
+    );
     slice.forEach((h, j) => {
       if (balances[j] !== expected.get(h.toLowerCase())) throw new Error(`holder ${h} has ${balances[j]}, expected ${expected.get(h.toLowerCase())}`);
       checked += 1;
@@ -176,12 +207,19 @@ try {
   }
   console.log(`on-chain check: ${checked} holders hold exactly their computed amounts`);
   const base = results.find((r) => r.label === "direct_1k");
-  console.log(`\nmachine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}, node ${process.version}`);
+  console.log(
+    `\nmachine: ${os.cpus().length} x ${os.cpus()[0]?.model}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}, node ${process.version}`,
+  );
   console.log(`batch size ${BATCH}, ${CONCURRENCY} batches in flight\n`);
   console.log("| run | holders | seconds (due -> completed) | of which snapshot | holders/s | payout txs | ratio to direct_1k |");
   console.log("|---|---|---|---|---|---|---|");
   for (const r of results) {
-    console.log(`| ${r.label} | ${r.holders} | ${r.seconds.toFixed(2)} | ${r.snapshotSeconds.toFixed(2)} | ${r.holdersPerSecond.toFixed(0)} | ${r.transactions} | ${(r.holdersPerSecond / base.holdersPerSecond).toFixed(2)} |`);
+    console.log(
+      `| ${r.label} | ${r.holders} | ${r.seconds.toFixed(2)} | ${r.snapshotSeconds.toFixed(2)} | ${r.holdersPerSecond.toFixed(0)} | ${r.transactions} | ${(r.holdersPerSecond / base.holdersPerSecond).toFixed(2)} |`,
+    );
   }
 } finally {
   for (const w of workers) if (w.exitCode === null) w.kill("SIGKILL");

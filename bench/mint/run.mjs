@@ -38,9 +38,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function pool(items, width, fn) {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 const anvil = await startAnvil();
@@ -66,22 +68,47 @@ try {
   const spare = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.spare, pollingIntervalMs: 50 });
   const minterRole = await signer.publicClient.readContract({ address: securityToken, abi: securityTokenAbi, functionName: "MINTER_ROLE" });
   await signer.publicClient.waitForTransactionReceipt({
-    hash: await signer.walletClient.writeContract({ address: securityToken, abi: securityTokenAbi, functionName: "grantRole", args: [minterRole, spare.account.address] }),
+    hash: await signer.walletClient.writeContract({
+      address: securityToken,
+      abi: securityTokenAbi,
+      functionName: "grantRole",
+      args: [minterRole, spare.account.address],
+    }),
   });
   const runRaw = async () => {
     let nonce = await spare.publicClient.getTransactionCount({ address: spare.account.address, blockTag: "pending" });
     const start = performance.now();
-    await pool(Array.from({ length: N }, (_, i) => i), 10, async (i) => {
-      const hash = await spare.walletClient.sendTransaction({ to: securityToken, data: data(wallet(), BigInt(i + 1)), nonce: nonce++, gas: (gas * 12n) / 10n });
-      await spare.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-    });
+    await pool(
+      Array.from({ length: N }, (_, i) => i),
+      10,
+      async (i) => {
+        const hash = await spare.walletClient.sendTransaction({
+          to: securityToken,
+          data: data(wallet(), BigInt(i + 1)),
+          nonce: nonce++,
+          gas: (gas * 12n) / 10n,
+        });
+        await spare.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+      },
+    );
     return performance.now() - start;
   };
 
   // --- hookrail end to end: one web process, k worker processes
   const env = {
-    PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
-    RPC_URL: anvil.url, CHAIN_ID: "31337", SIGNER_PRIVATE_KEY: ANVIL_KEYS.signer, CHAIN_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? "50", WORKER_QUEUES: "payments,mints", WORKER_CONCURRENCY: "10",
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL,
+    QUEUE_PREFIX: name,
+    LOG_LEVEL: "warn",
+    RPC_URL: anvil.url,
+    CHAIN_ID: "31337",
+    SIGNER_PRIVATE_KEY: ANVIL_KEYS.signer,
+    CHAIN_POLL_INTERVAL_MS: process.env.BENCH_POLL_MS ?? "50",
+    WORKER_QUEUES: "payments,mints",
+    WORKER_CONCURRENCY: "10",
     PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
   };
   const webProc = spawn(process.execPath, [`${ROOT}dist/src/bin/web.js`], { env: { ...env, PORT: "0", LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -100,8 +127,33 @@ try {
   const runHookrail = async (k) => {
     const tag = `B-${k}-${randomUUID().slice(0, 8)}`;
     const rows = Array.from({ length: N }, (_, i) => ({ id: `inv-${randomUUID()}`, ref: `${tag}-${randomUUID()}`, amount: String(i + 1) }));
-    await dbh.db.insertInto("investors").values(rows.map((r) => ({ id: r.id, wallet: wallet(), first_name: "B", last_name: "M", date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved" }))).execute();
-    await dbh.db.insertInto("orders").values(rows.map((r) => ({ reference_id: r.ref, investor_id: r.id, token_address: securityToken, token_amount: r.amount, expected_amount: "100", currency: "USD" }))).execute();
+    await dbh.db
+      .insertInto("investors")
+      .values(
+        rows.map((r) => ({
+          id: r.id,
+          wallet: wallet(),
+          first_name: "B",
+          last_name: "M",
+          date_of_birth: "1980-01-01",
+          nationality: "DE",
+          kyc_status: "approved",
+        })),
+      )
+      .execute();
+    await dbh.db
+      .insertInto("orders")
+      .values(
+        rows.map((r) => ({
+          reference_id: r.ref,
+          investor_id: r.id,
+          token_address: securityToken,
+          token_amount: r.amount,
+          expected_amount: "100",
+          currency: "USD",
+        })),
+      )
+      .execute();
     const mine = [];
     for (let i = 0; i < k; i++) {
       const child = spawn(process.execPath, [`${ROOT}dist/src/bin/worker.js`], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -114,10 +166,25 @@ try {
     await sleep(3_000); // let the processes connect and start their workers
     // Signed before the clock starts, so the load generator does no crypto while measuring.
     const requests = rows.map((r) => {
-      const body = JSON.stringify({ referenceId: r.ref, amount: 100, currency: "USD", bankTransactionId: `BTX-${randomUUID()}`, timestamp: new Date().toISOString(), rail: "SEPA" });
+      const body = JSON.stringify({
+        referenceId: r.ref,
+        amount: 100,
+        currency: "USD",
+        bankTransactionId: `BTX-${randomUUID()}`,
+        timestamp: new Date().toISOString(),
+        rail: "SEPA",
+      });
       const id = `msg_${randomUUID()}`;
       const ts = Math.floor(Date.now() / 1000);
-      return { body, headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(PAY_SECRET, id, ts, body) } };
+      return {
+        body,
+        headers: {
+          "content-type": "application/json",
+          "webhook-id": id,
+          "webhook-timestamp": String(ts),
+          "webhook-signature": signStandardWebhook(PAY_SECRET, id, ts, body),
+        },
+      };
     });
     const start = performance.now();
     await pool(requests, 10, async (req) => {
@@ -125,7 +192,12 @@ try {
       if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
     });
     for (;;) {
-      const { n } = await dbh.db.selectFrom("orders").select((eb) => eb.fn.countAll().as("n")).where("reference_id", "like", `${tag}-%`).where("status", "=", "completed").executeTakeFirstOrThrow();
+      const { n } = await dbh.db
+        .selectFrom("orders")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .where("reference_id", "like", `${tag}-%`)
+        .where("status", "=", "completed")
+        .executeTakeFirstOrThrow();
       if (Number(n) === N) break;
       if (performance.now() - start > 600_000) throw new Error(`only ${n}/${N} completed in 10 min`);
       await sleep(20);
@@ -133,7 +205,9 @@ try {
     const ms = performance.now() - start;
     // Where the time went, per mint: waiting to sign (intent -> signed, includes the nonce
     // lock queue) and signed -> confirmed (broadcast + mining + receipt poll).
-    const { rows: [st] } = await pgc.query(
+    const {
+      rows: [st],
+    } = await pgc.query(
       `select percentile_cont(0.5) within group (order by extract(epoch from signed_at - created_at) * 1000) as to_signed_ms,
               percentile_cont(0.5) within group (order by extract(epoch from confirmed_at - signed_at) * 1000) as to_confirmed_ms
          from "${name}".chain_transactions where intent_key like $1`,
@@ -141,7 +215,11 @@ try {
     );
     for (const { child } of mine) child.kill("SIGTERM");
     await Promise.all(mine.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)))));
-    const errors = mine.map(({ out }) => out()).join("").split("\n").filter((l) => /"level":(50|60)/.test(l));
+    const errors = mine
+      .map(({ out }) => out())
+      .join("")
+      .split("\n")
+      .filter((l) => /"level":(50|60)/.test(l));
     return { ms, errors: errors.length, toSignedMs: Math.round(st.to_signed_ms), toConfirmedMs: Math.round(st.to_confirmed_ms) };
   };
   const rounds = [];
@@ -159,7 +237,10 @@ try {
   const result = {
     mints_per_run: N,
     rounds: ROUNDS,
-    machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`,
+    machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
     median_mints_per_s: { raw_viem: rate(raw), hookrail_1_worker: rate(one), hookrail_2_workers: rate(two) },
     median_ratio_to_raw: { hookrail_1_worker: +(raw / one).toFixed(2), hookrail_2_workers: +(raw / two).toFixed(2) },
     per_round_mints_per_s: rounds.map((r) => ({ raw_viem: rate(r.rawMs), hookrail_1_worker: rate(r.one.ms), hookrail_2_workers: rate(r.two.ms) })),

@@ -12,12 +12,27 @@ import { createLogger } from "../../dist/src/log.js";
 import { Writable } from "node:stream";
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 const v = new StandardWebhooksVerifier([secret]);
-const allow = AddressMatcher.fromList(["127.0.0.0/8", "::1/128"]); const proxies = AddressMatcher.fromList([]);
-const sink = new Writable({ write(_c, _e, cb) { cb(); } });
+const allow = AddressMatcher.fromList(["127.0.0.0/8", "::1/128"]);
+const proxies = AddressMatcher.fromList([]);
+const sink = new Writable({
+  write(_c, _e, cb) {
+    cb();
+  },
+});
 const log = createLogger("info", {}, sink).child({}, { redact: [] });
-const N = 50000; const ts = Math.floor(Date.now() / 1000);
+const N = 50000;
+const ts = Math.floor(Date.now() / 1000);
 const reqs = Array.from({ length: N }, (_, i) => {
-  const body = Buffer.from(JSON.stringify({ referenceId: `ATK-TX-${i}`, amount: 1250.75, currency: "USD", bankTransactionId: `BTX-${i}`, timestamp: "2026-03-01T12:00:00Z", rail: "SEPA" }));
+  const body = Buffer.from(
+    JSON.stringify({
+      referenceId: `ATK-TX-${i}`,
+      amount: 1250.75,
+      currency: "USD",
+      bankTransactionId: `BTX-${i}`,
+      timestamp: "2026-03-01T12:00:00Z",
+      rail: "SEPA",
+    }),
+  );
   const h = { "webhook-id": `msg_${i}`, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, `msg_${i}`, ts, body) };
   return { body, header: (n) => h[n] };
 });
@@ -25,7 +40,7 @@ const td = new TextDecoder("utf-8", { fatal: true });
 // The receiver's steps in its own order (src/server/webhooks/receiver.ts); metrics, routing and
 // header reading are left out, so this is a floor.
 const steps = {
-  allowlist: (r) => allow.matches(resolveClientAddress("127.0.0.1", undefined, proxies).address),
+  allowlist: (_r) => allow.matches(resolveClientAddress("127.0.0.1", undefined, proxies).address),
   signature: (r) => v.verify(r.header, r.body),
   parse: (r) => (r.json = parseExactJson(td.decode(r.body))),
   validate: (r) => {
@@ -33,7 +48,8 @@ const steps = {
     r.event = paymentsProvider.identify(r.read);
   },
   jobData: (r) => JSON.parse(JSON.stringify(r.read)),
-  logLine: (r) => log.info({ provider: "payments", outcome: "accepted", status: 202, jobId: r.event.jobId, eventId: r.event.eventId, latencyMs: 1.23 }, "webhook"),
+  logLine: (r) =>
+    log.info({ provider: "payments", outcome: "accepted", status: 202, jobId: r.event.jobId, eventId: r.event.eventId, latencyMs: 1.23 }, "webhook"),
 };
 for (let round = 0; round < 2; round++) {
   const out = {};
@@ -43,6 +59,8 @@ for (let round = 0; round < 2; round++) {
     const c = process.cpuUsage(c0);
     out[name] = +((c.user + c.system) / N).toFixed(1);
   }
-  out.total = +Object.values(out).reduce((a, b) => a + b, 0).toFixed(1);
+  out.total = +Object.values(out)
+    .reduce((a, b) => a + b, 0)
+    .toFixed(1);
   console.log(JSON.stringify(out));
 }

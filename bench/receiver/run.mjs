@@ -29,9 +29,26 @@ let next = 0;
 function prepare(count, tag) {
   const ts = Math.floor(Date.now() / 1000);
   prepared = Array.from({ length: count }, (_, i) => {
-    const body = JSON.stringify({ referenceId: `ATK-TX-${i}`, amount: 1250.75, currency: "USD", bankTransactionId: `BTX-${run}-${tag}-${i}`, timestamp: "2026-03-01T12:00:00Z", rail: "SEPA" });
+    const body = JSON.stringify({
+      referenceId: `ATK-TX-${i}`,
+      amount: 1250.75,
+      currency: "USD",
+      bankTransactionId: `BTX-${run}-${tag}-${i}`,
+      timestamp: "2026-03-01T12:00:00Z",
+      rail: "SEPA",
+    });
     const id = `msg_${run}_${tag}_${i}`;
-    return { method: "POST", path: "/webhooks/payments", body, headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, id, ts, body) } };
+    return {
+      method: "POST",
+      path: "/webhooks/payments",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(ts),
+        "webhook-signature": signStandardWebhook(secret, id, ts, body),
+      },
+    };
   });
   next = 0;
 }
@@ -45,14 +62,29 @@ async function startServer(mode, redisUrl) {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
-  const cpu = () => new Promise((resolve) => { child.once("message", (m) => resolve(m.cpuUs)); child.send("cpu"); });
-  return { port, cpu, stop: () => new Promise((r) => { child.once("exit", r); child.send("stop"); }) };
+  const cpu = () =>
+    new Promise((resolve) => {
+      child.once("message", (m) => resolve(m.cpuUs));
+      child.send("cpu");
+    });
+  return {
+    port,
+    cpu,
+    stop: () =>
+      new Promise((r) => {
+        child.once("exit", r);
+        child.send("stop");
+      }),
+  };
 }
 
 function load(port, opts, count, tag) {
   prepare(count, tag);
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: DURATION, requests: [{ setupRequest: signedRequest }], ...opts }, (err, res) => (err ? reject(err) : resolve(res)));
+    autocannon(
+      { url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, duration: DURATION, requests: [{ setupRequest: signedRequest }], ...opts },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    );
   });
 }
 
@@ -65,8 +97,8 @@ async function measured(server, opts, count, tag) {
   const loadCpu = process.cpuUsage(load0);
   return {
     ...summary(run),
-    serverCpuUsPerReq: Math.round((await server.cpu() - cpu0) / run.requests.total),
-    redisCpuUsPerReq: Math.round((await redisCpuUs() - redis0) / run.requests.total),
+    serverCpuUsPerReq: Math.round(((await server.cpu()) - cpu0) / run.requests.total),
+    redisCpuUsPerReq: Math.round(((await redisCpuUs()) - redis0) / run.requests.total),
     // autocannon runs in this process: its share of the two cores is part of every request.
     loadCpuUsPerReq: Math.round((loadCpu.user + loadCpu.system) / run.requests.total),
   };
@@ -107,11 +139,34 @@ try {
 }
 const mean = (xs) => Math.round((10 * xs.reduce((a, b) => a + b, 0)) / xs.length) / 10;
 const results = Object.fromEntries(
-  MODES.map((m) => [m, Object.fromEntries(["max", "fixed"].map((k) => [k, Object.fromEntries(Object.keys(rounds[m][0][k]).map((f) => [f, mean(rounds[m].map((r) => r[k][f]))]))]))]),
+  MODES.map((m) => [
+    m,
+    Object.fromEntries(["max", "fixed"].map((k) => [k, Object.fromEntries(Object.keys(rounds[m][0][k]).map((f) => [f, mean(rounds[m].map((r) => r[k][f]))]))])),
+  ]),
 );
 
 const ratio = (a, b) => (results[a] && results[b] ? `${Math.round((100 * results[a].max.reqPerSec) / results[b].max.reqPerSec)}%` : "n/a");
-console.log(JSON.stringify({ machine: `${cpus().length} x ${cpus()[0]?.model}`, node: process.version, connections: CONNECTIONS, durationS: DURATION, fixedRate: FIXED_RATE, rounds: ROUNDS, perRound: rounds, mean: results }, null, 2));
-for (const m of MODES) console.log(`${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms cpu/req server ${results[m].max.serverCpuUsPerReq} us redis ${results[m].max.redisCpuUsPerReq} us load tool ${results[m].max.loadCpuUsPerReq} us | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms cpu/req server ${results[m].fixed.serverCpuUsPerReq} us redis ${results[m].fixed.redisCpuUsPerReq} us`);
-console.log(`full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`);
+console.log(
+  JSON.stringify(
+    {
+      machine: `${cpus().length} x ${cpus()[0]?.model}`,
+      node: process.version,
+      connections: CONNECTIONS,
+      durationS: DURATION,
+      fixedRate: FIXED_RATE,
+      rounds: ROUNDS,
+      perRound: rounds,
+      mean: results,
+    },
+    null,
+    2,
+  ),
+);
+for (const m of MODES)
+  console.log(
+    `${m.padEnd(8)} max ${results[m].max.reqPerSec} req/s p50 ${results[m].max.p50ms} ms p99 ${results[m].max.p99ms} ms cpu/req server ${results[m].max.serverCpuUsPerReq} us redis ${results[m].max.redisCpuUsPerReq} us load tool ${results[m].max.loadCpuUsPerReq} us | at ${FIXED_RATE} req/s: p50 ${results[m].fixed.p50ms} ms p99 ${results[m].fixed.p99ms} ms cpu/req server ${results[m].fixed.serverCpuUsPerReq} us redis ${results[m].fixed.redisCpuUsPerReq} us`,
+  );
+console.log(
+  `full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`,
+);
 if (results.full) console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);

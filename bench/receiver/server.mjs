@@ -32,8 +32,22 @@ if (mode === "full") {
   let n = 0;
   app.post("/webhooks/payments", async (c) => {
     const body = mode === "bare-web" ? await c.req.arrayBuffer() : await requestView(c).readBody(256 * 1024);
-    if (mode === "addonce") await addOnce(queues.queue("payments"), "payment", { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } }, `bench-${process.pid}-${n}`, 2000);
-    if (mode === "add") await queues.queue("payments").add("payment", { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } }, { jobId: `bench-${process.pid}-${n}` });
+    if (mode === "addonce")
+      await addOnce(
+        queues.queue("payments"),
+        "payment",
+        { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } },
+        `bench-${process.pid}-${n}`,
+        2000,
+      );
+    if (mode === "add")
+      await queues
+        .queue("payments")
+        .add(
+          "payment",
+          { eventId: String(++n), receivedAt: new Date().toISOString(), payload: { size: body.byteLength } },
+          { jobId: `bench-${process.pid}-${n}` },
+        );
     return c.json({ ok: true }, 202);
   });
 }

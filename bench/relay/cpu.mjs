@@ -28,8 +28,12 @@ export function pidsMatching(re) {
 
 /** Snapshot CPU of named groups of pids (a function, re-evaluated: postgres forks backends). */
 export function cpuMeter(groups) {
-  const read = () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, (typeof pids === "function" ? pids() : pids).reduce((a, p) => a + cpuOf(p), 0)]));
-  const self = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const read = () =>
+    Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, (typeof pids === "function" ? pids() : pids).reduce((a, p) => a + cpuOf(p), 0)]));
+  const self = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const start = read();
   const selfStart = self();
   return () => {

@@ -24,5 +24,11 @@ await Promise.all(
   }),
 );
 var last;
-process.stdout.write(JSON.stringify({ messages, seconds: ((last ?? performance.now()) - started) / 1000, cpuSeconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2) }) + "\n");
+process.stdout.write(
+  `${JSON.stringify({
+    messages,
+    seconds: ((last ?? performance.now()) - started) / 1000,
+    cpuSeconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(2),
+  })}\n`,
+);
 sqs.destroy();

@@ -48,10 +48,17 @@ async function load(label, events) {
   for (const url of [primary.queueUrl, dr.queueUrl]) {
     for (let i = 0; i < events.length; i += 10) {
       const chunk = events.slice(i, i + 10);
-      await sqs.send(new SendMessageBatchCommand({
-        QueueUrl: url,
-        Entries: chunk.map((e, j) => ({ Id: String(j), MessageBody: JSON.stringify(e), MessageGroupId: e.message_group_id, MessageDeduplicationId: e.message_id })),
-      }));
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: chunk.map((e, j) => ({
+            Id: String(j),
+            MessageBody: JSON.stringify(e),
+            MessageGroupId: e.message_group_id,
+            MessageDeduplicationId: e.message_id,
+          })),
+        }),
+      );
     }
   }
   return { primary: primary.queueUrl, dr: dr.queueUrl };
@@ -67,7 +74,9 @@ function run(script, args, env) {
   const exited = new Promise((r) => child.on("exit", (code) => r(code)));
   return { child, exited, out: () => out };
 }
-const until = async (fn, ms = 50) => { while (!(await fn())) await new Promise((r) => setTimeout(r, ms)); };
+const until = async (fn, ms = 50) => {
+  while (!(await fn())) await new Promise((r) => setTimeout(r, ms));
+};
 
 async function round(round) {
   const name = `bench_relay_${randomBytes(4).toString("hex")}`;
@@ -85,11 +94,19 @@ async function round(round) {
   await migrateToLatest(dbh.db, name);
   const relayQueues = await load(`relay${round}`, dataset());
   const env = {
-    DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
-    WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: String(CONCURRENCY),
-    BAKKT_SQS_PRIMARY_URL: relayQueues.primary, BAKKT_SQS_DR_URL: relayQueues.dr,
-    AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL,
+    QUEUE_PREFIX: name,
+    LOG_LEVEL: "warn",
+    WORKER_QUEUES: "broker-events",
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    BAKKT_SQS_PRIMARY_URL: relayQueues.primary,
+    BAKKT_SQS_DR_URL: relayQueues.dr,
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
     RELAY_WAIT_TIME_SECONDS: "1",
   };
   const workers = Array.from({ length: WORKERS }, () => run(`${root}dist/src/bin/worker.js`, [], env));
@@ -117,16 +134,28 @@ async function round(round) {
   let handedOffAt;
   const watchHandOff = (async () => {
     while (!handedOffAt) {
-      const n = Number(await counter.get(`${name}:relay:seq:acct-0`) ?? 0) ; // cheap probe first
+      const n = Number((await counter.get(`${name}:relay:seq:acct-0`)) ?? 0); // cheap probe first
       if (n >= Math.floor(EVENTS / GROUPS)) {
         const keys = await Promise.all(Array.from({ length: GROUPS }, (_, g) => counter.get(`${name}:relay:seq:acct-${g}`)));
-        const jobs = await counter.zcard(`${name}:broker-events:completed`) + await counter.llen(`${name}:broker-events:wait`) + await counter.llen(`${name}:broker-events:active`);
+        const jobs =
+          (await counter.zcard(`${name}:broker-events:completed`)) +
+          (await counter.llen(`${name}:broker-events:wait`)) +
+          (await counter.llen(`${name}:broker-events:active`));
         if (keys.reduce((a, k) => a + Number(k ?? 0), 0) >= EVENTS && jobs >= EVENTS) handedOffAt = performance.now();
       }
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  const applied = async () => Number((await dbh.db.selectFrom("broker_events").select((eb) => eb.fn.countAll().as("n")).where("outcome", "is not", null).executeTakeFirst()).n);
+  const applied = async () =>
+    Number(
+      (
+        await dbh.db
+          .selectFrom("broker_events")
+          .select((eb) => eb.fn.countAll().as("n"))
+          .where("outcome", "is not", null)
+          .executeTakeFirst()
+      ).n,
+    );
   // WORKERS=0 measures the relay's hand-off alone (nothing applies the events).
   await until(async () => (WORKERS === 0 ? handedOffAt !== undefined : (await applied()) >= EVENTS));
   const seconds = (performance.now() - started) / 1000;
@@ -139,13 +168,25 @@ async function round(round) {
 
   for (const p of [relay, ...workers]) p.child.kill("SIGTERM");
   await Promise.all([relay, ...workers].map((p) => p.exited));
-  const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => { const s = emulator.server.inspectQueue(q); return s.messages.ready.length + s.messages.inflight.length; });
+  const left = [`relay${round}-primary.fifo`, `relay${round}-dr.fifo`].map((q) => {
+    const s = emulator.server.inspectQueue(q);
+    return s.messages.ready.length + s.messages.inflight.length;
+  });
   await dbh.close();
   await dropScratchNamespace({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, name });
 
   const result = {
-    events: EVENTS, groups: GROUPS, workers: WORKERS, concurrency: CONCURRENCY, copiesPerEvent: 2,
-    emulatorReceiveDelete: { seconds: +rawResult.seconds.toFixed(2), eventsPerSec: Math.round(rawEventsPerSec), messagesPerSec: Math.round(rawResult.messages / rawResult.seconds), cpuSeconds: { consumer: rawResult.cpuSeconds, benchAndEmulator: +((rawEmulatorCpu.user + rawEmulatorCpu.system) / 1e6).toFixed(2) } },
+    events: EVENTS,
+    groups: GROUPS,
+    workers: WORKERS,
+    concurrency: CONCURRENCY,
+    copiesPerEvent: 2,
+    emulatorReceiveDelete: {
+      seconds: +rawResult.seconds.toFixed(2),
+      eventsPerSec: Math.round(rawEventsPerSec),
+      messagesPerSec: Math.round(rawResult.messages / rawResult.seconds),
+      cpuSeconds: { consumer: rawResult.cpuSeconds, benchAndEmulator: +((rawEmulatorCpu.user + rawEmulatorCpu.system) / 1e6).toFixed(2) },
+    },
     relayToRedis: { seconds: +handOffSeconds.toFixed(2), eventsPerSec: Math.round(EVENTS / handOffSeconds) },
     relayToAppliedState: { seconds: +seconds.toFixed(2), eventsPerSec: Math.round(relayEventsPerSec) },
     ratio: +(relayEventsPerSec / rawEventsPerSec).toFixed(2),

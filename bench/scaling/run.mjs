@@ -33,29 +33,55 @@ const stub = await startComplyAdvantageStub("bench-key", { delayMs: LATENCY, rec
 const dbh = await openDatabase({ databaseUrl: DATABASE_URL, schema: name, pgliteDir: "" });
 await migrateToLatest(dbh.db, name);
 const investors = Array.from({ length: JOBS }, (_, i) => ({
-  id: `inv-${i}`, wallet: `0x${(i + 1).toString(16).padStart(40, "0")}`, first_name: "Bench", last_name: `Investor ${i}`,
-  date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved",
+  id: `inv-${i}`,
+  wallet: `0x${(i + 1).toString(16).padStart(40, "0")}`,
+  first_name: "Bench",
+  last_name: `Investor ${i}`,
+  date_of_birth: "1980-01-01",
+  nationality: "DE",
+  kyc_status: "approved",
 }));
-for (let i = 0; i < investors.length; i += 500) await dbh.db.insertInto("investors").values(investors.slice(i, i + 500)).execute();
+for (let i = 0; i < investors.length; i += 500)
+  await dbh.db
+    .insertInto("investors")
+    .values(investors.slice(i, i + 500))
+    .execute();
 
 const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const queue = new Queue("aml-screening", { connection, prefix: name });
 
 function startWorkers(n) {
   const env = {
-    PATH: process.env.PATH, DATABASE_URL, DATABASE_SCHEMA: name, REDIS_URL, QUEUE_PREFIX: name, LOG_LEVEL: "warn",
-    WORKER_QUEUES: "aml-screening", WORKER_CONCURRENCY: String(CONCURRENCY), AML_RATE_LIMIT_PER_SECOND: "10000",
-    COMPLYADVANTAGE_API_URL: stub.url, COMPLYADVANTAGE_API_KEY: stub.apiKey,
+    PATH: process.env.PATH,
+    DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL,
+    QUEUE_PREFIX: name,
+    LOG_LEVEL: "warn",
+    WORKER_QUEUES: "aml-screening",
+    WORKER_CONCURRENCY: String(CONCURRENCY),
+    AML_RATE_LIMIT_PER_SECOND: "10000",
+    COMPLYADVANTAGE_API_URL: stub.url,
+    COMPLYADVANTAGE_API_KEY: stub.apiKey,
   };
-  return Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`${ROOT}dist/src/bin/worker.js`], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("worker started")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`worker exited ${code}`)));
-  })));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [`${ROOT}dist/src/bin/worker.js`], {
+            env: { ...env, LOG_LEVEL: "info" },
+            stdio: ["ignore", "pipe", "inherit"],
+          });
+          let out = "";
+          child.stdout.on("data", (d) => {
+            out += d;
+            if (out.includes("worker started")) resolve(child);
+          });
+          child.on("exit", (code) => reject(new Error(`worker exited ${code}`)));
+        }),
+    ),
+  );
 }
 
 async function runOnce(n, period) {
@@ -71,7 +97,16 @@ async function runOnce(n, period) {
   }
   const seconds = (Date.now() - started) / 1000;
   await client.end();
-  await Promise.all(workers.map((w) => new Promise((r) => { w.removeAllListeners("exit"); w.once("exit", r); w.kill("SIGTERM"); })));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((r) => {
+          w.removeAllListeners("exit");
+          w.once("exit", r);
+          w.kill("SIGTERM");
+        }),
+    ),
+  );
   return JOBS / seconds;
 }
 
@@ -85,7 +120,11 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`\nmachine: ${cpus().length} x ${cpus()[0]?.model}, load ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+console.log(
+  `\nmachine: ${cpus().length} x ${cpus()[0]?.model}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}`,
+);
 console.log(`jobs ${JOBS}, concurrency ${CONCURRENCY} per process, provider latency ${LATENCY} ms, rounds ${ROUNDS}`);
 for (const n of COUNTS) console.log(`${n} process(es): ${mean(results[n]).toFixed(1)} screenings/s (${(mean(results[n]) / mean(results[1])).toFixed(2)}x one)`);
 

@@ -80,9 +80,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("to_address", "text", (c) => c.notNull())
     .addColumn("data", "text", (c) => c.notNull())
     .addColumn("value", sql`numeric(78, 0)`, (c) => c.notNull().defaultTo(0))
-    .addColumn("status", "text", (c) =>
-      c.notNull().defaultTo("intent").check(sql`status in ('intent', 'signed', 'broadcast', 'confirmed', 'reverted')`),
-    )
+    .addColumn("status", "text", (c) => c.notNull().defaultTo("intent").check(sql`status in ('intent', 'signed', 'broadcast', 'confirmed', 'reverted')`))
     .addColumn("nonce", "int8")
     .addColumn("raw_tx", "text")
     .addColumn("tx_hash", "text", (c) => c.unique())

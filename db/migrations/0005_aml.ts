@@ -26,7 +26,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await db.schema.createIndex("aml_alerts_investor_idx").on("aml_alerts").columns(["investor_id", "status"]).execute();
-  await db.schema.alterTable("investors").addColumn("aml_risk", "text", (c) => c.notNull().defaultTo("unscreened")).execute();
+  await db.schema
+    .alterTable("investors")
+    .addColumn("aml_risk", "text", (c) => c.notNull().defaultTo("unscreened"))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -17,7 +17,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("total_paid", sql`numeric(78,0)`, (c) => c.notNull().defaultTo(0))
     // What rounding down left undistributed, exact: payout base units with up to 18 decimals.
     .addColumn("remainder", "numeric")
-    .addColumn("registrar_notice_status", "text", (c) => c.notNull().defaultTo("pending").check(sql`registrar_notice_status in ('pending', 'accepted', 'rejected')`))
+    .addColumn("registrar_notice_status", "text", (c) =>
+      c.notNull().defaultTo("pending").check(sql`registrar_notice_status in ('pending', 'accepted', 'rejected')`),
+    )
     .addColumn("registrar_reference", "text")
     .addColumn("registrar_idempotency_key", "text", (c) => c.notNull().unique())
     .addColumn("registrar_attempts", "integer", (c) => c.notNull().defaultTo(0))

@@ -63,7 +63,7 @@ try {
   const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
   process.stdout.write(
-    [
+    `${[
       "",
       "hookrail dev is running",
       `  database:  ${c.dbh.kind === "pglite" ? `embedded PGlite in ${config.PGLITE_DIR}` : "Postgres (DATABASE_URL)"}`,
@@ -85,9 +85,13 @@ try {
             `    primary: ${sqsEmulator.primaryUrl}`,
             `    dr:      ${sqsEmulator.drUrl}`,
           ]
-        : [`  sqs:       ${Object.entries(queueUrls).map(([k, v]) => `${k} ${v}`).join(", ")}`]),
+        : [
+            `  sqs:       ${Object.entries(queueUrls)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`,
+          ]),
       "",
-    ].join("\n") + "\n",
+    ].join("\n")}\n`,
   );
   onShutdown(c.log, async () => {
     await web.stop();

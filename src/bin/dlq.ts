@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
         else if (rest[i] === "--id" && rest[i + 1]) ids.push(rest[++i]!);
         else fail(`unexpected argument "${rest[i]}"`);
       }
-      if (all === (ids.length > 0)) fail("replay needs either --all or one or more --id ID");
+      if (all === ids.length > 0) fail("replay needs either --all or one or more --id ID");
       const result = await replayDeadLetters(queues.queue(queue), queues.deadLetters(queue), all ? "all" : ids);
       process.stdout.write(`${JSON.stringify(result)}\n`);
       if (result.skipped.length > 0 && result.replayed.length === 0) process.exitCode = 1;

@@ -1,15 +1,6 @@
 import { UnrecoverableError } from "bullmq";
 import { sql, type Kysely, type Selectable } from "kysely";
-import {
-  BaseError,
-  ExecutionRevertedError,
-  keccak256,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from "viem";
+import { BaseError, ExecutionRevertedError, keccak256, type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
 import type { ChainTransactionsTable, ChainTxStatus, Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
 

@@ -43,7 +43,8 @@ export function createRegistrarClient(opts: { url: string; apiKey: string; timeo
       const body = (await res.json().catch(() => undefined)) as { id?: unknown; reference?: unknown } | undefined;
       const reference = body?.id ?? body?.reference;
       // Accepted but no id: we cannot prove what was recorded; retry (same key) until it says.
-      if (typeof reference !== "string" && typeof reference !== "number") throw new ProviderError("registrar accepted the notice without an id", "bad_response", true);
+      if (typeof reference !== "string" && typeof reference !== "number")
+        throw new ProviderError("registrar accepted the notice without an id", "bad_response", true);
       return { reference: String(reference) };
     },
   };

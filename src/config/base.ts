@@ -4,12 +4,13 @@ import { csvList, emptyToUndefined, intInRange, optionalString, optionalUrl, str
 export const baseSchema = z.object({
   PORT: intInRange(0, 65535, 3000),
   REDIS_URL: z.preprocess(emptyToUndefined, urlString(["redis", "rediss"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379")),
-  QUEUE_PREFIX: stringWithDefault("hookrail").pipe(
-    z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only" }),
-  ),
+  QUEUE_PREFIX: stringWithDefault("hookrail").pipe(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only" })),
   DATABASE_URL: optionalUrl(["postgres", "postgresql"], "postgres://user@host:5432/db"),
   DATABASE_SCHEMA: optionalString().pipe(
-    z.string().regex(/^[a-z_][a-z0-9_]*$/, { error: "expected a lower-case SQL identifier" }).optional(),
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, { error: "expected a lower-case SQL identifier" })
+      .optional(),
   ),
   PGLITE_DIR: stringWithDefault(".pglite"),
   LOG_LEVEL: stringWithDefault("info").pipe(
@@ -19,9 +20,7 @@ export const baseSchema = z.object({
   ),
   BOARD_USERNAME: stringWithDefault("admin"),
   BOARD_PASSWORD: optionalString(),
-  ADMIN_API_TOKEN: optionalString().pipe(
-    z.string().min(16, { error: "expected at least 16 characters" }).optional(),
-  ),
+  ADMIN_API_TOKEN: optionalString().pipe(z.string().min(16, { error: "expected at least 16 characters" }).optional()),
   /** Checked against the queue list by loadConfig's caller (the list lives above config). */
   WORKER_QUEUES: csvList(),
   WORKER_CONCURRENCY: intInRange(1, 1000, 10),
@@ -31,6 +30,11 @@ export const baseSchema = z.object({
   /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
   METRICS_PORT: z.preprocess(
     emptyToUndefined,
-    z.coerce.number({ error: "expected a port from 0 to 65535" }).int({ error: "expected a port from 0 to 65535" }).min(0, { error: "expected a port from 0 to 65535" }).max(65535, { error: "expected a port from 0 to 65535" }).optional(),
+    z.coerce
+      .number({ error: "expected a port from 0 to 65535" })
+      .int({ error: "expected a port from 0 to 65535" })
+      .min(0, { error: "expected a port from 0 to 65535" })
+      .max(65535, { error: "expected a port from 0 to 65535" })
+      .optional(),
   ),
 });

@@ -8,7 +8,10 @@ export const chainSchema = z.object({
   CHAIN_ID: intInRange(1, 2 ** 31 - 1, 31337),
   /** The minter / treasury key. Required when RPC_URL is set. */
   SIGNER_PRIVATE_KEY: optionalString().pipe(
-    z.string().regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected 0x followed by 64 hex digits" }).optional(),
+    z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected 0x followed by 64 hex digits" })
+      .optional(),
   ),
   /** How often receipts are polled while a transaction waits to be mined. */
   CHAIN_POLL_INTERVAL_MS: intInRange(10, 60_000, 1_000),

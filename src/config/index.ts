@@ -19,8 +19,7 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-      problems.map((p) => `  - ${p}`).join("\n"));
+    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
   }
 }
@@ -35,7 +34,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
   // A field check, not a refinement of the whole: it is reported together with every other problem.
   const schema = known
     ? configSchema.extend({
-        WORKER_QUEUES: csvList().pipe(z.array(z.string().refine((q) => known.includes(q), { error: `expected a comma-separated subset of: ${known.join(", ")}` }))),
+        WORKER_QUEUES: csvList().pipe(
+          z.array(z.string().refine((q) => known.includes(q), { error: `expected a comma-separated subset of: ${known.join(", ")}` })),
+        ),
       })
     : configSchema;
   const result = schema.safeParse(env);

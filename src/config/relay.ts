@@ -11,9 +11,7 @@ const optionalUrl = (example: string) => url(["https", "http"], example);
 export const relaySchema = z.object({
   BAKKT_SQS_PRIMARY_URL: optionalUrl("https://sqs.us-east-2.amazonaws.com/123456789012/uat-corr-events.fifo"),
   BAKKT_SQS_DR_URL: optionalUrl("https://sqs.us-west-2.amazonaws.com/123456789012/uat-corr-events.fifo"),
-  AWS_REGION: stringWithDefault("us-east-1").pipe(
-    z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { error: "expected an AWS region like us-east-2" }),
-  ),
+  AWS_REGION: stringWithDefault("us-east-1").pipe(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, { error: "expected an AWS region like us-east-2" })),
   /** Given to the SQS client as its `endpoint` (an emulator, a VPC endpoint). */
   AWS_ENDPOINT_URL_SQS: optionalUrl("http://127.0.0.1:4566"),
   RELAY_WAIT_TIME_SECONDS: intInRange(0, 20, 20),

@@ -34,7 +34,15 @@ export function parsePublicKeyList(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((b64) => `-----BEGIN PUBLIC KEY-----\n${b64.replace(/\s+/g, "").match(/.{1,64}/g)?.join("\n") ?? ""}\n-----END PUBLIC KEY-----`);
+    .map(
+      (b64) =>
+        `-----BEGIN PUBLIC KEY-----\n${
+          b64
+            .replace(/\s+/g, "")
+            .match(/.{1,64}/g)
+            ?.join("\n") ?? ""
+        }\n-----END PUBLIC KEY-----`,
+    );
 }
 
 const publicKeyList = () =>

@@ -50,10 +50,7 @@ async function openPostgres(url: string, schema: string | undefined, max: number
 }
 
 async function openPglite(dir: string, schema: string | undefined): Promise<DbHandle> {
-  const [{ PGlite, types }, { PGliteDialect }] = await Promise.all([
-    import("@electric-sql/pglite"),
-    import("kysely-pglite-dialect"),
-  ]);
+  const [{ PGlite, types }, { PGliteDialect }] = await Promise.all([import("@electric-sql/pglite"), import("kysely-pglite-dialect")]);
   // pg returns int8 and numeric as strings (no precision loss); make PGlite agree.
   const client = await PGlite.create(dir, {
     parsers: { [types.INT8]: (v: string) => v, [types.NUMERIC]: (v: string) => v },

@@ -1,11 +1,12 @@
 import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
+import type { Database } from "./schema.js";
 import { migrations } from "../../db/migrations/index.js";
 
 /**
  * The migration bookkeeping table is pinned to the same schema as the data: otherwise Kysely
  * may find another schema's table through introspection and skip creating its own.
  */
-export async function migrateToLatest(db: Kysely<any>, schema = "public"): Promise<MigrationResultSet> {
+export async function migrateToLatest(db: Kysely<Database>, schema = "public"): Promise<MigrationResultSet> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

@@ -90,14 +90,7 @@ export interface AmlAlertsTable {
   created_at: Timestamp;
 }
 
-export type KycStatus =
-  | "pending"
-  | "in_review"
-  | "approved"
-  | "rejected"
-  | "resubmission_requested"
-  | "documents_requested"
-  | "restricted";
+export type KycStatus = "pending" | "in_review" | "approved" | "rejected" | "resubmission_requested" | "documents_requested" | "restricted";
 
 export interface InvestorsTable {
   id: string;

@@ -60,7 +60,21 @@ export class RedisServerMissingError extends Error {
 export async function startRedisServer(extraArgs: string[] = []): Promise<EmbeddedRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "hookrail-redis-"));
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction", ...extraArgs];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--maxmemory-policy",
+    "noeviction",
+    ...extraArgs,
+  ];
   let child = await launch(args, port);
   const kill = async (signal: NodeJS.Signals = "SIGTERM") => {
     if (child.exitCode === null && child.signalCode === null) {

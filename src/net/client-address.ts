@@ -1,5 +1,5 @@
 import type ipaddr from "ipaddr.js";
-import { AddressMatcher, parseAddress } from "./address-range.js";
+import { type AddressMatcher, parseAddress } from "./address-range.js";
 
 export interface ClientAddress {
   /** The address the allowlist is checked against; undefined when it could not be parsed. */

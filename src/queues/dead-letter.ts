@@ -48,8 +48,7 @@ export function deadLetterFromJob(job: Job, err: Error, unrecoverable: boolean, 
  * fails again gets a new letter instead of colliding with the one its replay is about to
  * delete. A raw message's letter is keyed by the message alone.
  */
-export const letterId = (letter: DeadLetter) =>
-  letter.kind === "job" ? `${letter.jobId}.${letter.processedOn ?? letter.createdAt ?? 0}` : letter.jobId;
+export const letterId = (letter: DeadLetter) => (letter.kind === "job" ? `${letter.jobId}.${letter.processedOn ?? letter.createdAt ?? 0}` : letter.jobId);
 
 export async function addDeadLetter(dlq: Queue, letter: DeadLetter): Promise<void> {
   await dlq.add(letter.name, letter, { jobId: letterId(letter) });

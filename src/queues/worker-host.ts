@@ -123,10 +123,7 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
     workers,
     close: async (timeoutMs) => {
       const graceful = Promise.all(workers.map((w) => w.close()));
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
-      ]);
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref())]);
       if (timedOut) {
         // Put unfinished jobs back in the wait list now rather than letting their locks expire
         // (30 s): another worker starts them at once. Processors are idempotent, so the

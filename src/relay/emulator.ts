@@ -15,7 +15,9 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: "fauxqs", secretAccessKey: "f
  * The SQS emulator (fauxqs) in this process, with a primary and a DR FIFO queue, for dev
  * mode, tests and the benchmark. Loaded lazily: production never imports it.
  */
-export async function startSqsEmulator(opts: { port?: number; region?: string; visibilityTimeoutSeconds?: number; prefix?: string } = {}): Promise<SqsEmulator> {
+export async function startSqsEmulator(
+  opts: { port?: number; region?: string; visibilityTimeoutSeconds?: number; prefix?: string } = {},
+): Promise<SqsEmulator> {
   const { startFauxqs } = await import("fauxqs");
   const region = opts.region ?? "us-east-1";
   const server = await startFauxqs({ port: opts.port ?? 0, logger: false, defaultRegion: region });

@@ -61,9 +61,7 @@ export function createHandOff(queue: Queue, sequencer: Sequencer): HandOff {
       const doneByTwin = new Set(indexes.filter((_, k) => settled[k]!.status === "fulfilled"));
       const todo = envelopes.flatMap((e, i) => (doneByTwin.has(i) ? [] : [{ e, i }]));
 
-      const claims = await sequencer.claim(
-        todo.map(({ e, i }) => ({ messageId: e.message_id, groupId: e.message_group_id, jobKey: queue.toKey(jobIds[i]!) })),
-      );
+      const claims = await sequencer.claim(todo.map(({ e, i }) => ({ messageId: e.message_id, groupId: e.message_group_id, jobKey: queue.toKey(jobIds[i]!) })));
       const jobs = todo.flatMap(({ e, i }, k) => {
         if (claims[k]!.jobExists) return [];
         const data: BrokerEventJobData = {

@@ -163,7 +163,10 @@ export function startPoller(o: PollerOptions): Poller {
           log.error({ err: (err as Error).message, messages: valid.length }, "hand-off failed; messages stay in SQS");
         }
       }
-      await deleteMessages(deletable.map((k) => pending.get(k)!), (key) => pending.delete(key));
+      await deleteMessages(
+        deletable.map((k) => pending.get(k)!),
+        (key) => pending.delete(key),
+      );
     } finally {
       extender.stop();
     }

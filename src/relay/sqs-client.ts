@@ -6,10 +6,7 @@ import type { Config } from "../config/index.js";
  * dummy ones for the emulator). An endpoint, when set, is used for every call; the SDK
  * then does not route by the queue URL's host.
  */
-export function createSqsClient(
-  config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL_SQS">,
-  extra: Pick<SQSClientConfig, "credentials"> = {},
-): SQSClient {
+export function createSqsClient(config: Pick<Config, "AWS_REGION" | "AWS_ENDPOINT_URL_SQS">, extra: Pick<SQSClientConfig, "credentials"> = {}): SQSClient {
   return new SQSClient({
     region: config.AWS_REGION,
     ...(config.AWS_ENDPOINT_URL_SQS ? { endpoint: config.AWS_ENDPOINT_URL_SQS } : {}),

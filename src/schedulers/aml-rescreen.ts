@@ -6,7 +6,12 @@ import { DAY_SECONDS, defineQueue } from "../queues/queue-module.js";
 import { monthPeriod } from "./period.js";
 
 /** Scheduled runs derive their period from the scheduled time; a manual trigger may name one. */
-export const rescreenJobSchema = z.object({ period: z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/, { error: "expected YYYY-MM or YYYY-MM-DD" }).optional() });
+export const rescreenJobSchema = z.object({
+  period: z
+    .string()
+    .regex(/^\d{4}-\d{2}(-\d{2})?$/, { error: "expected YYYY-MM or YYYY-MM-DD" })
+    .optional(),
+});
 
 export const AML_RESCREEN_SCHEDULER = "aml-rescreen-monthly";
 

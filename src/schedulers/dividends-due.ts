@@ -24,7 +24,13 @@ export const dividendsDueQueue = defineQueue({
   processor:
     ({ db, queues }: WorkerDeps) =>
     async (_data, _job, log) => {
-      const due = await db.selectFrom("distributions").select("id").where("status", "!=", "completed").where("payment_date", "<=", new Date()).orderBy("payment_date").execute();
+      const due = await db
+        .selectFrom("distributions")
+        .select("id")
+        .where("status", "!=", "completed")
+        .where("payment_date", "<=", new Date())
+        .orderBy("payment_date")
+        .execute();
       await enqueuePayouts(
         queues,
         due.map((d) => d.id),

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
 import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
@@ -16,7 +17,7 @@ export interface Mount {
 
 export interface AppDeps {
   redis: Redis;
-  db: Kysely<any>;
+  db: Kysely<Database>;
   queues: QueueSet;
   metrics: Metrics;
   log: Logger;

@@ -33,16 +33,13 @@ export const amountField = (opts: { positive?: boolean } = {}) =>
 const CURRENCIES = new Set<string>(Intl.supportedValuesOf("currency"));
 
 /** ISO 4217 alphabetic code, checked against the list the runtime's ICU knows. */
-export const currencyCode = () =>
-  z.string().refine((c) => CURRENCIES.has(c), { error: "expected an ISO 4217 currency code such as USD, EUR or GBP" });
+export const currencyCode = () => z.string().refine((c) => CURRENCIES.has(c), { error: "expected an ISO 4217 currency code such as USD, EUR or GBP" });
 
 export const dateTimeString = () => z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: "expected a date-time" });
 
 /** A JSON number or string, kept as its text (ids and timestamps that some providers send as numbers). */
 export const textOrNumber = () =>
-  z
-    .union([z.string().min(1).max(256), z.number(), z.instanceof(JsonNumberText)])
-    .transform((v) => (v instanceof JsonNumberText ? v.text : String(v)));
+  z.union([z.string().min(1).max(256), z.number(), z.instanceof(JsonNumberText)]).transform((v) => (v instanceof JsonNumberText ? v.text : String(v)));
 
 /** An EVM address in any case; output is its checksummed form. */
 export const addressString = () =>

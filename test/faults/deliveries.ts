@@ -56,11 +56,14 @@ export interface Mix {
 
 let clock = Date.parse("2026-02-01T00:00:00.000Z");
 /** Provider event times that only go forward, distinct per event. */
-const nextTime = () => new Date((clock += 3));
+const nextTime = () => {
+  clock += 3;
+  return new Date(clock);
+};
 const sumsubTime = (d: Date) => d.toISOString().replace("T", " ").replace("Z", "");
 
 /** Build a storm's investors, orders and signed deliveries. */
-export function buildFixture(secrets: Secrets, tokenAddress: Address, mix: Mix): Fixture {
+export function buildFixture(secrets: Secrets, _tokenAddress: Address, mix: Mix): Fixture {
   const tag = randomUUID().slice(0, 8);
   const investors: InvestorSeed[] = [];
   const orders: OrderSeed[] = [];
@@ -72,7 +75,10 @@ export function buildFixture(secrets: Secrets, tokenAddress: Address, mix: Mix):
     for (const inv of sumsubInvestors) {
       const pendingAt = nextTime();
       const reviewedAt = nextTime();
-      for (const [type, at] of [["applicantPending", pendingAt], ["applicantReviewed", reviewedAt]] as const) {
+      for (const [type, at] of [
+        ["applicantPending", pendingAt],
+        ["applicantReviewed", reviewedAt],
+      ] as const) {
         const body = JSON.stringify({
           applicantId: `app-${inv.id}`,
           inspectionId: `insp-${inv.id}`,
@@ -112,7 +118,13 @@ export function buildFixture(secrets: Secrets, tokenAddress: Address, mix: Mix):
       timestamp: nextTime().getTime(),
       data: { id, status: "COMPLETED", subStatus: "CONFIRMED", txHash: `0x${i.toString(16).padStart(64, "0")}` },
     });
-    deliveries.push({ kind: "fireblocks", path: "/webhooks/custody/fireblocks", body, headers: fireblocksV1Headers(secrets.fireblocks.privateKey, body), subject: id });
+    deliveries.push({
+      kind: "fireblocks",
+      path: "/webhooks/custody/fireblocks",
+      body,
+      headers: fireblocksV1Headers(secrets.fireblocks.privateKey, body),
+      subject: id,
+    });
   }
 
   const payers = mix.bankPayments + mix.bakktDeposits;

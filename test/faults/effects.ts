@@ -44,14 +44,30 @@ export async function countEffects(h: Harness, fixture: Fixture): Promise<Effect
   for (const kind of ["sumsub", "bakkt-party"] as const) {
     const ds = group.get(kind) ?? [];
     if (!ds.length) continue;
-    const rows = await db.selectFrom("kyc_events").select(["job_id as key"]).where("job_id", "in", ds.map((d) => d.jobId!)).execute();
+    const rows = await db
+      .selectFrom("kyc_events")
+      .select(["job_id as key"])
+      .where(
+        "job_id",
+        "in",
+        ds.map((d) => d.jobId!),
+      )
+      .execute();
     const n = countBy(rows);
     byKind[kind] = tally(ds, (d) => n.get(d.jobId!) ?? 0);
   }
 
   const custody = group.get("fireblocks") ?? [];
   if (custody.length) {
-    const rows = await db.selectFrom("custody_transactions").select(["id as key", "status"]).where("id", "in", custody.map((d) => d.subject)).execute();
+    const rows = await db
+      .selectFrom("custody_transactions")
+      .select(["id as key", "status"])
+      .where(
+        "id",
+        "in",
+        custody.map((d) => d.subject),
+      )
+      .execute();
     const done = countBy(rows.filter((r) => r.status === "COMPLETED"));
     byKind.fireblocks = tally(custody, (d) => done.get(d.subject) ?? 0);
   }
@@ -59,7 +75,15 @@ export async function countEffects(h: Harness, fixture: Fixture): Promise<Effect
   const orders = new Map(fixture.orders.map((o) => [o.referenceId, o]));
   const paid = [...(group.get("bank-payment") ?? []), ...(group.get("bakkt-deposit") ?? [])];
   const orderRows = paid.length
-    ? await db.selectFrom("orders").select(["reference_id", "status", "payment_proof", "mint_tx_hash"]).where("reference_id", "in", paid.map((d) => d.subject)).execute()
+    ? await db
+        .selectFrom("orders")
+        .select(["reference_id", "status", "payment_proof", "mint_tx_hash"])
+        .where(
+          "reference_id",
+          "in",
+          paid.map((d) => d.subject),
+        )
+        .execute()
     : [];
   const orderByRef = new Map(orderRows.map((o) => [o.reference_id, o]));
   for (const kind of ["bank-payment", "bakkt-deposit"] as const) {
@@ -67,7 +91,7 @@ export async function countEffects(h: Harness, fixture: Fixture): Promise<Effect
     if (!ds.length) continue;
     byKind[kind] = tally(ds, (d) => {
       const o = orderByRef.get(d.subject);
-      const proof = (JSON.parse(d.body) as { bankTransactionId?: string; fiatEvent?: { transactionId: string } });
+      const proof = JSON.parse(d.body) as { bankTransactionId?: string; fiatEvent?: { transactionId: string } };
       const expectedProof = proof.bankTransactionId ?? proof.fiatEvent!.transactionId;
       return o && o.status === "completed" && o.payment_proof === expectedProof ? 1 : 0;
     });
@@ -75,19 +99,29 @@ export async function countEffects(h: Harness, fixture: Fixture): Promise<Effect
 
   const refs = paid.map((d) => d.subject);
   const txRows = refs.length
-    ? await db.selectFrom("chain_transactions").select(["intent_key as key", "status", "tx_hash"]).where("intent_key", "in", refs.map((r) => `mint:${r}`)).execute()
+    ? await db
+        .selectFrom("chain_transactions")
+        .select(["intent_key as key", "status", "tx_hash"])
+        .where(
+          "intent_key",
+          "in",
+          refs.map((r) => `mint:${r}`),
+        )
+        .execute()
     : [];
   const txCount = countBy(txRows.filter((t) => t.status === "confirmed"));
   const wrongBalance: string[] = [];
-  const balances = await balancesOf(h.chain, h.chain.deployment.securityToken, refs.map((r) => orders.get(r)!.wallet));
-  const mintTally = tally(
-    paid,
-    (d) => txCount.get(`mint:${d.subject}`) ?? 0,
+  const balances = await balancesOf(
+    h.chain,
+    h.chain.deployment.securityToken,
+    refs.map((r) => orders.get(r)!.wallet),
   );
+  const mintTally = tally(paid, (d) => txCount.get(`mint:${d.subject}`) ?? 0);
   refs.forEach((r, i) => {
     const o = orders.get(r)!;
     if (balances[i] !== o.tokenAmount) wrongBalance.push(`${r}: ${balances[i]} != ${o.tokenAmount}`);
-    else if (orderByRef.get(r)?.mint_tx_hash !== txRows.find((t) => t.key === `mint:${r}`)?.tx_hash) wrongBalance.push(`${r}: order's mint hash is not its transaction's`);
+    else if (orderByRef.get(r)?.mint_tx_hash !== txRows.find((t) => t.key === `mint:${r}`)?.tx_hash)
+      wrongBalance.push(`${r}: order's mint hash is not its transaction's`);
   });
 
   const kinds = Object.values(byKind);

@@ -3,8 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import { freePort, startRedisServer, type EmbeddedRedis } from "../../src/dev/embedded-redis.js";
-import { openDatabase, type DbHandle } from "../../src/db/client.js";
-import { migrateToLatest } from "../../src/db/migrate.js";
+import type { DbHandle } from "../../src/db/client.js";
 import { QUEUE_MODULES } from "../../src/processes/queue-modules.js";
 import { createQueueSet, type QueueSet } from "../../src/queues/queue-set.js";
 import { createRedis, waitReady } from "../../src/redis/connection.js";
@@ -149,7 +148,9 @@ export async function startHarness(label: string): Promise<Harness> {
       // The children's logs, for reading after a failed run (CI keeps .test-results).
       const dir = `${ROOT}.test-results/faults-logs`;
       mkdirSync(dir, { recursive: true });
-      procs.forEach((p, i) => writeFileSync(`${dir}/${p === h.web ? "web" : `worker-${i + 1}`}.log`, p.stdout() + p.stderr()));
+      procs.forEach((p, i) => {
+        writeFileSync(`${dir}/${p === h.web ? "web" : `worker-${i + 1}`}.log`, p.stdout() + p.stderr());
+      });
       await queues.close().catch(() => {});
       admin.disconnect();
       await dbh.close();

@@ -18,7 +18,16 @@ export interface SendStats {
   at503: number[];
 }
 
-export const emptyStats = (): SendStats => ({ requests: 0, answered2xx: 0, answered202: 0, answered200: 0, answered503: 0, networkErrors: 0, unexpected: [], at503: [] });
+export const emptyStats = (): SendStats => ({
+  requests: 0,
+  answered2xx: 0,
+  answered202: 0,
+  answered200: 0,
+  answered503: 0,
+  networkErrors: 0,
+  unexpected: [],
+  at503: [],
+});
 
 export interface SendOptions {
   base: string;
@@ -108,7 +117,16 @@ export async function seedFixture(dbh: DbHandle, fixture: Fixture, tokenAddress:
   for (const part of chunk(fixture.orders, 500)) {
     await dbh.db
       .insertInto("orders")
-      .values(part.map((o) => ({ reference_id: o.referenceId, investor_id: o.investorId, token_address: tokenAddress, token_amount: o.tokenAmount.toString(), expected_amount: o.amount, currency: "USD" })))
+      .values(
+        part.map((o) => ({
+          reference_id: o.referenceId,
+          investor_id: o.investorId,
+          token_address: tokenAddress,
+          token_amount: o.tokenAmount.toString(),
+          expected_amount: o.amount,
+          currency: "USD",
+        })),
+      )
       .execute();
   }
 }

@@ -179,7 +179,12 @@ describe("fault suite", () => {
     const { effects, tookMs } = await drain(fixture, 150_000);
     note(`drained ${sec(tookMs)} after the last send`);
     const minted = (await signerNonce()) - nonceBefore;
-    report("storm", stats, fixture, effects, { signerTransactions: minted, activeJobsAtKills: activeAtKills, openJobsAtRedisCrash: openAtRedisCrash, timeline: events });
+    report("storm", stats, fixture, effects, {
+      signerTransactions: minted,
+      activeJobsAtKills: activeAtKills,
+      openJobsAtRedisCrash: openAtRedisCrash,
+      timeline: events,
+    });
     addTotals(stats, effects);
 
     expectExactlyOnce(stats, fixture, effects);
@@ -201,7 +206,11 @@ describe("fault suite", () => {
     const notApproved = await h.dbh.db
       .selectFrom("investors")
       .select(sql<string>`count(*)`.as("n"))
-      .where("id", "in", fixture.investors.map((i) => i.id))
+      .where(
+        "id",
+        "in",
+        fixture.investors.map((i) => i.id),
+      )
       .where("kyc_status", "!=", "approved")
       .executeTakeFirstOrThrow();
     expect(Number(notApproved.n)).toBe(0);
@@ -216,10 +225,14 @@ describe("fault suite", () => {
     const ids = fixture.investors.map((i) => i.id);
     const sending = sendAll(sends, { base: h.webBase, concurrency: 16, deadline: Date.now() + 60_000, stats });
     // Cut once the workers are busy with this batch.
-    await waitFor(async () => {
-      const r = await h.dbh.db.selectFrom("kyc_events").select(sql<string>`count(*)`.as("n")).where("investor_id", "in", ids).executeTakeFirstOrThrow();
-      return Number(r.n) >= 20;
-    }, 30_000, "first effects of the batch");
+    await waitFor(
+      async () => {
+        const r = await h.dbh.db.selectFrom("kyc_events").select(sql<string>`count(*)`.as("n")).where("investor_id", "in", ids).executeTakeFirstOrThrow();
+        return Number(r.n) >= 20;
+      },
+      30_000,
+      "first effects of the batch",
+    );
     h.pgProxy.cut();
     const cutAt = Date.now();
     await sleep(10_000);
@@ -230,7 +243,12 @@ describe("fault suite", () => {
     await sending;
     const { effects, tookMs } = await drain(fixture, 90_000);
     const retries = retriesLogged() - retriesBefore;
-    report("postgres-down-10s", stats, fixture, effects, { openAtRestore: open, retriesLogged: retries, finishedAfterRestoreMs: Date.now() - cutAt - 10_000, drainMs: tookMs });
+    report("postgres-down-10s", stats, fixture, effects, {
+      openAtRestore: open,
+      retriesLogged: retries,
+      finishedAfterRestoreMs: Date.now() - cutAt - 10_000,
+      drainMs: tookMs,
+    });
     addTotals(stats, effects);
     expectExactlyOnce(stats, fixture, effects);
     // The outage really hit jobs: some were waiting or retrying when Postgres came back.
@@ -241,7 +259,14 @@ describe("fault suite", () => {
   }, 150_000);
 
   it("chain RPC down for 10 s: mints wait and complete exactly once after it returns", async () => {
-    const fixture = await prepare({ sumsubInvestors: 60, bakktPartyInvestors: 0, custodyTransactions: 0, bankPayments: 60, bakktDeposits: 0, preApproved: true });
+    const fixture = await prepare({
+      sumsubInvestors: 60,
+      bakktPartyInvestors: 0,
+      custodyTransactions: 0,
+      bankPayments: 60,
+      bakktDeposits: 0,
+      preApproved: true,
+    });
     const sends = twiceShuffled(fixture.deliveries);
     const stats = emptyStats();
     const retriesBefore = retriesLogged();
@@ -250,23 +275,45 @@ describe("fault suite", () => {
     const sending = sendAll(sends, { base: h.webBase, concurrency: 16, deadline: Date.now() + 60_000, stats });
     // Cut as soon as the first mint transaction of the batch is signed: others are then
     // signed, broadcast or about to be, and their receipts not read yet.
-    await waitFor(async () => {
-      const r = await h.dbh.db.selectFrom("chain_transactions").select(sql<string>`count(*)`.as("n")).where("intent_key", "in", refs).where("status", "!=", "intent").executeTakeFirstOrThrow();
-      return Number(r.n) >= 1;
-    }, 30_000, "first mint of the batch signed");
+    await waitFor(
+      async () => {
+        const r = await h.dbh.db
+          .selectFrom("chain_transactions")
+          .select(sql<string>`count(*)`.as("n"))
+          .where("intent_key", "in", refs)
+          .where("status", "!=", "intent")
+          .executeTakeFirstOrThrow();
+        return Number(r.n) >= 1;
+      },
+      30_000,
+      "first mint of the batch signed",
+    );
     h.rpcProxy.cut();
     const atCut = await h.dbh.db.selectFrom("chain_transactions").select(["status"]).where("intent_key", "in", refs).execute();
     const ledgerAtCut: Record<string, number> = {};
     for (const t of atCut) ledgerAtCut[t.status] = (ledgerAtCut[t.status] ?? 0) + 1;
     await sleep(10_000);
-    const during = await h.dbh.db.selectFrom("orders").select(["status"]).where("reference_id", "in", fixture.orders.map((o) => o.referenceId)).execute();
+    const during = await h.dbh.db
+      .selectFrom("orders")
+      .select(["status"])
+      .where(
+        "reference_id",
+        "in",
+        fixture.orders.map((o) => o.referenceId),
+      )
+      .execute();
     const waiting = during.filter((o) => o.status !== "completed").length;
     expect((await backlog(h.queues)).deadLetters).toEqual({});
     h.rpcProxy.restore();
     await sending;
     const { effects, tookMs } = await drain(fixture, 90_000);
     const retries = retriesLogged() - retriesBefore;
-    report("chain-rpc-down-10s", stats, fixture, effects, { mintLedgerAtCut: ledgerAtCut, ordersWaitingAtRestore: waiting, retriesLogged: retries, drainMs: tookMs });
+    report("chain-rpc-down-10s", stats, fixture, effects, {
+      mintLedgerAtCut: ledgerAtCut,
+      ordersWaitingAtRestore: waiting,
+      retriesLogged: retries,
+      drainMs: tookMs,
+    });
     addTotals(stats, effects);
     expectExactlyOnce(stats, fixture, effects);
     expect(waiting).toBeGreaterThan(0);

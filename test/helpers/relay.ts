@@ -17,9 +17,17 @@ export interface TestEnvelope {
 
 let clock = Date.parse("2026-01-05T10:00:00.000Z");
 /** Publish times that only go forward, like the broker's. */
-export const nextTimestamp = () => new Date((clock += 7)).toISOString();
+export const nextTimestamp = () => {
+  clock += 7;
+  return new Date(clock).toISOString();
+};
 
-export function envelope(group: string, payload: Record<string, unknown>, eventType = "transfers.TransferEvent.v1", extra: Partial<TestEnvelope> = {}): TestEnvelope {
+export function envelope(
+  group: string,
+  payload: Record<string, unknown>,
+  eventType = "transfers.TransferEvent.v1",
+  extra: Partial<TestEnvelope> = {},
+): TestEnvelope {
   return { message_id: randomUUID(), event_type: eventType, timestamp: nextTimestamp(), payload, message_group_id: group, ...extra };
 }
 
@@ -46,7 +54,11 @@ export async function send(sqs: SQSClient, queueUrl: string, items: (TestEnvelop
 }
 
 /** A fresh pair of FIFO queues on the emulator, so tests in one file do not see each other's messages. */
-export async function freshQueues(sqs: SQSClient, label: string, visibilityTimeoutSeconds = 30): Promise<{ primary: string; dr: string; names: { primary: string; dr: string } }> {
+export async function freshQueues(
+  sqs: SQSClient,
+  label: string,
+  visibilityTimeoutSeconds = 30,
+): Promise<{ primary: string; dr: string; names: { primary: string; dr: string } }> {
   const make = async (which: string) => {
     const name = `${label}-${which}-${randomUUID().slice(0, 8)}.fifo`;
     const out = await sqs.send(
@@ -67,5 +79,9 @@ export function remaining(emulator: SqsEmulator, queueName: string): { ready: nu
   const q = emulator.server.inspectQueue(queueName);
   if (!q) throw new Error(`no queue ${queueName}`);
   const msgs = [...q.messages.ready, ...q.messages.delayed, ...q.messages.inflight.map((i) => i.message)];
-  return { ready: q.messages.ready.length + q.messages.delayed.length, inflight: q.messages.inflight.length, bodies: msgs.map((m) => (m as { body: string }).body) };
+  return {
+    ready: q.messages.ready.length + q.messages.delayed.length,
+    inflight: q.messages.inflight.length,
+    bodies: msgs.map((m) => (m as { body: string }).body),
+  };
 }

@@ -9,7 +9,12 @@ import { signSumsub } from "../../src/server/webhooks/verify/sumsub-digest.js";
 export function standardHeaders(secret: string, body: string, opts: { id?: string; timestamp?: number } = {}): Record<string, string> {
   const id = opts.id ?? `msg_${Math.random().toString(36).slice(2)}`;
   const ts = opts.timestamp ?? Math.floor(Date.now() / 1000);
-  return { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": signStandardWebhook(secret, id, ts, body) };
+  return {
+    "content-type": "application/json",
+    "webhook-id": id,
+    "webhook-timestamp": String(ts),
+    "webhook-signature": signStandardWebhook(secret, id, ts, body),
+  };
 }
 
 export function sumsubHeaders(secret: string, body: string, alg = "HMAC_SHA256_HEX"): Record<string, string> {
@@ -27,7 +32,9 @@ export function fireblocksV1Headers(privateKey: KeyObject, body: string): Record
 
 /** A detached RS512 JWS over the body, as Fireblocks webhooks v2 sends it: `<header>..<signature>`. */
 export async function fireblocksV2Headers(privateKey: KeyObject, kid: string, body: string): Promise<Record<string, string>> {
-  const jws = await new CompactSign(Buffer.from(body)).setProtectedHeader({ alg: "RS512", kid }).sign(createPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" })));
+  const jws = await new CompactSign(Buffer.from(body))
+    .setProtectedHeader({ alg: "RS512", kid })
+    .sign(createPrivateKey(privateKey.export({ type: "pkcs8", format: "pem" })));
   const [header, , signature] = jws.split(".");
   return { "content-type": "application/json", "fireblocks-webhook-signature": `${header}..${signature}` };
 }
@@ -36,7 +43,10 @@ export async function fireblocksV2Headers(privateKey: KeyObject, kid: string, bo
 export class JwksStub {
   private keys: JWK[] = [];
   fetches = 0;
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<JwksStub> {
     let stub: JwksStub | undefined;

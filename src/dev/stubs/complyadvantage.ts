@@ -17,7 +17,10 @@ export interface ComplyAdvantageStub {
   close(): Promise<void>;
 }
 
-export async function startComplyAdvantageStub(apiKey = "ca-test-key", opts: { delayMs?: number; recordRequests?: boolean } = {}): Promise<ComplyAdvantageStub> {
+export async function startComplyAdvantageStub(
+  apiKey = "ca-test-key",
+  opts: { delayMs?: number; recordRequests?: boolean } = {},
+): Promise<ComplyAdvantageStub> {
   let nextId = 1000;
   const stub = { requests: [], sanctioned: new Set<string>(), failing: false, delayMs: opts.delayMs ?? 0, apiKey } as unknown as ComplyAdvantageStub;
   const server: Server = createServer((req, res) => {

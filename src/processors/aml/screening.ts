@@ -16,8 +16,18 @@ export type ScreeningJob = z.output<typeof screeningJobSchema>;
 
 const screeningMetrics = (metrics: Metrics) =>
   metricsOnce(metrics.registry, "aml-screening", (r) => ({
-    screenings: new Counter({ name: "hookrail_aml_screenings_total", help: "AML screenings by outcome (clean, hit, delayed)", labelNames: ["outcome"], registers: [r] }),
-    providerErrors: new Counter({ name: "hookrail_provider_errors_total", help: "Provider call errors by provider and type", labelNames: ["provider", "type"], registers: [r] }),
+    screenings: new Counter({
+      name: "hookrail_aml_screenings_total",
+      help: "AML screenings by outcome (clean, hit, delayed)",
+      labelNames: ["outcome"],
+      registers: [r],
+    }),
+    providerErrors: new Counter({
+      name: "hookrail_provider_errors_total",
+      help: "Provider call errors by provider and type",
+      labelNames: ["provider", "type"],
+      registers: [r],
+    }),
   }));
 
 /** BullMQ job ids must not contain ":"; investor ids are ours, but be safe. */
@@ -75,7 +85,8 @@ export function amlScreeningProcessor(deps: {
         await job.moveToDelayed(Date.now() + waitMs, token);
         throw new DelayedError();
       }
-      const type = err instanceof ProviderError ? err.kind : (err as Error).name === "TimeoutError" || /timed out/i.test((err as Error).message) ? "timeout" : "other";
+      const type =
+        err instanceof ProviderError ? err.kind : (err as Error).name === "TimeoutError" || /timed out/i.test((err as Error).message) ? "timeout" : "other";
       metrics.providerErrors.inc({ provider: "complyadvantage", type });
       if (err instanceof ProviderError && !err.retryable) throw new UnrecoverableError(err.message);
       throw err;

@@ -5,14 +5,7 @@
  * the payloads. So the entity kind comes from the domain, and the id from the first of a
  * short list of field names present in the payload.
  */
-export type EntityKind =
-  | "orders"
-  | "transfers"
-  | "allocations"
-  | "gifting"
-  | "batches"
-  | "currency_batches"
-  | "manual_adjustments";
+export type EntityKind = "orders" | "transfers" | "allocations" | "gifting" | "batches" | "currency_batches" | "manual_adjustments";
 
 const KIND_BY_DOMAIN: Record<string, EntityKind> = {
   order: "orders",

@@ -51,7 +51,8 @@ export function brokerEventsProcessor(deps: { db: Kysely<Database>; metrics: Met
     for (const a of applied) {
       m.outcomes.inc({ outcome: a.outcome, event_type: a.outcome === "unknown_type" ? a.eventType : "" });
       if (a.outcome === "applied") deps.metrics.webhookToEffect.observe({ queue: "broker-events" }, (Date.now() - a.receivedAt.getTime()) / 1000);
-      if (a.outcome !== "applied") log.info({ messageId: a.messageId, eventType: a.eventType, outcome: a.outcome }, "broker event stored, not applied to an entity");
+      if (a.outcome !== "applied")
+        log.info({ messageId: a.messageId, eventType: a.eventType, outcome: a.outcome }, "broker event stored, not applied to an entity");
     }
     return { stored, applied: applied.length };
   };

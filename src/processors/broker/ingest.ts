@@ -30,7 +30,7 @@ interface DrainJson {
 /** Which entity an event is about, worked out from the event alone, so it is stored with it. */
 export function entityOf(type: EventType, publishedAtRaw: string, payload: Record<string, unknown>) {
   const kind = entityKindFor(type.domain) ?? null;
-  const id = kind ? entityIdFrom(kind, payload) ?? null : null;
+  const id = kind ? (entityIdFrom(kind, payload) ?? null) : null;
   return {
     kind,
     id,

@@ -51,7 +51,15 @@ export async function applyCustodyEvent(db: Kysely<Database>, e: CustodyEvent): 
   return db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto("custody_transactions")
-      .values({ id: e.id, status: e.status, status_rank: rank, sub_status: e.subStatus, tx_hash: e.txHash, last_event_at: e.eventAt ?? null, finished_at: finished })
+      .values({
+        id: e.id,
+        status: e.status,
+        status_rank: rank,
+        sub_status: e.subStatus,
+        tx_hash: e.txHash,
+        last_event_at: e.eventAt ?? null,
+        finished_at: finished,
+      })
       .onConflict((oc) => oc.column("id").doNothing())
       .returning("id")
       .executeTakeFirst();

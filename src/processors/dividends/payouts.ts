@@ -14,9 +14,11 @@ export const payoutJobId = (distributionId: string) => `dividend-${distributionI
 /** Queue these distributions' payouts. */
 export async function enqueuePayouts(queues: QueueSet, distributionIds: string[]): Promise<void> {
   if (distributionIds.length === 0) return;
-  await queues.queue(dividendPayoutsQueue.name).addBulk(
-    distributionIds.map((distributionId) => ({ name: "pay", data: { distributionId } satisfies PayoutJob, opts: { jobId: payoutJobId(distributionId) } })),
-  );
+  await queues
+    .queue(dividendPayoutsQueue.name)
+    .addBulk(
+      distributionIds.map((distributionId) => ({ name: "pay", data: { distributionId } satisfies PayoutJob, opts: { jobId: payoutJobId(distributionId) } })),
+    );
 }
 
 /**

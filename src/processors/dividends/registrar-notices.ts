@@ -75,7 +75,13 @@ export function registrarNoticeProcessor(deps: {
       );
       await deps.db
         .updateTable("distributions")
-        .set({ registrar_notice_status: "accepted", registrar_reference: reference, registrar_error: null, registrar_notified_at: sql<Date>`now()`, updated_at: new Date() })
+        .set({
+          registrar_notice_status: "accepted",
+          registrar_reference: reference,
+          registrar_error: null,
+          registrar_notified_at: sql<Date>`now()`,
+          updated_at: new Date(),
+        })
         .where("id", "=", distributionId)
         .where("registrar_notice_status", "=", "pending")
         .execute();

@@ -121,7 +121,8 @@ async function snapshot(deps: DistributionRunDeps, dist: Distribution): Promise<
   });
   const plan = planDistribution(balances, BigInt(dist.amount_per_token));
   const contract = deps.batchContract ?? null;
-  const keyOf = (line: PaymentLine, index: number) => (contract ? batchIntentKey(dist.id, batchOf(index, deps.batchSize)) : lineIntentKey(dist.id, line.holder));
+  const keyOf = (line: PaymentLine, index: number) =>
+    contract ? batchIntentKey(dist.id, batchOf(index, deps.batchSize)) : lineIntentKey(dist.id, line.holder);
   await db.transaction().execute(async (trx) => {
     const current = await trx.selectFrom("distributions").select("status").where("id", "=", dist.id).forUpdate().executeTakeFirstOrThrow();
     if (current.status !== "snapshotting" && current.status !== "scheduled") return; // another run got here first
@@ -226,7 +227,10 @@ async function pay(deps: DistributionRunDeps, dist: Distribution): Promise<numbe
               args: [payoutToken, lines.map((l) => l.holder as Address), lines.map((l) => BigInt(l.amount))],
             }),
           }
-        : { to: payoutToken, data: encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [lines[0]!.holder as Address, BigInt(lines[0]!.amount)] }) };
+        : {
+            to: payoutToken,
+            data: encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [lines[0]!.holder as Address, BigInt(lines[0]!.amount)] }),
+          };
       const result = await sender.send({ intentKey, ...tx });
       if (result.status === "reverted") {
         throw new UnrecoverableError(`payout transaction ${result.hash} (${intentKey}) of distribution ${dist.id} reverted; its lines stay unpaid`);

@@ -97,7 +97,12 @@ export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: strin
   });
   const released: string[] = [];
   if (result.status === "approved") {
-    const minting = await deps.db.selectFrom("orders").select("reference_id").where("investor_id", "=", result.investorId).where("status", "=", "minting").execute();
+    const minting = await deps.db
+      .selectFrom("orders")
+      .select("reference_id")
+      .where("investor_id", "=", result.investorId)
+      .where("status", "=", "minting")
+      .execute();
     for (const { reference_id } of minting) {
       await enqueueMint(deps.queues, reference_id);
       released.push(reference_id);
@@ -107,9 +112,18 @@ export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: strin
 }
 
 /** Apply an outcome and log what it did; `undefined` (an event with no verdict) is noted only. */
-export async function recordOutcome(deps: KycDeps, outcome: KycOutcome | undefined, jobId: string | undefined, log: Logger, ignored: Record<string, unknown>): Promise<unknown> {
+export async function recordOutcome(
+  deps: KycDeps,
+  outcome: KycOutcome | undefined,
+  jobId: string | undefined,
+  log: Logger,
+  ignored: Record<string, unknown>,
+): Promise<unknown> {
   if (!outcome) return { outcome: "ignored", ...ignored };
   const r = await applyKycOutcome(deps, outcome, jobId);
-  log.info({ investorId: r.investorId, kycStatus: outcome.status, applied: r.applied, duplicate: r.duplicate, released: r.released.length }, "KYC outcome recorded");
+  log.info(
+    { investorId: r.investorId, kycStatus: outcome.status, applied: r.applied, duplicate: r.duplicate, released: r.released.length },
+    "KYC outcome recorded",
+  );
   return r;
 }

@@ -38,7 +38,9 @@ export function mapPartyEvent(p: PartyPayload & PartyEvent, receivedAt: string):
     details: {
       partyStatus,
       ...(reason ? { reasonCode: reason } : {}),
-      ...(status === "documents_requested" && p.verificationURL ? { verificationURL: p.verificationURL, verificationURLExpiry: p.verificationURLExpiry ?? null } : {}),
+      ...(status === "documents_requested" && p.verificationURL
+        ? { verificationURL: p.verificationURL, verificationURLExpiry: p.verificationURLExpiry ?? null }
+        : {}),
     },
   };
 }

@@ -51,7 +51,11 @@ export async function applyCompletedPayment(db: Kysely<Database>, p: CompletedPa
     const payment = { payment_source: p.source, payment_proof: p.proof, paid_amount: p.amount, paid_currency: p.currency, updated_at: new Date() };
     if (problems.length) {
       const reason = `payment ${p.source} ${p.proof} does not match order ${p.referenceId}: ${problems.join("; ")}`;
-      await trx.updateTable("orders").set({ ...payment, status: "flagged", flag_reason: reason }).where("reference_id", "=", p.referenceId).execute();
+      await trx
+        .updateTable("orders")
+        .set({ ...payment, status: "flagged", flag_reason: reason })
+        .where("reference_id", "=", p.referenceId)
+        .execute();
       return { error: reason };
     }
     const investor = await trx.selectFrom("investors").select("kyc_status").where("id", "=", order.investor_id).forShare().executeTakeFirstOrThrow();

@@ -26,7 +26,12 @@ export async function payAndMint(deps: PaymentDeps, p: CompletedPayment, receive
 export function bankPaymentsProcessor(deps: PaymentDeps): Processor<PaymentJob> {
   return async ({ payload: p, receivedAt }, _job, log) => {
     if (p.type === "payment.failed") {
-      const outcome = await applyFailedPayment(deps.db, { source: "bank", referenceId: p.referenceId, proof: p.bankTransactionId, reason: p.reason ?? "payment.failed" });
+      const outcome = await applyFailedPayment(deps.db, {
+        source: "bank",
+        referenceId: p.referenceId,
+        proof: p.bankTransactionId,
+        reason: p.reason ?? "payment.failed",
+      });
       log.info({ referenceId: p.referenceId, outcome }, "failed payment applied");
       return { outcome };
     }

@@ -22,10 +22,10 @@ export const distributionInput = z.strictObject({
   /** Optional: without it the server names the distribution; a repeat is found by its declaration. */
   id: identifier.optional(),
   tokenAddress: address,
-  recordBlock: z.union([
-    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-    z.string().regex(/^[0-9]{1,19}$/, { error: "expected a block number" }),
-  ]).transform((v) => BigInt(v)).refine((v) => v < 2n ** 63n, { error: "block number too large" }),
+  recordBlock: z
+    .union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^[0-9]{1,19}$/, { error: "expected a block number" })])
+    .transform((v) => BigInt(v))
+    .refine((v) => v < 2n ** 63n, { error: "block number too large" }),
   paymentDate: z
     .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: "expected an ISO 8601 date (YYYY-MM-DD, midnight UTC) or date-time with offset" })
     .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v)),
@@ -112,7 +112,11 @@ export function distributionRoutes(deps: DistributionApiDeps): Hono {
           .where((eb) =>
             d.id
               ? eb("id", "=", d.id)
-              : eb.and([eb("token_address", "=", d.tokenAddress), eb("record_block", "=", d.recordBlock.toString()), eb("payout_token_address", "=", d.payoutTokenAddress)]),
+              : eb.and([
+                  eb("token_address", "=", d.tokenAddress),
+                  eb("record_block", "=", d.recordBlock.toString()),
+                  eb("payout_token_address", "=", d.payoutTokenAddress),
+                ]),
           )
           .executeTakeFirst(),
       same: (row) => sameDeclaration(row, d),

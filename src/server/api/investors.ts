@@ -36,7 +36,13 @@ function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEven
     aml: {
       risk: i.aml_risk,
       latestScreening: aml.latest
-        ? { period: aml.latest.period, outcome: aml.latest.outcome, matches: aml.latest.match_count, searchId: aml.latest.search_id, screenedAt: iso(aml.latest.screened_at) }
+        ? {
+            period: aml.latest.period,
+            outcome: aml.latest.outcome,
+            matches: aml.latest.match_count,
+            searchId: aml.latest.search_id,
+            screenedAt: iso(aml.latest.screened_at),
+          }
         : null,
       openAlerts: aml.openAlerts.map((a) => ({ id: a.id, type: a.alert_type, status: a.status, matchData: a.match_data, createdAt: iso(a.created_at) })),
     },
@@ -60,7 +66,14 @@ export function investorRoutes(db: Kysely<Database>): Hono {
   const view = async (row: Selectable<InvestorsTable>) => {
     const [history, latest, openAlerts] = await Promise.all([
       db.selectFrom("kyc_events").selectAll().where("investor_id", "=", row.id).orderBy("id").execute(),
-      db.selectFrom("aml_screenings").selectAll().where("investor_id", "=", row.id).orderBy("screened_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst(),
+      db
+        .selectFrom("aml_screenings")
+        .selectAll()
+        .where("investor_id", "=", row.id)
+        .orderBy("screened_at", "desc")
+        .orderBy("id", "desc")
+        .limit(1)
+        .executeTakeFirst(),
       db.selectFrom("aml_alerts").selectAll().where("investor_id", "=", row.id).where("status", "=", "pending_review").orderBy("id").execute(),
     ]);
     return investorView(row, history, { latest, openAlerts });

@@ -13,16 +13,7 @@ import type { WebhookJob, WebhookProvider } from "./provider.js";
 import { requestView } from "./request-view.js";
 import { SignatureError, VerifierUnavailableError, type WebhookVerifier } from "./verify/errors.js";
 
-export type Outcome =
-  | "accepted"
-  | "duplicate"
-  | "invalid"
-  | "unauthorized"
-  | "forbidden"
-  | "too_large"
-  | "unsupported_media_type"
-  | "unavailable"
-  | "error";
+export type Outcome = "accepted" | "duplicate" | "invalid" | "unauthorized" | "forbidden" | "too_large" | "unsupported_media_type" | "unavailable" | "error";
 
 export interface ReceiverOptions {
   /** Its reader (the payload schema) and how an event is identified. */
@@ -124,7 +115,14 @@ export function createReceiver(opts: ReceiverOptions) {
         : { status: 202, outcome: "accepted", body: { jobId: r.jobId }, jobId: r.jobId, eventId: event.eventId };
     } catch (err) {
       if (err instanceof QueueUnavailableError) {
-        return { status: 503, outcome: "unavailable", body: { error: "queue unavailable, retry later" }, jobId: event.jobId, eventId: event.eventId, detail: err.message };
+        return {
+          status: 503,
+          outcome: "unavailable",
+          body: { error: "queue unavailable, retry later" },
+          jobId: event.jobId,
+          eventId: event.eventId,
+          detail: err.message,
+        };
       }
       throw err;
     }

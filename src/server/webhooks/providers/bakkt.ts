@@ -23,7 +23,8 @@ const envelope = z
     created: z.string().optional(),
   })
   .superRefine((p, ctx) => {
-    if (!p.webhookType && !p.partnerWebhookType) ctx.addIssue({ code: "custom", path: ["webhookType"], message: "webhookType or partnerWebhookType is required" });
+    if (!p.webhookType && !p.partnerWebhookType)
+      ctx.addIssue({ code: "custom", path: ["webhookType"], message: "webhookType or partnerWebhookType is required" });
     else if (p.webhookType && p.partnerWebhookType && p.webhookType !== p.partnerWebhookType) {
       ctx.addIssue({ code: "custom", path: ["webhookType"], message: "webhookType and partnerWebhookType disagree" });
     }

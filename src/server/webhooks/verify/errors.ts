@@ -1,11 +1,5 @@
 /** Why a signature check failed. Every reason answers 401; the reason is logged, never the header. */
-export type SignatureFailure =
-  | "missing_header"
-  | "malformed_header"
-  | "stale_timestamp"
-  | "no_match"
-  | "unknown_key"
-  | "not_configured";
+export type SignatureFailure = "missing_header" | "malformed_header" | "stale_timestamp" | "no_match" | "unknown_key" | "not_configured";
 
 export class SignatureError extends Error {
   constructor(

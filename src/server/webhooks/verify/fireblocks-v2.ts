@@ -42,11 +42,9 @@ export class FireblocksV2Verifier implements WebhookVerifier {
       throw new SignatureError("malformed_header", "the JWS protected header is not base64url JSON");
     }
     try {
-      await flattenedVerify(
-        { protected: parts[0], payload: unencoded ? body : body.toString("base64url"), signature: parts[2] },
-        this.jwks,
-        { algorithms: ["RS512"] },
-      );
+      await flattenedVerify({ protected: parts[0], payload: unencoded ? body : body.toString("base64url"), signature: parts[2] }, this.jwks, {
+        algorithms: ["RS512"],
+      });
     } catch (err) {
       if (err instanceof errors.JWKSTimeout) throw new VerifierUnavailableError("the Fireblocks JWKS endpoint timed out");
       if (err instanceof errors.JWKSNoMatchingKey) throw new SignatureError("unknown_key", "no JWKS key matches the JWS kid/alg");

@@ -33,5 +33,7 @@ export class SumsubDigestVerifier implements WebhookVerifier {
 }
 
 export function signSumsub(secret: string, alg: keyof typeof ALGORITHMS | string, body: string | Buffer): string {
-  return createHmac(ALGORITHMS[alg] ?? "sha256", secret).update(body).digest("hex");
+  return createHmac(ALGORITHMS[alg] ?? "sha256", secret)
+    .update(body)
+    .digest("hex");
 }
