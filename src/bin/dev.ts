@@ -8,6 +8,8 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
+import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
+import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
@@ -23,6 +25,8 @@ import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 let embedded: EmbeddedRedis | undefined;
 let anvil: Anvil | undefined;
 let sqsEmulator: SqsEmulator | undefined;
+let screeningStub: ComplyAdvantageStub | undefined;
+let registrarStub: RegistrarStub | undefined;
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -42,6 +46,17 @@ try {
     const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
     deployment = await deployContracts(deployer, { admin: privateKeyToAccount(env.SIGNER_PRIVATE_KEY as `0x${string}`).address });
     env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
+  }
+  // SaaS that cannot be reached from a laptop: local stubs answering as the providers document.
+  if (!env.COMPLYADVANTAGE_API_URL) {
+    screeningStub = await startComplyAdvantageStub(randomBytes(12).toString("base64url"), { recordRequests: false });
+    env.COMPLYADVANTAGE_API_URL = screeningStub.url;
+    env.COMPLYADVANTAGE_API_KEY = screeningStub.apiKey;
+  }
+  if (!env.REGISTRAR_API_URL) {
+    registrarStub = await startRegistrarStub(randomBytes(12).toString("base64url"));
+    env.REGISTRAR_API_URL = registrarStub.url;
+    env.REGISTRAR_API_KEY = registrarStub.apiKey;
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
@@ -90,6 +105,8 @@ try {
               .map(([k, v]) => `${k} ${v}`)
               .join(", ")}`,
           ]),
+      `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
+      `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
       "",
     ].join("\n")}\n`,
   );
@@ -100,11 +117,15 @@ try {
     await worker.stop();
     await closeClients(c);
     await sqsEmulator?.stop();
+    await screeningStub?.close();
+    await registrarStub?.close();
     await embedded?.stop();
     await anvil?.stop();
   });
 } catch (err) {
   await sqsEmulator?.stop().catch(() => {});
+  await screeningStub?.close().catch(() => {});
+  await registrarStub?.close().catch(() => {});
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
   exitOnStartupError(err);
