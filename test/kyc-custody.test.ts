@@ -1,19 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWorkerSide } from "../src/processes/worker.js";
+import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { parseProviderTime } from "../src/validation/provider-time.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
-
-const name = uniqueName("proc_kyc");
+import { waitFor } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 // KYC outcomes and custody updates through real queues and workers (no chain: KYC and
-// custody never sign; orders released by an approval are covered in processors-payments).
+// custody never sign; orders released by an approval are covered in orders.test.ts).
 describe("KYC outcomes and custody updates", () => {
+  let stack: TestStack;
   let c: Clients;
-  let worker: { stop: () => Promise<void> };
 
   const addInvestor = async (bakktPartyRef?: string) => {
     const id = `inv-${randomUUID()}`;
@@ -63,15 +60,10 @@ describe("KYC outcomes and custody updates", () => {
   });
 
   beforeAll(async () => {
-    c = await buildClients(testConfig(name), "producer", "test");
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
+    stack = await startStack("kyc_custody", { worker: true });
+    c = stack.c;
   });
-  afterAll(async () => {
-    await worker?.stop();
-    if (c) await closeClients(c);
-    await cleanup(name);
-  });
+  afterAll(() => stack?.close());
 
   it("reads providers' event times, including Sumsub's and nanosecond ISO forms", () => {
     expect(parseProviderTime("2020-02-21 13:23:19.321")?.toISOString()).toBe("2020-02-21T13:23:19.321Z");

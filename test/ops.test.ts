@@ -3,13 +3,10 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { freePort } from "../src/dev/embedded-redis.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
 import { relayMetrics } from "../src/relay/metrics.js";
-import { cleanup, testConfig, testEnv, uniqueName } from "./helpers/env.js";
+import { testEnv } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
-
-const name = uniqueName("ops");
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 interface Rule {
   alert: string;
@@ -30,20 +27,18 @@ function exportedNames(text: string): Set<string> {
 }
 
 describe("operations files", () => {
-  let c: Clients;
-  let web: WebSide;
+  let stack: TestStack;
   let worker: Spawned;
   let exported: Set<string>;
 
   beforeAll(async () => {
     // The real processes' /metrics: web in-process, a worker as a child with METRICS_PORT.
-    c = await buildClients(testConfig(name), "producer", "web");
-    web = await startWebSide(c);
+    stack = await startStack("ops", { web: true });
     const port = await freePort();
     worker = spawnNode(
       `${ROOT}dist/src/bin/worker.js`,
       [],
-      testEnv(name, {
+      testEnv(stack.name, {
         METRICS_PORT: String(port),
         COMPLYADVANTAGE_API_URL: "http://127.0.0.1:9/",
         COMPLYADVANTAGE_API_KEY: "unused",
@@ -51,7 +46,7 @@ describe("operations files", () => {
     );
     await worker.waitForOutput(/worker started/, 30_000);
     const [webText, workerText] = await Promise.all([
-      fetch(`http://127.0.0.1:${web.port}/metrics`).then((r) => r.text()),
+      fetch(`${stack.base}/metrics`).then((r) => r.text()),
       fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()),
     ]);
     // The relay needs SQS to start; its metrics module is the one its process registers.
@@ -62,9 +57,8 @@ describe("operations files", () => {
   afterAll(async () => {
     worker?.child.kill("SIGTERM");
     await worker?.exited;
-    await web?.stop();
-    await closeClients(c);
-    await cleanup(name);
+    // The child worker uses the namespace: it is gone before close() drops it.
+    await stack?.close();
   });
 
   const rules = (parse(readFileSync(`${ROOT}ops/prometheus/alerts.yml`, "utf8")) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);

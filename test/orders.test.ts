@@ -1,26 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Address } from "viem";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
-import { startWorkerSide } from "../src/processes/worker.js";
+import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
+import { waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 
-const name = uniqueName("proc_pay");
 const TOKEN = "admin-token-for-tests-0123456789";
 
 describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
   let chain: TestChain;
+  let stack: TestStack;
   let c: Clients;
-  let web: WebSide;
-  let worker: { stop: () => Promise<void> };
-  let base: string;
 
-  const api = adminApiClient(() => base, TOKEN);
+  const api = adminApiClient(() => stack.base, TOKEN);
 
   const newInvestor = async (approved: boolean) => {
     const id = `inv-${randomUUID()}`;
@@ -101,19 +96,13 @@ describe("mint on payment (anvil, Redis, Postgres, HTTP admin API)", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    c = await buildClients(testConfig(name, { ...chain.env, ADMIN_API_TOKEN: TOKEN }), "producer", "test");
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
-    web = await startWebSide(c);
-    base = `http://127.0.0.1:${web.port}`;
+    stack = await startStack("orders", { env: { ...chain.env, ADMIN_API_TOKEN: TOKEN }, worker: true, web: true });
+    c = stack.c;
   });
 
   afterAll(async () => {
-    await web?.stop();
-    await worker?.stop();
-    if (c) await closeClients(c);
+    await stack?.close();
     await chain?.stop();
-    await cleanup(name);
   });
 
   it("a payment for an approved investor's order completes it and the wallet holds exactly tokenAmount", async () => {

@@ -1,37 +1,36 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { startSqsEmulator, EMULATOR_CREDENTIALS, type SqsEmulator } from "../src/relay/emulator.js";
+import { startSqsEmulator, EMULATOR_CREDENTIALS, type SqsEmulator } from "../src/dev/sqs-emulator.js";
 import { brokerJobId } from "../src/relay/job.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { cleanup, testConfig, testEnv, uniqueName, waitFor } from "./helpers/env.js";
+import type { Clients } from "../src/processes/clients.js";
+import { testEnv, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { emulatorClient, envelope, freshQueues, remaining, send, type TestEnvelope } from "./helpers/relay.js";
-
-const name = uniqueName("relayproc");
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 describe("relay and workers as real processes", () => {
   let emulator: SqsEmulator;
   let sqs: SQSClient;
+  let stack: TestStack;
   let c: Clients;
   const running: Spawned[] = [];
 
   beforeAll(async () => {
     emulator = await startSqsEmulator();
     sqs = emulatorClient(emulator);
-    c = await buildClients(testConfig(name), "producer", "test");
-    await migrateToLatest(c.dbh.db, name);
+    stack = await startStack("relayproc");
+    c = stack.c;
   });
   afterAll(async () => {
+    // The children use the namespace: they are killed before close() drops it.
     for (const p of running) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
-    await closeClients(c);
+    await stack?.close();
     sqs.destroy();
     await emulator.stop();
-    await cleanup(name);
   });
 
   const relayEnv = (q: { primary: string; dr?: string }, extra: Record<string, string> = {}) =>
-    testEnv(name, {
+    testEnv(stack.name, {
       BAKKT_SQS_PRIMARY_URL: q.primary,
       ...(q.dr ? { BAKKT_SQS_DR_URL: q.dr } : {}),
       AWS_REGION: "us-east-1",
@@ -53,7 +52,7 @@ describe("relay and workers as real processes", () => {
   };
   const workers = (n: number) =>
     Array.from({ length: n }, () =>
-      spawn(`${ROOT}test/fixtures/broker-worker.mjs`, testEnv(name, { WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: "8", MAX_DELAY_MS: "40" })),
+      spawn(`${ROOT}test/fixtures/broker-worker.mjs`, testEnv(stack.name, { WORKER_QUEUES: "broker-events", WORKER_CONCURRENCY: "8", MAX_DELAY_MS: "40" })),
     );
   const left = (names: string[]) => names.reduce((n, q) => n + remaining(emulator, q).ready + remaining(emulator, q).inflight, 0);
   const jobExists = async (ev: TestEnvelope) => (await c.queues.queue("broker-events").getJob(brokerJobId(ev.message_id))) !== undefined;
@@ -152,7 +151,7 @@ describe("relay and workers as real processes", () => {
     expect(entity.applied_count).toBe(1);
     expect(await c.dbh.db.selectFrom("broker_events").select("message_id").where("message_group_id", "=", "acct-crash").execute()).toHaveLength(1);
     // The redelivery was recognised: its group was numbered once.
-    expect(await c.redis.get(`${name}:relay:seq:acct-crash`)).toBe("1");
+    expect(await c.redis.get(`${stack.name}:relay:seq:acct-crash`)).toBe("1");
   }, 120_000);
 
   it("SIGTERM mid-batch: the batch in hand is enqueued then deleted, and nothing else is deleted", async () => {

@@ -1,20 +1,17 @@
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, ConfigError } from "../src/config/index.js";
-import { migrateToLatest } from "../src/db/migrate.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { startSqsEmulator, type SqsEmulator } from "../src/relay/emulator.js";
+import { startSqsEmulator, type SqsEmulator } from "../src/dev/sqs-emulator.js";
 import { parseBody } from "../src/relay/envelope.js";
 import { brokerJobId } from "../src/relay/job.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
+import type { Clients } from "../src/processes/clients.js";
 import { startRelaySide } from "../src/processes/relay.js";
-import { startWorkerSide } from "../src/processes/worker.js";
 import { createRedis } from "../src/redis/connection.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
+import { waitFor } from "./helpers/env.js";
 import { emulatorClient, envelope, freshQueues, remaining, send } from "./helpers/relay.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
-
-const name = uniqueName("relay");
 
 const metricValue = async (c: Clients, metric: string, labels: Record<string, string> = {}) => {
   const m = await c.metrics.registry.getSingleMetric(metric)?.get();
@@ -26,26 +23,22 @@ const metricValue = async (c: Clients, metric: string, labels: Record<string, st
 describe("broker SQS relay (fauxqs, real Redis and Postgres)", () => {
   let emulator: SqsEmulator;
   let sqs: SQSClient;
+  let stack: TestStack;
   let c: Clients;
-  let worker: ReturnType<typeof startWorkerSide>;
 
   beforeAll(async () => {
     emulator = await startSqsEmulator();
     sqs = emulatorClient(emulator);
-    c = await buildClients(
-      testConfig(name, { WORKER_QUEUES: "broker-events", RELAY_WAIT_TIME_SECONDS: "1", RELAY_VISIBILITY_TIMEOUT_SECONDS: "5" }),
-      "producer",
-      "test",
-    );
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
+    stack = await startStack("relay", {
+      env: { WORKER_QUEUES: "broker-events", RELAY_WAIT_TIME_SECONDS: "1", RELAY_VISIBILITY_TIMEOUT_SECONDS: "5" },
+      worker: true,
+    });
+    c = stack.c;
   });
   afterAll(async () => {
-    await worker.stop();
-    await closeClients(c);
+    await stack?.close();
     sqs.destroy();
     await emulator.stop();
-    await cleanup(name);
   });
 
   const entity = (kind: string, id: string) =>

@@ -1,44 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
+import { buildClients, type Clients } from "../src/processes/clients.js";
+import { startWebSide } from "../src/processes/web.js";
 import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
-import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
-
-const name = uniqueName("web");
+import { testConfig, uniqueName } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 
 describe("web process", () => {
+  let stack: TestStack;
   let c: Clients;
-  let web: WebSide;
-  let base: string;
   beforeAll(async () => {
-    c = await buildClients(testConfig(name, { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123" }), "producer", "web");
-    await migrateToLatest(c.dbh.db, name);
-    web = await startWebSide(c);
-    base = `http://127.0.0.1:${web.port}`;
+    stack = await startStack("web_process", { env: { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123" }, web: true });
+    c = stack.c;
   });
-  afterAll(async () => {
-    await web.stop();
-    await closeClients(c);
-    await cleanup(name);
-  });
+  afterAll(() => stack?.close());
 
   it("serves liveness and readiness", async () => {
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${base}/readyz`);
+    expect((await fetch(`${stack.base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${stack.base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ready", redis: "ok", postgres: "ok" });
   });
 
   it("guards the dashboard with basic auth and lists every queue and dead-letter queue", async () => {
-    expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${stack.base}/admin/queues`)).status).toBe(401);
     const wrong = Buffer.from("ops:nope").toString("base64");
-    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
+    expect((await fetch(`${stack.base}/admin/queues`, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
     const auth = { authorization: `Basic ${Buffer.from("ops:board-pass-123").toString("base64")}` };
-    const page = await fetch(`${base}/admin/queues`, { headers: auth });
+    const page = await fetch(`${stack.base}/admin/queues`, { headers: auth });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("<html");
-    const api = await fetch(`${base}/admin/queues/api/queues`, { headers: auth });
+    const api = await fetch(`${stack.base}/admin/queues/api/queues`, { headers: auth });
     const names = ((await api.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
     expect(names).toContain("payments");
     expect(names).toContain("payments-dlq");
@@ -48,7 +39,7 @@ describe("web process", () => {
 
   it("exports Prometheus metrics including queue depths", async () => {
     await c.queues.queue("dividend-payouts").add("pay", { distributionId: "d-2026-12" }, { jobId: "dividend-d-2026-12" });
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(`${stack.base}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('hookrail_queue_jobs{queue="dividend-payouts",state="waiting"} 1');

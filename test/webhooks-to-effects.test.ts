@@ -1,16 +1,13 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateToLatest } from "../src/db/migrate.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
-import { startWorkerSide } from "../src/processes/worker.js";
+import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { cleanup, testConfig, uniqueName, waitFor } from "./helpers/env.js";
+import { waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 import { fireblocksV1Headers, rsaKeyPair, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 
-const name = uniqueName("proc_http");
 const TOKEN = "http-e2e-admin-token-0123456789";
 const PAY_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 const BAKKT_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
@@ -21,14 +18,12 @@ const fireblocks = rsaKeyPair();
 // and the admin API to set up and to read the results.
 describe("webhook -> processor -> chain, over HTTP", () => {
   let chain: TestChain;
+  let stack: TestStack;
   let c: Clients;
-  let web: WebSide;
-  let worker: { stop: () => Promise<void> };
-  let base: string;
 
-  const api = adminApiClient(() => base, TOKEN);
+  const api = adminApiClient(() => stack.base, TOKEN);
   const webhook = async (path: string, body: string, headers: Record<string, string>) => {
-    const res = await fetch(`${base}/webhooks${path}`, { method: "POST", body, headers });
+    const res = await fetch(`${stack.base}/webhooks${path}`, { method: "POST", body, headers });
     return { status: res.status, body: (await res.json()) as any };
   };
   const payment = (fields: Record<string, unknown>) => {
@@ -84,29 +79,23 @@ describe("webhook -> processor -> chain, over HTTP", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    c = await buildClients(
-      testConfig(name, {
+    stack = await startStack("webhooks_to_effects", {
+      env: {
         ...chain.env,
         ADMIN_API_TOKEN: TOKEN,
         PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
         BAKKT_WEBHOOK_SECRETS: BAKKT_SECRET,
         SUMSUB_WEBHOOK_SECRETS: SUMSUB_SECRET,
         FIREBLOCKS_PUBLIC_KEYS: fireblocks.publicPem,
-      }),
-      "producer",
-      "test",
-    );
-    await migrateToLatest(c.dbh.db, name);
-    worker = startWorkerSide(c);
-    web = await startWebSide(c);
-    base = `http://127.0.0.1:${web.port}`;
+      },
+      worker: true,
+      web: true,
+    });
+    c = stack.c;
   });
   afterAll(async () => {
-    await web?.stop();
-    await worker?.stop();
-    if (c) await closeClients(c);
+    await stack?.close();
     await chain?.stop();
-    await cleanup(name);
   });
 
   it("a signed payment before KYC waits; the signed approval mints exactly tokenAmount once; 5 deliveries mint once", async () => {
@@ -166,7 +155,7 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     expect(unknown.status).toBe(202);
     // The receiver's job retries with backoff (10 attempts from 2 s, doubling: hours in all);
     // here it is seen waiting for its retry. Reaching the dead-letter queue after the last
-    // attempt is shown with a shorter policy in processors-payments.test.ts.
+    // attempt is shown with a shorter policy in orders.test.ts.
     // State first, then the job: a job read before its state could predate the failed attempt.
     const job = await waitFor(
       async () => {

@@ -4,10 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Config } from "../src/config/index.js";
 import { createLogger } from "../src/log.js";
 import { createMetrics } from "../src/metrics.js";
-import { buildClients, closeClients, type Clients } from "../src/processes/clients.js";
-import { startWebSide, type WebSide } from "../src/processes/web.js";
+import type { Clients } from "../src/processes/clients.js";
 import { webhookRoutes } from "../src/server/webhooks/index.js";
-import { cleanup, testConfig, uniqueName } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
 import {
   fireblocksV1Headers,
   fireblocksV2Headers,
@@ -19,7 +18,6 @@ import {
   sumsubHeaders,
 } from "./helpers/webhook-senders.js";
 
-const name = uniqueName("webhooks");
 const whsec = () => `whsec_${randomBytes(24).toString("base64")}`;
 const PAY_OLD = whsec();
 const PAY_NEW = whsec();
@@ -34,13 +32,12 @@ const WEBHOOK_QUEUES: string[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "c
 
 describe("webhook receiver", () => {
   let jwks: JwksStub;
+  let stack: TestStack;
   let c: Clients;
-  let web: WebSide;
-  let base: string;
-  let config: Config;
   const extraServers: ServerType[] = [];
 
-  const post = (path: string, body: string, headers: Record<string, string>, at = base) => fetch(`${at}/webhooks${path}`, { method: "POST", body, headers });
+  const post = (path: string, body: string, headers: Record<string, string>, at = stack.base) =>
+    fetch(`${at}/webhooks${path}`, { method: "POST", body, headers });
   const jobCount = async (queue: string) => {
     const counts = await c.queues.queue(queue).getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized", "paused");
     return Object.values(counts).reduce((a, b) => a + b, 0);
@@ -50,31 +47,31 @@ describe("webhook receiver", () => {
   beforeAll(async () => {
     jwks = await JwksStub.start();
     await jwks.publish("fb-key-1", fbV2.privateKey);
-    config = testConfig(name, {
-      PAYMENTS_WEBHOOK_SECRETS: `${PAY_OLD},${PAY_NEW}`,
-      BAKKT_WEBHOOK_SECRETS: BAKKT,
-      SUMSUB_WEBHOOK_SECRETS: `${SUMSUB_OLD},${SUMSUB_NEW}`,
-      FIREBLOCKS_PUBLIC_KEYS: [fbV1Old.publicPem, fbV1New.publicPem].join(","),
-      FIREBLOCKS_JWKS_URL: jwks.url,
-      FIREBLOCKS_JWKS_COOLDOWN_MS: "0",
-      WEBHOOK_MAX_BYTES: "4096",
+    stack = await startStack("webhooks", {
+      env: {
+        PAYMENTS_WEBHOOK_SECRETS: `${PAY_OLD},${PAY_NEW}`,
+        BAKKT_WEBHOOK_SECRETS: BAKKT,
+        SUMSUB_WEBHOOK_SECRETS: `${SUMSUB_OLD},${SUMSUB_NEW}`,
+        FIREBLOCKS_PUBLIC_KEYS: [fbV1Old.publicPem, fbV1New.publicPem].join(","),
+        FIREBLOCKS_JWKS_URL: jwks.url,
+        FIREBLOCKS_JWKS_COOLDOWN_MS: "0",
+        WEBHOOK_MAX_BYTES: "4096",
+      },
+      web: true,
     });
-    c = await buildClients(config, "producer", "web");
-    web = await startWebSide(c);
-    base = `http://127.0.0.1:${web.port}`;
+    c = stack.c;
   });
 
   afterAll(async () => {
+    // The variant servers use the stack's queues: they close first.
     await Promise.all(extraServers.map((s) => new Promise((r) => s.close(r))));
-    await web.stop();
-    await closeClients(c);
+    await stack?.close();
     await jwks.stop();
-    await cleanup(name);
   });
 
   /** Serve the webhook routes alone, with some settings changed, on the same Redis queues. */
   const serveVariant = async (overrides: Partial<Config>, log = createLogger("silent")) => {
-    const app = webhookRoutes({ config: { ...config, ...overrides }, queues: c.queues, metrics: createMetrics(), log });
+    const app = webhookRoutes({ config: { ...c.config, ...overrides }, queues: c.queues, metrics: createMetrics(), log });
     const server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
     });
@@ -420,7 +417,7 @@ describe("webhook receiver", () => {
   });
 
   it("exports request counts by provider and outcome and a latency histogram on /metrics", async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${stack.base}/metrics`)).text();
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="payments",outcome="accepted"\} [1-9]/);
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="payments",outcome="unauthorized"\} [1-9]/);
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="bakkt",outcome="duplicate"\} [1-9]/);

@@ -10,7 +10,7 @@ import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
 import { openDatabase } from "../../dist/src/db/client.js";
 import { migrateToLatest } from "../../dist/src/db/migrate.js";
-import { startSqsEmulator, EMULATOR_CREDENTIALS } from "../../dist/src/relay/emulator.js";
+import { startSqsEmulator, EMULATOR_CREDENTIALS } from "../../dist/src/dev/sqs-emulator.js";
 import { cpuMeter, pidsMatching } from "./cpu.mjs";
 import { dropScratchNamespace } from "../../dist/src/dev/scratch-namespace.js";
 

@@ -17,7 +17,7 @@ import { startWorkerSide } from "../processes/worker.js";
 import { QUEUE_MODULES } from "../processes/queue-modules.js";
 import { registerSchedulers } from "../schedulers/register.js";
 import { startRelaySide } from "../processes/relay.js";
-import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../relay/emulator.js";
+import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../dev/sqs-emulator.js";
 import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a

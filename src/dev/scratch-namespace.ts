@@ -1,3 +1,4 @@
+// Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
 import { Redis } from "ioredis";
 import pg from "pg";
 

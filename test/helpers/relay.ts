@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { EMULATOR_CREDENTIALS, type SqsEmulator } from "../../src/relay/emulator.js";
+import { EMULATOR_CREDENTIALS, type SqsEmulator } from "../../src/dev/sqs-emulator.js";
 
 /** The real AWS SDK client pointed at the in-process emulator. */
 export function emulatorClient(emulator: SqsEmulator): SQSClient {

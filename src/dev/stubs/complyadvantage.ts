@@ -1,3 +1,4 @@
+// Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 

@@ -1,3 +1,4 @@
+// Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
 import type { FauxqsServer } from "fauxqs";
 
 export interface SqsEmulator {
