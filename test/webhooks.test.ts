@@ -39,7 +39,7 @@ describe("webhook receiver", () => {
   const post = (path: string, body: string, headers: Record<string, string>, at = stack.base) =>
     fetch(`${at}/webhooks${path}`, { method: "POST", body, headers });
   const jobCount = async (queue: string) => {
-    const counts = await c.queues.queue(queue).getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized", "paused");
+    const counts = await c.queues.queue(queue).getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
     return Object.values(counts).reduce((a, b) => a + b, 0);
   };
   const allCounts = async () => Promise.all(WEBHOOK_QUEUES.map(jobCount));

@@ -1,4 +1,5 @@
-import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
+import type { Kysely } from "kysely";
+import { Migrator, type MigrationResultSet } from "kysely/migration";
 import type { Database } from "./schema.js";
 import { migrations } from "../../db/migrations/index.js";
 

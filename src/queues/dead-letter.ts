@@ -54,7 +54,8 @@ export async function addDeadLetter(dlq: Queue, letter: DeadLetter): Promise<voi
   await dlq.add(letter.name, letter, { jobId: letterId(letter) });
 }
 
-const PENDING = ["waiting", "delayed", "paused", "prioritized"] as const;
+// BullMQ 6 keeps a paused queue's jobs in "waiting" (the "paused" state is gone).
+const PENDING = ["waiting", "delayed", "prioritized"] as const;
 
 async function letterEntries(dlq: Queue): Promise<Job[]> {
   const jobs = await dlq.getJobs([...PENDING], 0, -1, true);

@@ -175,11 +175,11 @@ export async function backlog(queues: QueueSet): Promise<{ open: Record<string, 
   const deadLetters: Record<string, number> = {};
   let failed = 0;
   for (const q of STORM_QUEUES) {
-    const c = await queues.queue(q).getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children", "paused", "failed");
-    const n = c.waiting! + c.active! + c.delayed! + c.prioritized! + c["waiting-children"]! + c.paused!;
+    const c = await queues.queue(q).getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children", "failed");
+    const n = c.waiting! + c.active! + c.delayed! + c.prioritized! + c["waiting-children"]!;
     if (n) open[q] = n;
     failed += c.failed!;
-    const d = await queues.deadLetters(q).getJobCounts("waiting", "active", "delayed", "completed", "failed", "paused", "prioritized");
+    const d = await queues.deadLetters(q).getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized");
     const dn = Object.values(d).reduce((a, b) => a + b, 0);
     if (dn) deadLetters[q] = dn;
   }

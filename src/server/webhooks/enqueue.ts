@@ -23,8 +23,9 @@ export interface Enqueued {
  * retries; if the add lands after the timeout, the retry is answered as a duplicate.
  */
 export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number): Promise<Enqueued> {
-  // The queue's own connection, so EXISTS and the add share one socket and keep their order.
-  const client = (await redisWithin(queue.client, timeoutMs)) as unknown as Redis;
+  // The queue's own connection (its Redis backend's client), so EXISTS and the add share one
+  // socket and keep their order.
+  const client = (await redisWithin(queue.getBackend().client, timeoutMs)) as unknown as Redis;
   const existed = client.exists(queue.toKey(jobId));
   const added = queue.add(name, data, { jobId });
   // The add's rejection is awaited below; this only keeps an early EXISTS failure from leaving it unhandled.
