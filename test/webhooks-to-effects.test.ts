@@ -5,7 +5,7 @@ import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
-import { fireblocksV1Headers, rsaKeyPair, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
+import { fireblocksV1Headers, rsaKeyPair, standardHeaders, SUMSUB_DOCS, sumsubHeaders } from "./helpers/webhook-senders.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 
 const TOKEN = "http-e2e-admin-token-0123456789";
@@ -171,6 +171,18 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(0n);
     expect(await mintTxCount(ref)).toBe(0);
     expect(await mintTxCount(unknownRef)).toBe(0);
+  });
+
+  it('Sumsub applicantPending with "reviewResult": null is accepted and puts the investor in review', async () => {
+    const inv = await newInvestor();
+    const body = SUMSUB_DOCS.pendingAsDelivered.replace('"externalUserId": "12672"', `"externalUserId": "${inv.id}"`);
+    const res = await webhook("/kyc/sumsub", body, sumsubHeaders(SUMSUB_SECRET, body));
+    expect(res.status).toBe(202);
+    const kyc = await waitFor(async () => {
+      const k = (await api("GET", `/investors/${inv.id}`)).body.kyc;
+      return k.status === "in_review" ? k : undefined;
+    });
+    expect(kyc.history).toEqual([expect.objectContaining({ source: "sumsub", status: "in_review", previousStatus: "pending", applied: true })]);
   });
 
   it("signed Fireblocks events posted in shuffled order end in the terminal state", async () => {

@@ -171,3 +171,68 @@ export function paymentBody(over: Record<string, unknown> = {}): string {
     ...over,
   });
 }
+
+/**
+ * Sumsub's own webhook examples, as https://docs.sumsub.com/docs/user-verification-webhooks
+ * prints them (applicantCreated, applicantPending, applicantReviewed). `pendingAsDelivered` is
+ * the same applicantPending the way Sumsub actually delivers it: every absent attribute sent as
+ * `null`, `reviewResult` included (the attribute table marks it "Always present? Yes").
+ */
+export const SUMSUB_DOCS = {
+  applicantCreated: `{
+  "applicantId": "5c9e177b0a975a6eeccf5960",
+  "inspectionId": "5c9e177b0a975a6eeccf5961",
+  "correlationId": "req-63f92830-4d68-4eee-98d5-875d53a12258",
+  "levelName": "id-and-liveness",
+  "externalUserId": "12672",
+  "type": "applicantCreated",
+  "sandboxMode": false,
+  "reviewStatus": "init",
+  "createdAtMs": "2020-02-21 13:23:19.002",
+  "clientId": "coolClientId"
+}`,
+  applicantPending: `{
+  "applicantId": "5c7791f80a975a1df426b9e9",
+  "inspectionId": "5c7791f80a975a1df426b9ea",
+  "applicantType": "individual",
+  "correlationId": "req-4af54c06-6a50-4cb9-a7dc-b94b2f5b07eb",
+  "levelName": "liveness-level",
+  "externalUserId": "12672",
+  "type": "applicantPending",
+  "sandboxMode": false,
+  "reviewStatus": "pending",
+  "createdAtMs": "2020-02-21 13:23:19.002",
+  "clientId": "coolClientId"
+}`,
+  applicantReviewed: `{
+  "applicantId": "5cb56e8e0a975a35f333cb83",
+  "inspectionId": "5cb56e8e0a975a35f333cb84",
+  "correlationId": "req-a260b669-4f14-4bb5-a4c5-ac0218acb9a4",
+  "externalUserId": "externalUserId",
+  "levelName": "id-and-liveness",
+  "type": "applicantReviewed",
+  "reviewResult": {
+    "reviewAnswer": "GREEN"
+  },
+  "reviewStatus": "completed",
+  "createdAtMs": "2020-02-21 13:23:19.321"
+}`,
+  pendingAsDelivered: `{
+  "type": "applicantPending",
+  "clientId": "coolClientId",
+  "levelName": "basic-kyc-level",
+  "applicantId": "65bd228a2a99e9196014ccc5",
+  "createdAtMs": "2024-02-02 17:23:16.368",
+  "sandboxMode": false,
+  "inspectionId": "65bd228a2a99e9196014ccc6",
+  "reviewResult": null,
+  "reviewStatus": "pending",
+  "applicantType": "individual",
+  "correlationId": "0727edcd2fd452f64b7dd9f76516d815",
+  "externalUserId": "12672",
+  "applicantActionId": null,
+  "applicantMemberOf": null,
+  "previousLevelName": null,
+  "reviewRejectType": null
+}`,
+};
