@@ -174,10 +174,12 @@ export function paymentBody(over: Record<string, unknown> = {}): string {
 }
 
 /**
- * Sumsub's own webhook examples, as https://docs.sumsub.com/docs/user-verification-webhooks
- * prints them (applicantCreated, applicantPending, applicantReviewed). `pendingAsDelivered` is
- * the same applicantPending the way Sumsub actually delivers it: every absent attribute sent as
- * `null`, `reviewResult` included (the attribute table marks it "Always present? Yes").
+ * Sumsub's own webhook examples from https://docs.sumsub.com/docs/user-verification-webhooks
+ * (applicantCreated, applicantPending, applicantReviewed). The copy of that page reachable when
+ * this was written stops before its examples, so they are taken as integrations reproduce them
+ * verbatim (same ids, `"clientId": "coolClientId"`). `pendingAsDelivered` is an applicantPending
+ * the way Sumsub delivers it: absent attributes sent as `null`, `reviewResult` included (the
+ * page's attribute table marks `reviewResult` "Always present? Yes").
  */
 export const SUMSUB_DOCS = {
   applicantCreated: `{

@@ -10,9 +10,10 @@ import { providerCall } from "./provider-call.js";
 
 /**
  * A completed check's result. `clear`: every report passed -> approved. `consider`: at least one
- * report needs a look; Onfido's own guidance is that it is not by itself a finding of fraud
- * (an unreadable image, an expired document and a forgery all give `consider`), so it goes to a
- * person -> in review, and the release of orders waits for them.
+ * report needs a look. Onfido's own explanation of `consider` (support.onfido.com, "Why has the
+ * result of the Identity Document Check returned as consider?") lists image quality, unsupported
+ * documents and black-and-white copies next to signs of forgery, and says some of those flags
+ * indicate no fraud: so it goes to a person -> in review, and the release of orders waits.
  */
 const RESULT_STATUS: Record<"clear" | "consider", KycStatus> = { clear: "approved", consider: "in_review" };
 
