@@ -33,6 +33,31 @@ describe("config", () => {
     expect(message).not.toContain("secret-host");
   });
 
+  it("refuses Jumio settings without JUMIO_IP_ALLOWLIST (its callbacks are unsigned), and half-configured provider APIs", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ JUMIO_CALLBACK_CREDENTIALS: "jumio:s3cret-pass" })).toEqual([
+      "JUMIO_IP_ALLOWLIST: required when JUMIO_CALLBACK_CREDENTIALS is set (Jumio callbacks carry no signature)",
+    ]);
+    expect(problems({ JUMIO_CLIENT_ID: "id", JUMIO_CLIENT_SECRET: "secret" })).toEqual([
+      "JUMIO_IP_ALLOWLIST: required when JUMIO_CLIENT_ID, JUMIO_CLIENT_SECRET are set (Jumio callbacks carry no signature)",
+      "JUMIO_TOKEN_URL, JUMIO_API_URL: required together with JUMIO_CLIENT_ID, JUMIO_CLIENT_SECRET",
+    ]);
+    expect(problems({ ONFIDO_API_TOKEN: "api_sandbox.x" })).toEqual(["ONFIDO_API_URL: required together with ONFIDO_API_TOKEN"]);
+    expect(problems({ JUMIO_CALLBACK_CREDENTIALS: "no-colon", JUMIO_IP_ALLOWLIST: "34.202.241.227" })).toEqual([
+      "JUMIO_CALLBACK_CREDENTIALS: expected user:password",
+    ]);
+    expect(problems({ JUMIO_CALLBACK_CREDENTIALS: "jumio:s3cret-pass", JUMIO_IP_ALLOWLIST: "34.202.241.227" })).toEqual([]);
+    // The message names the settings, never the credentials.
+    expect(() => loadConfig({ JUMIO_CALLBACK_CREDENTIALS: "jumio:s3cret-pass" })).toThrow(/^(?![\s\S]*s3cret)/);
+  });
+
   it("a process with two bad variables exits 1 with one readable message and no stack", async () => {
     const p = spawnNode(`${ROOT}dist/src/bin/web.js`, [], { PATH: process.env.PATH, PORT: "-1", WORKER_CONCURRENCY: "lots" });
     const { code } = await p.exited;

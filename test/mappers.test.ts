@@ -6,7 +6,7 @@ import { bakktPayload } from "../src/server/webhooks/providers/bakkt.js";
 import { sumsubPayload } from "../src/server/webhooks/providers/sumsub.js";
 import { decimalEquals } from "../src/validation/decimal.js";
 import { amountField } from "../src/validation/fields.js";
-import { SEED } from "./helpers/webhook-senders.js";
+import { SEED, SUMSUB_DOCS } from "./helpers/webhook-senders.js";
 
 /** Mappers take what the reader produced, as the worker host hands it over. */
 const party = (json: string) => {
@@ -69,6 +69,22 @@ describe("KYC mapping", () => {
     expect(mapSumsub(sumsub({ ...base, type: "applicantOnHold" }), at)?.status).toBe("in_review");
     expect(mapSumsub(sumsub({ ...base, type: "applicantCreated" }), at)).toBeUndefined();
     expect(mapSumsub(sumsub({ ...base, type: "applicantPending", createdAtMs: "not a time" }), at)?.eventAt.toISOString()).toBe(at);
+  });
+});
+
+describe("Sumsub's documented examples", () => {
+  it("map to in review (pending), approved (reviewed GREEN), and no verdict (created); null attributes read as absent", () => {
+    const read = (json: string) => sumsubPayload.parse(JSON.parse(json));
+    expect(mapSumsub(read(SUMSUB_DOCS.applicantCreated), at)).toBeUndefined();
+    expect(mapSumsub(read(SUMSUB_DOCS.applicantPending), at)?.status).toBe("in_review");
+    expect(mapSumsub(read(SUMSUB_DOCS.applicantReviewed), at)?.status).toBe("approved");
+    const delivered = read(SUMSUB_DOCS.pendingAsDelivered);
+    // The reader's output reads back as itself (the worker host validates the job again).
+    expect(sumsubPayload.parse(JSON.parse(JSON.stringify(delivered)))).toEqual(delivered);
+    const outcome = mapSumsub(delivered, at)!;
+    expect(outcome.status).toBe("in_review");
+    expect(outcome.details).toEqual({ applicantId: "65bd228a2a99e9196014ccc5" });
+    expect(outcome.eventAt.toISOString()).toBe("2024-02-02T17:23:16.368Z");
   });
 });
 

@@ -12,14 +12,41 @@ import { createQueueSet, type QueueSet } from "../src/queues/queue-set.js";
 import { createRedis, waitReady } from "../src/redis/connection.js";
 import { webhookRoutes } from "../src/server/webhooks/index.js";
 import { cleanup, testConfig, TEST_REDIS_URL, uniqueName } from "./helpers/env.js";
-import { fireblocksV1Headers, JwksStub, paymentBody, rsaKeyPair, SEED, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
+import {
+  fireblocksV1Headers,
+  jumioCallback,
+  jumioHeaders,
+  JwksStub,
+  onfidoEvent,
+  onfidoHeaders,
+  paymentBody,
+  rsaKeyPair,
+  SEED,
+  standardHeaders,
+  SUMSUB_DOCS,
+  sumsubHeaders,
+  TRULIOO_DOCS,
+  truliooHeaders,
+} from "./helpers/webhook-senders.js";
 
 const name = uniqueName("webhooks_res");
 const PAY = `whsec_${randomBytes(24).toString("base64")}`;
 const BAKKT = `whsec_${randomBytes(24).toString("base64")}`;
 const SUMSUB = "sumsub-secret";
+const ONFIDO = "onfido-webhook-token";
+const TRULIOO = "trulioo-webhook-secret";
+const JUMIO = "jumio:callback-password";
 const fb = rsaKeyPair();
-const QUEUES: string[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "custody-fireblocks"];
+const QUEUES: string[] = ["payments", "bakkt-webhooks", "kyc-sumsub", "kyc-onfido", "kyc-trulioo", "kyc-jumio", "custody-fireblocks"];
+/** Documented examples of every provider, as bodies to start from. */
+const SAMPLES = [
+  ...Object.values(SEED),
+  ...Object.values(SUMSUB_DOCS),
+  ...Object.values(TRULIOO_DOCS),
+  onfidoEvent("check.completed", "8546921-123123-123123"),
+  jumioCallback({ accountId: "acc-1", executionId: "exec-1", status: "PROCESSED", userReference: "inv-1" }),
+  paymentBody(),
+];
 
 async function serveRoutes(config: Config, queues: QueueSet): Promise<{ server: ServerType; base: string }> {
   const app = webhookRoutes({ config, queues, metrics: createMetrics(), log: createLogger("silent") });
@@ -106,6 +133,11 @@ describe("webhook receiver under random input (property-based)", () => {
         PAYMENTS_WEBHOOK_SECRETS: PAY,
         BAKKT_WEBHOOK_SECRETS: BAKKT,
         SUMSUB_WEBHOOK_SECRETS: SUMSUB,
+        ONFIDO_WEBHOOK_SECRETS: ONFIDO,
+        TRULIOO_WEBHOOK_SECRETS: TRULIOO,
+        // The test's requests come from loopback: the Jumio route is on for them.
+        JUMIO_IP_ALLOWLIST: "127.0.0.0/8,::1/128",
+        JUMIO_CALLBACK_CREDENTIALS: JUMIO,
         FIREBLOCKS_PUBLIC_KEYS: fb.publicPem,
         FIREBLOCKS_JWKS_URL: jwks.url,
         FIREBLOCKS_JWKS_COOLDOWN_MS: "0",
@@ -147,6 +179,12 @@ describe("webhook receiver under random input (property-based)", () => {
       "x-payload-digest-alg": headerValue,
       "fireblocks-signature": headerValue,
       "fireblocks-webhook-signature": headerValue,
+      "x-sha2-signature": headerValue,
+      "x-trulioo-signature": headerValue,
+      authorization: fc.oneof(
+        headerValue,
+        headerValue.map((v) => `Basic ${Buffer.from(v).toString("base64")}`),
+      ),
       "x-forwarded-for": headerValue,
     },
     { requiredKeys: [] },
@@ -155,9 +193,9 @@ describe("webhook receiver under random input (property-based)", () => {
     fc.json().map((s) => Buffer.from(s)),
     fc.string().map((s) => Buffer.from(s)),
     fc.uint8Array({ maxLength: 3000 }).map((b) => Buffer.from(b)),
-    fc.constantFrom(...Object.values(SEED), paymentBody()).map((s) => Buffer.from(s)),
+    fc.constantFrom(...SAMPLES).map((s) => Buffer.from(s)),
   );
-  const route = fc.constantFrom("/payments", "/bakkt", "/kyc/sumsub", "/custody/fireblocks");
+  const route = fc.constantFrom("/payments", "/bakkt", "/kyc/sumsub", "/kyc/onfido", "/kyc/trulioo", "/kyc/jumio", "/custody/fireblocks");
 
   it("random bodies and headers: never a 5xx other than 503, never an enqueue without a valid signature", async () => {
     await fc.assert(
@@ -168,7 +206,7 @@ describe("webhook receiver under random input (property-based)", () => {
         expect(res.status >= 500 ? res.status : 503).toBe(503);
         expect([200, 202]).not.toContain(res.status);
       }),
-      { numRuns: 150 },
+      { numRuns: 250 },
     );
     expect(await jobIds()).toEqual([]);
   });
@@ -193,30 +231,40 @@ describe("webhook receiver under random input (property-based)", () => {
         "createdAtMs",
         "data",
         "eventType",
+        "payload",
+        "event",
+        "serviceData",
+        "challenge",
+        "workflowExecution",
+        "account",
+        "callbackSentAt",
       ),
       fc.jsonValue(),
       { maxKeys: 8 },
     );
     const payload = fc.oneof(
       fc.json(),
-      fc.tuple(fc.constantFrom(...Object.values(SEED), paymentBody()), fields).map(([seed, over]) => JSON.stringify({ ...JSON.parse(seed), ...over })),
+      fc.tuple(fc.constantFrom(...SAMPLES), fields).map(([seed, over]) => JSON.stringify({ ...JSON.parse(seed), ...over })),
     );
     await fc.assert(
       fc.asyncProperty(route, payload, async (path, text) => {
-        const h =
-          path === "/payments"
-            ? standardHeaders(PAY, text)
-            : path === "/bakkt"
-              ? standardHeaders(BAKKT, text)
-              : path === "/kyc/sumsub"
-                ? sumsubHeaders(SUMSUB, text)
-                : fireblocksV1Headers(fb.privateKey, text);
-        const res = await fetch(`${base}${path}`, { method: "POST", body: text, headers: h });
-        const answer = (await res.json()) as { jobId?: string };
+        const signers: Record<string, () => Record<string, string>> = {
+          "/payments": () => standardHeaders(PAY, text),
+          "/bakkt": () => standardHeaders(BAKKT, text),
+          "/kyc/sumsub": () => sumsubHeaders(SUMSUB, text),
+          "/kyc/onfido": () => onfidoHeaders(ONFIDO, text),
+          "/kyc/trulioo": () => truliooHeaders(TRULIOO, text),
+          "/kyc/jumio": () => jumioHeaders(JUMIO),
+          "/custody/fireblocks": () => fireblocksV1Headers(fb.privateKey, text),
+        };
+        const res = await fetch(`${base}${path}`, { method: "POST", body: text, headers: signers[path]!() });
+        const answer = (await res.json()) as { jobId?: string; challenge?: string };
         expect([200, 202, 400, 413]).toContain(res.status);
-        if (res.status < 300) accepted.add(answer.jobId!);
+        // Trulioo's handshake is answered with its challenge and enqueues nothing.
+        if (res.status === 200 && path === "/kyc/trulioo" && answer.challenge !== undefined) expect(answer.jobId).toBeUndefined();
+        else if (res.status < 300) accepted.add(answer.jobId!);
       }),
-      { numRuns: 150 },
+      { numRuns: 250 },
     );
     expect(accepted.size).toBeGreaterThan(0);
     expect((await jobIds()).sort()).toEqual([...accepted].sort());

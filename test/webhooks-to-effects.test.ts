@@ -1,23 +1,26 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
 import type { Clients } from "../src/processes/clients.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
-import { fireblocksV1Headers, rsaKeyPair, standardHeaders, sumsubHeaders } from "./helpers/webhook-senders.js";
+import { fireblocksV1Headers, onfidoEvent, onfidoHeaders, rsaKeyPair, standardHeaders, SUMSUB_DOCS, sumsubHeaders } from "./helpers/webhook-senders.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 
 const TOKEN = "http-e2e-admin-token-0123456789";
 const PAY_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 const BAKKT_SECRET = `whsec_${randomBytes(24).toString("base64")}`;
 const SUMSUB_SECRET = "sumsub-e2e-secret";
+const ONFIDO_TOKEN = "onfido-e2e-webhook-token";
 const fireblocks = rsaKeyPair();
 
 // End to end through HTTP: signed provider webhooks into the receiver, real workers, anvil,
 // and the admin API to set up and to read the results.
 describe("webhook -> processor -> chain, over HTTP", () => {
   let chain: TestChain;
+  let onfido: OnfidoStub;
   let stack: TestStack;
   let c: Clients;
 
@@ -79,6 +82,7 @@ describe("webhook -> processor -> chain, over HTTP", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
+    onfido = await startOnfidoStub();
     stack = await startStack("webhooks_to_effects", {
       env: {
         ...chain.env,
@@ -87,6 +91,9 @@ describe("webhook -> processor -> chain, over HTTP", () => {
         BAKKT_WEBHOOK_SECRETS: BAKKT_SECRET,
         SUMSUB_WEBHOOK_SECRETS: SUMSUB_SECRET,
         FIREBLOCKS_PUBLIC_KEYS: fireblocks.publicPem,
+        ONFIDO_WEBHOOK_SECRETS: ONFIDO_TOKEN,
+        ONFIDO_API_URL: onfido.url,
+        ONFIDO_API_TOKEN: onfido.apiToken,
       },
       worker: true,
       web: true,
@@ -96,6 +103,7 @@ describe("webhook -> processor -> chain, over HTTP", () => {
   afterAll(async () => {
     await stack?.close();
     await chain?.stop();
+    await onfido?.close();
   });
 
   it("a signed payment before KYC waits; the signed approval mints exactly tokenAmount once; 5 deliveries mint once", async () => {
@@ -171,6 +179,46 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(0n);
     expect(await mintTxCount(ref)).toBe(0);
     expect(await mintTxCount(unknownRef)).toBe(0);
+  });
+
+  it("a signed Onfido check.completed whose check is clear releases the waiting order: one mint of exactly tokenAmount under redelivery", async () => {
+    const inv = await newInvestor();
+    const tokenAmount = "7000000000000000000";
+    const ref = await newOrder(inv.id, tokenAmount, "70.00");
+    expect((await payment({ referenceId: ref, amount: "70.00", bankTransactionId: `BTX-${randomUUID()}` })).status).toBe(202);
+    await waitOrder(ref, "awaiting_kyc");
+
+    const checkId = randomUUID();
+    onfido.checks.set(checkId, onfidoCheck(onfido.url, checkId, { applicantId: randomUUID(), result: "clear", tags: [`investor:${inv.id}`] }));
+    const body = onfidoEvent("check.completed", checkId);
+    const first = await webhook("/kyc/onfido", body, onfidoHeaders(ONFIDO_TOKEN, body));
+    expect(first.status).toBe(202);
+    await waitOrder(ref, "completed");
+    expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(BigInt(tokenAmount));
+
+    // Onfido redelivers: a duplicate while Redis has the job, a new job once it has forgotten it.
+    expect((await webhook("/kyc/onfido", body, onfidoHeaders(ONFIDO_TOKEN, body))).status).toBe(200);
+    await c.queues.queue("kyc-onfido").remove(first.body.jobId);
+    const again = await webhook("/kyc/onfido", body, onfidoHeaders(ONFIDO_TOKEN, body));
+    expect(again.status).toBe(202);
+    await waitFor(async () => (await c.queues.queue("kyc-onfido").getJobState(again.body.jobId)) === "completed", 20_000, "redelivery processed");
+    expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(BigInt(tokenAmount));
+    expect(await mintTxCount(ref)).toBe(1);
+    expect((await api("GET", `/investors/${inv.id}`)).body.kyc.history).toEqual([
+      expect.objectContaining({ source: "onfido", status: "approved", applied: true }),
+    ]);
+  });
+
+  it('Sumsub applicantPending with "reviewResult": null is accepted and puts the investor in review', async () => {
+    const inv = await newInvestor();
+    const body = SUMSUB_DOCS.pendingAsDelivered.replace('"externalUserId": "12672"', `"externalUserId": "${inv.id}"`);
+    const res = await webhook("/kyc/sumsub", body, sumsubHeaders(SUMSUB_SECRET, body));
+    expect(res.status).toBe(202);
+    const kyc = await waitFor(async () => {
+      const k = (await api("GET", `/investors/${inv.id}`)).body.kyc;
+      return k.status === "in_review" ? k : undefined;
+    });
+    expect(kyc.history).toEqual([expect.objectContaining({ source: "sumsub", status: "in_review", previousStatus: "pending", applied: true })]);
   });
 
   it("signed Fireblocks events posted in shuffled order end in the terminal state", async () => {

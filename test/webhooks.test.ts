@@ -15,6 +15,7 @@ import {
   rsaKeyPair,
   SEED,
   standardHeaders,
+  SUMSUB_DOCS,
   sumsubHeaders,
 } from "./helpers/webhook-senders.js";
 
@@ -258,6 +259,23 @@ describe("webhook receiver", () => {
       const pending = review({ type: "applicantPending", reviewResult: undefined, createdAtMs: 1700000000000 });
       expect((await post("/kyc/sumsub", pending, sumsubHeaders(SUMSUB_NEW, pending, "HMAC_SHA512_HEX"))).status).toBe(202);
       expect(await jobCount("kyc-sumsub")).toBe(2);
+    });
+
+    it("accepts Sumsub's documented examples as printed, and null attributes on events without a review", async () => {
+      for (const [label, body] of Object.entries(SUMSUB_DOCS)) {
+        const res = await post("/kyc/sumsub", body, sumsubHeaders(SUMSUB_NEW, body));
+        // The reviewed example shares its identity with the first test's event: a duplicate.
+        expect(res.status, label).toBe(label === "applicantReviewed" ? 200 : 202);
+        const job = await c.queues.queue("kyc-sumsub").getJob(((await res.json()) as { jobId: string }).jobId);
+        if (label !== "applicantReviewed") expect(job?.data.payload, label).toEqual(JSON.parse(body));
+      }
+      // A review answer is still required where the event is the verdict.
+      for (const type of ["applicantReviewed", "applicantActionReviewed"]) {
+        const body = SUMSUB_DOCS.pendingAsDelivered.replace('"applicantPending"', `"${type}"`);
+        const res = await post("/kyc/sumsub", body, sumsubHeaders(SUMSUB_NEW, body));
+        expect(res.status, type).toBe(400);
+        expect(((await res.json()) as { issues: string[] }).issues).toEqual([`reviewResult: required for ${type}`]);
+      }
     });
 
     it("401 for a wrong secret, a tampered body, a missing or unknown algorithm; 400 for a bad review answer", async () => {

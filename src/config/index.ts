@@ -4,6 +4,7 @@ import { baseSchema } from "./base.js";
 import { chainSchema } from "./chain.js";
 import { dividendsSchema } from "./dividends.js";
 import { csvList } from "./env.js";
+import { kycConfigProblems, kycSchema } from "./kyc.js";
 import { relaySchema } from "./relay.js";
 import { webhooksSchema } from "./webhooks.js";
 
@@ -13,7 +14,8 @@ export const configSchema = baseSchema
   .extend(chainSchema.shape)
   .extend(relaySchema.shape)
   .extend(amlSchema.shape)
-  .extend(dividendsSchema.shape);
+  .extend(dividendsSchema.shape)
+  .extend(kycSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -40,7 +42,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
       })
     : configSchema;
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const problems = kycConfigProblems(result.data);
+    if (problems.length === 0) return result.data;
+    throw new ConfigError(problems);
+  }
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "(environment)";
     return `${name}: ${issue.message}`;

@@ -63,6 +63,17 @@ export const webhooksSchema = z.object({
   PAYMENTS_WEBHOOK_SECRETS: standardWebhookSecrets(),
   BAKKT_WEBHOOK_SECRETS: standardWebhookSecrets(),
   SUMSUB_WEBHOOK_SECRETS: csvList(),
+  /** Onfido webhook tokens (rotation list): X-SHA2-Signature is the hex HMAC-SHA256 of the body with one. */
+  ONFIDO_WEBHOOK_SECRETS: csvList(),
+  /** Trulioo webhook secret keys (rotation list): x-trulioo-signature, the same scheme. */
+  TRULIOO_WEBHOOK_SECRETS: csvList(),
+  /** `user:password` Jumio puts in the callback URL; Jumio signs nothing, see JUMIO_IP_ALLOWLIST. */
+  JUMIO_CALLBACK_CREDENTIALS: optionalString().pipe(
+    z
+      .string()
+      .regex(/^[^:]+:.+$/, { error: "expected user:password" })
+      .optional(),
+  ),
   FIREBLOCKS_PUBLIC_KEYS: publicKeyList(),
   FIREBLOCKS_JWKS_URL: optionalUrl(["https", "http"], "https://keys.fireblocks.io/.well-known/jwks.json"),
   FIREBLOCKS_JWKS_COOLDOWN_MS: intInRange(0, 3_600_000, 30_000),
@@ -70,6 +81,10 @@ export const webhooksSchema = z.object({
   BAKKT_IP_ALLOWLIST: cidrList(),
   SUMSUB_IP_ALLOWLIST: cidrList(),
   FIREBLOCKS_IP_ALLOWLIST: cidrList(),
+  ONFIDO_IP_ALLOWLIST: cidrList(),
+  TRULIOO_IP_ALLOWLIST: cidrList(),
+  /** Required for the Jumio route: with no signature, Jumio's published addresses are what authenticates a callback. */
+  JUMIO_IP_ALLOWLIST: cidrList(),
   TRUSTED_PROXIES: cidrList(),
   WEBHOOK_MAX_BYTES: intInRange(1_024, 10 * 1024 * 1024, 256 * 1024),
 });

@@ -90,6 +90,9 @@ export interface AmlAlertsTable {
   created_at: Timestamp;
 }
 
+/** Who reported a KYC event (kyc_events.source). */
+export type KycSource = "sumsub" | "bakkt" | "onfido" | "trulioo" | "jumio";
+
 export type KycStatus = "pending" | "in_review" | "approved" | "rejected" | "resubmission_requested" | "documents_requested" | "restricted";
 
 export interface InvestorsTable {
@@ -113,7 +116,7 @@ export interface KycEventsTable {
   id: Generated<string>;
   event_key: string;
   investor_id: string;
-  source: "sumsub" | "bakkt";
+  source: KycSource;
   event_type: string;
   status: KycStatus;
   previous_status: KycStatus | null;

@@ -5,7 +5,10 @@ import { custodyProcessor } from "../processors/custody/fireblocks.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import { dividendPayoutsQueue } from "../processors/dividends/payouts.js";
 import { registrarNoticesQueue } from "../processors/dividends/registrar-notices.js";
+import { jumioProcessor } from "../processors/kyc/jumio.js";
+import { onfidoProcessor } from "../processors/kyc/onfido.js";
 import { sumsubProcessor } from "../processors/kyc/sumsub.js";
+import { truliooProcessor } from "../processors/kyc/trulioo.js";
 import { mintsQueue } from "../processors/orders/mint.js";
 import { bankPaymentsProcessor } from "../processors/orders/payments.js";
 import type { z } from "zod";
@@ -16,7 +19,10 @@ import { dividendsDueQueue } from "../schedulers/dividends-due.js";
 import { bakktQueue } from "../server/webhooks/providers/bakkt.js";
 import { fireblocksQueue } from "../server/webhooks/providers/fireblocks.js";
 import { paymentsQueue } from "../server/webhooks/providers/payments.js";
+import { jumioQueue } from "../server/webhooks/providers/jumio.js";
+import { onfidoQueue } from "../server/webhooks/providers/onfido.js";
 import { sumsubQueue } from "../server/webhooks/providers/sumsub.js";
+import { truliooQueue } from "../server/webhooks/providers/trulioo.js";
 
 /**
  * Every queue hookrail runs, one entry each. Queue names, the producers' default job options,
@@ -34,6 +40,9 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   served(paymentsQueue, bankPaymentsProcessor),
   served(bakktQueue, bakktWebhooksProcessor),
   served(sumsubQueue, sumsubProcessor),
+  served(onfidoQueue, onfidoProcessor),
+  served(truliooQueue, truliooProcessor),
+  served(jumioQueue, jumioProcessor),
   served(fireblocksQueue, custodyProcessor),
   served(brokerEventsQueue, brokerEventsProcessor),
   mintsQueue,

@@ -1,4 +1,6 @@
 import { buildChain } from "../chain/index.js";
+import { buildJumio } from "../clients/jumio.js";
+import { buildOnfido } from "../clients/onfido.js";
 import { buildRegistrar } from "../clients/registrar.js";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
@@ -41,6 +43,8 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     chain,
     screening: buildScreening(c.config, c.metrics.registry),
     registrar: buildRegistrar(c.config),
+    onfido: buildOnfido(c.config),
+    jumio: buildJumio(c.config),
   };
   const host = startWorkers({
     connection: workerRedis,

@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
 import type { ChainAccess } from "../chain/index.js";
+import type { JumioClient } from "../clients/jumio.js";
+import type { OnfidoClient } from "../clients/onfido.js";
 import type { RegistrarClient } from "../clients/registrar.js";
 import type { Config } from "../config/index.js";
 import type { Database } from "../db/schema.js";
@@ -21,4 +23,8 @@ export interface WorkerDeps {
   screening?: ScreeningDeps;
   /** Present when the registrar API is configured: corporate-action notices wait for it. */
   registrar?: RegistrarClient;
+  /** Present when Onfido's API is configured: Onfido events wait for it (the verdict is read from the API). */
+  onfido?: OnfidoClient;
+  /** Present when Jumio's API is configured: Jumio callbacks wait for it (the decision is read from the API). */
+  jumio?: JumioClient;
 }

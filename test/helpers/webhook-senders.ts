@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from "nod
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CompactSign, exportJWK, type JWK } from "jose";
+import { signHexHmacSha256 } from "../../src/server/webhooks/verify/hex-hmac.js";
 import { signStandardWebhook } from "../../src/server/webhooks/verify/standard-webhooks.js";
 import { signSumsub } from "../../src/server/webhooks/verify/sumsub-digest.js";
 
@@ -171,3 +172,190 @@ export function paymentBody(over: Record<string, unknown> = {}): string {
     ...over,
   });
 }
+
+/**
+ * Sumsub's own webhook examples from https://docs.sumsub.com/docs/user-verification-webhooks
+ * (applicantCreated, applicantPending, applicantReviewed). The copy of that page reachable when
+ * this was written stops before its examples, so they are taken as integrations reproduce them
+ * verbatim (same ids, `"clientId": "coolClientId"`). `pendingAsDelivered` is an applicantPending
+ * the way Sumsub delivers it: absent attributes sent as `null`, `reviewResult` included (the
+ * page's attribute table marks `reviewResult` "Always present? Yes").
+ */
+export const SUMSUB_DOCS = {
+  applicantCreated: `{
+  "applicantId": "5c9e177b0a975a6eeccf5960",
+  "inspectionId": "5c9e177b0a975a6eeccf5961",
+  "correlationId": "req-63f92830-4d68-4eee-98d5-875d53a12258",
+  "levelName": "id-and-liveness",
+  "externalUserId": "12672",
+  "type": "applicantCreated",
+  "sandboxMode": false,
+  "reviewStatus": "init",
+  "createdAtMs": "2020-02-21 13:23:19.002",
+  "clientId": "coolClientId"
+}`,
+  applicantPending: `{
+  "applicantId": "5c7791f80a975a1df426b9e9",
+  "inspectionId": "5c7791f80a975a1df426b9ea",
+  "applicantType": "individual",
+  "correlationId": "req-4af54c06-6a50-4cb9-a7dc-b94b2f5b07eb",
+  "levelName": "liveness-level",
+  "externalUserId": "12672",
+  "type": "applicantPending",
+  "sandboxMode": false,
+  "reviewStatus": "pending",
+  "createdAtMs": "2020-02-21 13:23:19.002",
+  "clientId": "coolClientId"
+}`,
+  applicantReviewed: `{
+  "applicantId": "5cb56e8e0a975a35f333cb83",
+  "inspectionId": "5cb56e8e0a975a35f333cb84",
+  "correlationId": "req-a260b669-4f14-4bb5-a4c5-ac0218acb9a4",
+  "externalUserId": "externalUserId",
+  "levelName": "id-and-liveness",
+  "type": "applicantReviewed",
+  "reviewResult": {
+    "reviewAnswer": "GREEN"
+  },
+  "reviewStatus": "completed",
+  "createdAtMs": "2020-02-21 13:23:19.321"
+}`,
+  pendingAsDelivered: `{
+  "type": "applicantPending",
+  "clientId": "coolClientId",
+  "levelName": "basic-kyc-level",
+  "applicantId": "65bd228a2a99e9196014ccc5",
+  "createdAtMs": "2024-02-02 17:23:16.368",
+  "sandboxMode": false,
+  "inspectionId": "65bd228a2a99e9196014ccc6",
+  "reviewResult": null,
+  "reviewStatus": "pending",
+  "applicantType": "individual",
+  "correlationId": "0727edcd2fd452f64b7dd9f76516d815",
+  "externalUserId": "12672",
+  "applicantActionId": null,
+  "applicantMemberOf": null,
+  "previousLevelName": null,
+  "reviewRejectType": null
+}`,
+};
+
+/** Onfido signs the raw body: `X-SHA2-Signature` = hex HMAC-SHA256 with the webhook token. */
+export const onfidoHeaders = (token: string, body: string): Record<string, string> => ({
+  "content-type": "application/json",
+  "x-sha2-signature": signHexHmacSha256(token, body),
+});
+
+/** Trulioo signs the unmodified body the same way, in `x-trulioo-signature`. */
+export const truliooHeaders = (secret: string, body: string): Record<string, string> => ({
+  "content-type": "application/json",
+  "x-trulioo-signature": signHexHmacSha256(secret, body),
+});
+
+/** Jumio signs nothing; the callback URL carries `user:password`, which fetch sends as Basic auth. */
+export const jumioHeaders = (credentials: string): Record<string, string> => ({
+  "content-type": "application/json",
+  authorization: `Basic ${Buffer.from(credentials).toString("base64")}`,
+});
+
+/**
+ * Onfido's webhook event as its API reference documents it (https://documentation.onfido.com/#webhooks;
+ * `webhook_event` in github.com/onfido/onfido-openapi-spec, whose examples give the times): a
+ * check.completed naming the check by id and href. `onfidoEvent` makes one for a given object.
+ */
+export const onfidoEvent = (action: string, id: string, resource = action.split(".")[0]!) => `{
+  "payload": {
+    "resource_type": "${resource}",
+    "action": "${action}",
+    "object": {
+      "id": "${id}",
+      "status": "complete",
+      "completed_at_iso8601": "2019-10-28T15:00:39Z",
+      "href": "https://api.onfido.com/v3.6/${resource}s/${id}"
+    }
+  }
+}`;
+
+/** Trulioo's examples as printed: the handshake (https://developer.trulioo.com/reference/api-handshake) and an event (https://developer.trulioo.com/reference/event-dispatcher). */
+export const TRULIOO_DOCS = {
+  handshake: `{  
+  "challenge":"E5KUIHFDEKJS485RFU38H0B7CFNFMUCJMRDGN9UEYP0YJLGFGFC0DFGUB",  
+  "type":"URL_VERIFICATION",  
+  "token":"gmCKj87gjhKJKJh0JBP696F"  
+}`,
+  personMatch: `{
+    "id": "sample-id",
+    "token": "sample-token",
+    "type": "EVENT_CALLBACK",
+    "event": {
+        "type": "SERVICE_SUBMIT",
+        "ts": 1718011363,
+        "user": "sample-user-id"
+    },
+    "flowId": "sample-flow-id",
+    "userId": "sample-user-id",
+    "serviceType": "TRULIOO_EIDV",
+    "test": true,
+    "retry": 0,
+    "serviceData": {
+        "timestamp": 1718011363,
+        "serviceStatus": "COMPLETED",
+        "match": true,
+        "transactionInfo": {
+            "accountName": "sample-account-name",
+            "accountIdentifier": "sample-account-identifier",
+            "countryCode": "US",
+            "date": "2022-11-22T12:00:00Z",
+            "transactionId": "sample-transaction-id",
+            "transactionRecordId": "sample-transaction-record-id",
+            "userName": "sample-username"
+        },
+        "secondaryMatch": null
+    }
+}`,
+};
+
+/** A Trulioo SERVICE_SUBMIT like the documented one, for a given user, result and time. */
+export const truliooEvent = (fields: { id: string; userId: string; match: boolean; ts: number; transactionId?: string }) =>
+  JSON.stringify({
+    id: fields.id,
+    token: "static-export-token",
+    type: "EVENT_CALLBACK",
+    event: { type: "SERVICE_SUBMIT", ts: fields.ts, user: fields.userId },
+    flowId: "flow-1",
+    userId: fields.userId,
+    serviceType: "TRULIOO_EIDV",
+    test: true,
+    retry: 0,
+    serviceData: {
+      timestamp: fields.ts,
+      serviceStatus: "COMPLETED",
+      match: fields.match,
+      transactionInfo: { countryCode: "US", transactionId: fields.transactionId ?? `tx-${fields.id}` },
+      secondaryMatch: null,
+    },
+  });
+
+/**
+ * A Jumio workflow status callback with the fields and shape its "Callback" page documents
+ * (https://documentation.jumio.ai): callbackSentAt, userReference, workflowExecution {id, href,
+ * definitionKey, status}, account {id, href}.
+ */
+export const jumioCallback = (fields: { accountId: string; executionId: string; status: string; userReference?: string; sentAt?: string }) => `{
+  "callbackSentAt": "${fields.sentAt ?? "2021-01-20T14:01:29.829Z"}",
+  ${
+    fields.userReference === undefined
+      ? ""
+      : `"userReference": "${fields.userReference}",
+  `
+  }"workflowExecution": {
+    "id": "${fields.executionId}",
+    "href": "https://retrieval.amer-1.jumio.ai/api/v1/accounts/${fields.accountId}/workflow-executions/${fields.executionId}",
+    "definitionKey": "10011",
+    "status": "${fields.status}"
+  },
+  "account": {
+    "id": "${fields.accountId}",
+    "href": "https://account.amer-1.jumio.ai/api/v1/accounts/${fields.accountId}"
+  }
+}`;

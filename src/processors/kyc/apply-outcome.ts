@@ -1,15 +1,15 @@
 import { sql, type Kysely } from "kysely";
-import type { Database, KycStatus } from "../../db/schema.js";
+import type { Database, KycSource, KycStatus } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import { enqueueMint } from "../orders/mint.js";
 
 /**
  * One provider's KYC verdict about one investor, mapped to our status. Each provider maps its
- * own events to this (./sumsub.ts, ./bakkt-party.ts); applyKycOutcome is the one step after.
+ * own events to this (./sumsub.ts, ./bakkt-party.ts, ./onfido.ts, ./trulioo.ts, ./jumio.ts); applyKycOutcome is the one step after.
  */
 export interface KycOutcome {
-  source: "sumsub" | "bakkt";
+  source: KycSource;
   /** Derived from the event's own content, so a redelivery under any job id is the same event. */
   eventKey: string;
   eventType: string;

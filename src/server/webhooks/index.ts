@@ -32,8 +32,10 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     const path = `${WEBHOOKS_PATH}${provider.path}`;
     const allowlist = provider.allowlist(config);
     const verifier = provider.verifier(config);
-    if (allowlist.cidrs.length === 0) log.warn({ provider: provider.name, path }, `${allowlist.setting} is not set: ${path} accepts requests from any address`);
+    // An unconfigured route refuses everything, whoever sends it: say only that.
     if (!verifier.configured) log.warn({ provider: provider.name, path }, `${verifier.settings} is not set: ${path} rejects every request with 401`);
+    else if (allowlist.cidrs.length === 0)
+      log.warn({ provider: provider.name, path }, `${allowlist.setting} is not set: ${path} accepts requests from any address`);
     app.post(
       provider.path,
       createReceiver({

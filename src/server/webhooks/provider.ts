@@ -56,6 +56,11 @@ export interface WebhookProvider<P extends z.ZodType = z.ZodType> {
   path: string;
   reader: P;
   identify(payload: z.output<P>): EventIdentity;
+  /**
+   * A request the provider wants answered at once instead of enqueued (Trulioo's URL
+   * verification handshake): the JSON to answer 200 with; undefined for an event.
+   */
+  handshake?(payload: z.output<P>): Record<string, unknown> | undefined;
   queue: QueueSettings;
   verifier(config: Config): ProviderVerifier;
   allowlist(config: Config): { cidrs: string[]; setting: string };

@@ -13,11 +13,21 @@ import type { WebhookJob, WebhookProvider } from "./provider.js";
 import { requestView } from "./request-view.js";
 import { SignatureError, VerifierUnavailableError, type WebhookVerifier } from "./verify/errors.js";
 
-export type Outcome = "accepted" | "duplicate" | "invalid" | "unauthorized" | "forbidden" | "too_large" | "unsupported_media_type" | "unavailable" | "error";
+export type Outcome =
+  | "accepted"
+  | "duplicate"
+  | "handshake"
+  | "invalid"
+  | "unauthorized"
+  | "forbidden"
+  | "too_large"
+  | "unsupported_media_type"
+  | "unavailable"
+  | "error";
 
 export interface ReceiverOptions {
   /** Its reader (the payload schema) and how an event is identified. */
-  provider: Pick<WebhookProvider, "name" | "reader" | "identify">;
+  provider: Pick<WebhookProvider, "name" | "reader" | "identify" | "handshake">;
   queue: Queue;
   verifier: WebhookVerifier;
   /** Empty = any address. */
@@ -100,6 +110,8 @@ export function createReceiver(opts: ReceiverOptions) {
     }
     const read = opts.provider.reader.safeParse(json);
     if (!read.success) return { status: 400, outcome: "invalid", body: invalid("invalid payload", issuesOf(read.error)) };
+    const answer = opts.provider.handshake?.(read.data);
+    if (answer) return { status: 200, outcome: "handshake", body: answer };
 
     const event = opts.provider.identify(read.data);
     // JSON round trip: the job holds plain JSON (exact amounts are strings by now).

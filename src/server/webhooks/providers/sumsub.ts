@@ -33,8 +33,8 @@ const REJECT_TYPES = ["FINAL", "RETRY", "EXTERNAL"] as const;
 
 const reviewResult = z.looseObject({
   reviewAnswer: z.enum(REVIEW_ANSWERS, { error: "expected GREEN or RED" }),
-  reviewRejectType: z.enum(REJECT_TYPES, { error: `expected one of ${REJECT_TYPES.join(", ")}` }).optional(),
-  rejectLabels: z.array(z.string()).optional(),
+  reviewRejectType: z.enum(REJECT_TYPES, { error: `expected one of ${REJECT_TYPES.join(", ")}` }).nullish(),
+  rejectLabels: z.array(z.string()).nullish(),
 });
 
 export const sumsubPayload = z
@@ -42,9 +42,11 @@ export const sumsubPayload = z
     applicantId: idString(),
     externalUserId: idString(),
     type: z.enum(SUMSUB_TYPES, { error: `expected a Sumsub applicant event type (${SUMSUB_TYPES.slice(0, 4).join(", ")}, ...)` }),
-    reviewResult: reviewResult.optional(),
-    reviewRejectType: z.enum(REJECT_TYPES).optional(),
-    reviewStatus: z.string().optional(),
+    // Sumsub sends `"reviewResult": null` (and null for other absent fields) on events that
+    // carry no review answer: applicantCreated, applicantPending, applicantOnHold, ...
+    reviewResult: reviewResult.nullish(),
+    reviewRejectType: z.enum(REJECT_TYPES).nullish(),
+    reviewStatus: z.string().nullish(),
     // Sumsub prints it as "2020-02-21 13:23:19.321"; epoch milliseconds are accepted too.
     createdAtMs: textOrNumber(),
   })

@@ -1,0 +1,88 @@
+// Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+
+/**
+ * A local stand-in for Jumio's KYX token and retrieval APIs (https://documentation.jumio.ai):
+ * `POST /oauth2/token` takes HTTP Basic client credentials and the form `grant_type=
+ * client_credentials`, answering `{access_token, expires_in, token_type: "Bearer"}` (400 for
+ * another grant, 403 for wrong credentials, as documented); `GET /api/v1/accounts/{accountId}/
+ * workflow-executions/{workflowExecutionId}` needs `Authorization: Bearer <token>` (401
+ * without a valid one, 404 for an unknown execution). `expiresIn` sets the token lifetime;
+ * `revokeTokens()` makes every issued token invalid. Tests put executions in the map.
+ */
+export interface JumioStub {
+  /** Base of both APIs; the token URL is `${url}/oauth2/token`. */
+  url: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  executions: Map<string, Record<string, unknown>>;
+  tokenRequests: number;
+  retrievals: number;
+  expiresIn: number;
+  revokeTokens(): void;
+  close(): Promise<void>;
+}
+
+export async function startJumioStub(clientId = "jumio-client-id", clientSecret = "jumio-client-secret"): Promise<JumioStub> {
+  const tokens = new Set<string>();
+  const stub = {
+    clientId,
+    clientSecret,
+    executions: new Map(),
+    tokenRequests: 0,
+    retrievals: 0,
+    expiresIn: 3600,
+    revokeTokens: () => tokens.clear(),
+  } as unknown as JumioStub;
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      const path = (req.url ?? "").split("?")[0]!;
+      const answer = (status: number, json: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(json));
+      };
+      if (req.method === "POST" && path === "/oauth2/token") {
+        stub.tokenRequests += 1;
+        if (new URLSearchParams(body).get("grant_type") !== "client_credentials") return answer(400, { error: "unsupported_grant_type" });
+        const expected = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`;
+        if (req.headers.authorization !== expected) return answer(403, { error: "invalid_client" });
+        const token = randomBytes(24).toString("base64url");
+        tokens.add(token);
+        return answer(200, { access_token: token, expires_in: stub.expiresIn, token_type: "Bearer" });
+      }
+      const m = /^\/api\/v1\/accounts\/([^/]+)\/workflow-executions\/([^/]+)$/.exec(path);
+      if (req.method === "GET" && m) {
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+        if (!bearer || !tokens.has(bearer)) return answer(401, { message: "Unauthorized" });
+        stub.retrievals += 1;
+        const execution = stub.executions.get(`${decodeURIComponent(m[1]!)}/${decodeURIComponent(m[2]!)}`);
+        return execution ? answer(200, execution) : answer(404, { message: "Not Found" });
+      }
+      answer(404, { message: "Not Found" });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stub.tokenUrl = `${stub.url}/oauth2/token`;
+  stub.close = () => new Promise((r) => server.close(() => r()));
+  return stub;
+}
+
+/** Workflow details shaped like the documented retrieval answer, for tests and dev. */
+export function jumioExecution(accountId: string, workflowExecutionId: string, decision: string, userReference?: string) {
+  return {
+    workflow: { id: workflowExecutionId, status: "PROCESSED", definitionKey: "10011", userReference, customerInternalReference: `ref-${workflowExecutionId}` },
+    account: { id: accountId },
+    createdAt: "2021-01-20T14:00:00.000Z",
+    startedAt: "2021-01-20T14:00:05.000Z",
+    completedAt: "2021-01-20T14:01:29.000Z",
+    credentials: [],
+    decision: { type: decision, details: { label: decision === "PASSED" ? "OK" : decision } },
+    capabilities: {},
+  };
+}
