@@ -20,11 +20,16 @@ export interface QueueSet {
 export function createQueueSet(connection: Redis, prefix: string, settings: readonly QueueSettings[]): QueueSet {
   const queues = new Map<string, Queue>();
   const dlqs = new Map<string, Queue>();
+  // BullMQ 6 re-emits the shared connection's errors on every queue, and prints any that no
+  // listener takes (a stack trace per queue per reconnect attempt). The connection's owner
+  // logs them once on the connection itself (see processes/clients.ts), and a failed command
+  // still rejects to its caller, so the queues' copies are dropped here.
+  const quiet = (q: Queue) => q.on("error", () => {});
   for (const def of settings) {
     if (queues.has(def.name)) throw new Error(`queue ${def.name} is listed twice`);
-    queues.set(def.name, new Queue(def.name, { connection, prefix, defaultJobOptions: jobOptions(def) }));
+    queues.set(def.name, quiet(new Queue(def.name, { connection, prefix, defaultJobOptions: jobOptions(def) })));
     // Dead letters are never processed by a worker; they wait for an operator.
-    dlqs.set(def.name, new Queue(deadLetterName(def.name), { connection, prefix, defaultJobOptions: { removeOnComplete: true } }));
+    dlqs.set(def.name, quiet(new Queue(deadLetterName(def.name), { connection, prefix, defaultJobOptions: { removeOnComplete: true } })));
   }
   const names = [...queues.keys()];
   const get = (map: Map<string, Queue>, name: string) => {
