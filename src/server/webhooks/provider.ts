@@ -66,5 +66,18 @@ export interface WebhookProvider<P extends z.ZodType = z.ZodType> {
   allowlist(config: Config): { cidrs: string[]; setting: string };
 }
 
+/** Settings that hold a list of strings: secrets (rotation lists) and allowlists. */
+type ListSetting = { [K in keyof Config]-?: Config[K] extends string[] ? K : never }[keyof Config];
+
+/** A verifier built from one secrets setting (a rotation list), configured when it holds any. */
+export const secretsVerifier =
+  (setting: ListSetting, make: (secrets: string[]) => WebhookVerifier) =>
+  (config: Config): ProviderVerifier => ({ verifier: make(config[setting]), configured: config[setting].length > 0, settings: setting });
+
+/** A route's allowlist from one setting (CIDRs; empty = any address). */
+export const allowlistSetting =
+  (setting: ListSetting) =>
+  (config: Config): { cidrs: string[]; setting: string } => ({ cidrs: config[setting], setting });
+
 /** Type a provider once, so `identify` sees its reader's output. */
 export const defineProvider = <P extends z.ZodType>(p: WebhookProvider<P>): WebhookProvider<P> => p;

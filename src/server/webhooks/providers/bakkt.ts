@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { amountField, currencyCode, idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, secretsVerifier, webhookQueue, type WebhookJob } from "../provider.js";
 import { StandardWebhooksVerifier } from "../verify/standard-webhooks.js";
 
 export const BAKKT_WEBHOOK_TYPES = ["PARTY_EVENT", "BANK_ACCOUNT_LINK", "FIAT_EVENT"] as const;
@@ -147,10 +147,6 @@ export const bakktProvider = defineProvider({
   reader: bakktPayload,
   identify: (p) => ({ eventId: p.requestId, jobId: eventJobId("bakkt", [p.requestId, p.webhookType, ...reportedState(p)]), jobName: p.webhookType }),
   queue: bakktQueue,
-  verifier: (config) => ({
-    verifier: new StandardWebhooksVerifier(config.BAKKT_WEBHOOK_SECRETS),
-    configured: config.BAKKT_WEBHOOK_SECRETS.length > 0,
-    settings: "BAKKT_WEBHOOK_SECRETS",
-  }),
-  allowlist: (config) => ({ cidrs: config.BAKKT_IP_ALLOWLIST, setting: "BAKKT_IP_ALLOWLIST" }),
+  verifier: secretsVerifier("BAKKT_WEBHOOK_SECRETS", (secrets) => new StandardWebhooksVerifier(secrets)),
+  allowlist: allowlistSetting("BAKKT_IP_ALLOWLIST"),
 });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { FIREBLOCKS_STATUSES } from "../../../clients/fireblocks.js";
 import { eventJobId } from "../../../queues/job-id.js";
 import { idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
 import { FireblocksVerifier } from "../verify/fireblocks.js";
 import { FireblocksV1Verifier } from "../verify/fireblocks-v1.js";
 import { FireblocksV2Verifier } from "../verify/fireblocks-v2.js";
@@ -76,5 +76,5 @@ export const fireblocksProvider = defineProvider({
       settings: "FIREBLOCKS_PUBLIC_KEYS or FIREBLOCKS_JWKS_URL",
     };
   },
-  allowlist: (config) => ({ cidrs: config.FIREBLOCKS_IP_ALLOWLIST, setting: "FIREBLOCKS_IP_ALLOWLIST" }),
+  allowlist: allowlistSetting("FIREBLOCKS_IP_ALLOWLIST"),
 });

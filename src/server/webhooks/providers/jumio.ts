@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
 import { BasicAuthVerifier } from "../verify/basic-auth.js";
 
 /**
@@ -52,5 +52,5 @@ export const jumioProvider = defineProvider({
       settings: "JUMIO_IP_ALLOWLIST and JUMIO_CALLBACK_CREDENTIALS",
     };
   },
-  allowlist: (config) => ({ cidrs: config.JUMIO_IP_ALLOWLIST, setting: "JUMIO_IP_ALLOWLIST" }),
+  allowlist: allowlistSetting("JUMIO_IP_ALLOWLIST"),
 });

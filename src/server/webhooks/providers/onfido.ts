@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, secretsVerifier, webhookQueue, type WebhookJob } from "../provider.js";
 import { HexHmacSha256Verifier } from "../verify/hex-hmac.js";
 
 /**
@@ -42,10 +42,6 @@ export const onfidoProvider = defineProvider({
     jobName: p.action,
   }),
   queue: onfidoQueue,
-  verifier: (config) => ({
-    verifier: new HexHmacSha256Verifier("x-sha2-signature", config.ONFIDO_WEBHOOK_SECRETS),
-    configured: config.ONFIDO_WEBHOOK_SECRETS.length > 0,
-    settings: "ONFIDO_WEBHOOK_SECRETS",
-  }),
-  allowlist: (config) => ({ cidrs: config.ONFIDO_IP_ALLOWLIST, setting: "ONFIDO_IP_ALLOWLIST" }),
+  verifier: secretsVerifier("ONFIDO_WEBHOOK_SECRETS", (secrets) => new HexHmacSha256Verifier("x-sha2-signature", secrets)),
+  allowlist: allowlistSetting("ONFIDO_IP_ALLOWLIST"),
 });

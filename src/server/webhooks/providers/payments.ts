@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { amountField, currencyCode, dateTimeString, idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, secretsVerifier, webhookQueue, type WebhookJob } from "../provider.js";
 import { StandardWebhooksVerifier } from "../verify/standard-webhooks.js";
 
 export const PAYMENT_RAILS = ["RTGS", "SWIFT", "SEPA", "FEDNOW", "ACH"] as const;
@@ -42,10 +42,6 @@ export const paymentsProvider = defineProvider({
   // Identity: the bank's transaction id and the outcome (a failure then a retry-success are two events).
   identify: (p) => ({ eventId: p.bankTransactionId, jobId: eventJobId("pay", [p.bankTransactionId, p.type]), jobName: p.type }),
   queue: paymentsQueue,
-  verifier: (config) => ({
-    verifier: new StandardWebhooksVerifier(config.PAYMENTS_WEBHOOK_SECRETS),
-    configured: config.PAYMENTS_WEBHOOK_SECRETS.length > 0,
-    settings: "PAYMENTS_WEBHOOK_SECRETS",
-  }),
-  allowlist: (config) => ({ cidrs: config.PAYMENTS_IP_ALLOWLIST, setting: "PAYMENTS_IP_ALLOWLIST" }),
+  verifier: secretsVerifier("PAYMENTS_WEBHOOK_SECRETS", (secrets) => new StandardWebhooksVerifier(secrets)),
+  allowlist: allowlistSetting("PAYMENTS_IP_ALLOWLIST"),
 });

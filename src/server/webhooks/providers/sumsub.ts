@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { idString, textOrNumber } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, secretsVerifier, webhookQueue, type WebhookJob } from "../provider.js";
 import { SumsubDigestVerifier } from "../verify/sumsub-digest.js";
 
 /** Sumsub's applicant webhook types (https://docs.sumsub.com/docs/user-verification-webhooks). */
@@ -72,10 +72,6 @@ export const sumsubProvider = defineProvider({
     jobName: p.type,
   }),
   queue: sumsubQueue,
-  verifier: (config) => ({
-    verifier: new SumsubDigestVerifier(config.SUMSUB_WEBHOOK_SECRETS),
-    configured: config.SUMSUB_WEBHOOK_SECRETS.length > 0,
-    settings: "SUMSUB_WEBHOOK_SECRETS",
-  }),
-  allowlist: (config) => ({ cidrs: config.SUMSUB_IP_ALLOWLIST, setting: "SUMSUB_IP_ALLOWLIST" }),
+  verifier: secretsVerifier("SUMSUB_WEBHOOK_SECRETS", (secrets) => new SumsubDigestVerifier(secrets)),
+  allowlist: allowlistSetting("SUMSUB_IP_ALLOWLIST"),
 });

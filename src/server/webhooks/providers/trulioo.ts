@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventJobId } from "../../../queues/job-id.js";
 import { idString } from "../../../validation/fields.js";
-import { defineProvider, webhookQueue, type WebhookJob } from "../provider.js";
+import { allowlistSetting, defineProvider, secretsVerifier, webhookQueue, type WebhookJob } from "../provider.js";
 import { HexHmacSha256Verifier } from "../verify/hex-hmac.js";
 
 // The `token` Trulioo puts in every body is a static shared value of the workflow's export
@@ -66,10 +66,6 @@ export const truliooProvider = defineProvider({
   },
   handshake: (p) => (p.type === "URL_VERIFICATION" ? { challenge: p.challenge } : undefined),
   queue: truliooQueue,
-  verifier: (config) => ({
-    verifier: new HexHmacSha256Verifier("x-trulioo-signature", config.TRULIOO_WEBHOOK_SECRETS),
-    configured: config.TRULIOO_WEBHOOK_SECRETS.length > 0,
-    settings: "TRULIOO_WEBHOOK_SECRETS",
-  }),
-  allowlist: (config) => ({ cidrs: config.TRULIOO_IP_ALLOWLIST, setting: "TRULIOO_IP_ALLOWLIST" }),
+  verifier: secretsVerifier("TRULIOO_WEBHOOK_SECRETS", (secrets) => new HexHmacSha256Verifier("x-trulioo-signature", secrets)),
+  allowlist: allowlistSetting("TRULIOO_IP_ALLOWLIST"),
 });
