@@ -37,7 +37,8 @@ function run(bin, ready, timeoutMs = 30_000) {
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  // "close", not "exit": it fires once the output pipes are drained too.
+  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
   const started = new Promise((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`${bin} did not log ${ready} within ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const poll = setInterval(() => {
@@ -47,10 +48,12 @@ function run(bin, ready, timeoutMs = 30_000) {
         resolve();
       }
     }, 50);
+    // A short-lived process (release) may log its line and exit between two polls.
     exited.then(({ code }) => {
       clearTimeout(deadline);
       clearInterval(poll);
-      reject(new Error(`${bin} exited (${code}) before it was ready:\n${out}`));
+      if (ready.test(out)) resolve();
+      else reject(new Error(`${bin} exited (${code}) before it was ready:\n${out}`));
     });
   });
   return { bin, child, exited, started, output: () => out };
