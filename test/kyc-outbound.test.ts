@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KycAdapter } from "../src/clients/kyc/index.js";
 import { ProviderError } from "../src/clients/http-error.js";
+import { isBreakerOpen } from "../src/clients/breaker.js";
+import { behindBreaker } from "../src/clients/kyc/circuit.js";
 import { createSumsubAdapter } from "../src/clients/kyc/sumsub.js";
 import { startSumsubStub, sumsubCompletedReview, type SumsubStub } from "../src/dev/stubs/sumsub.js";
 import type { Clients } from "../src/processes/clients.js";
@@ -161,6 +163,25 @@ describe("KYC outbound (Sumsub) and reconciliation", () => {
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ status: 401, retryable: false });
     expect(String((err as Error).message)).not.toContain("not-the-secret");
+  });
+
+  it("the Sumsub adapter's breaker opens on provider failures (then calls nobody) but not on a refusal", async () => {
+    const adapterWith = (secretKey: string) =>
+      behindBreaker(
+        createSumsubAdapter({ baseUrl: sumsub.url, appToken: sumsub.appToken, secretKey, levelName: "basic-kyc-level", linkTtlSeconds: 600, timeoutMs: 5_000 }),
+        { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 2 },
+      );
+    const ref = { applicantId: "nobody", investorId: "nobody" };
+    const refused = adapterWith("not-the-secret");
+    for (let n = 0; n < 3; n++) expect(await refused.status(ref).catch((e: unknown) => e)).toMatchObject({ status: 401 });
+    const failing = adapterWith(sumsub.secretKey);
+    sumsub.failNext = 2;
+    for (let n = 0; n < 2; n++) expect(await failing.status(ref).catch((e: unknown) => e)).toMatchObject({ status: 503 });
+    const before = sumsub.requests.length;
+    const open = await failing.status(ref).catch((e: unknown) => e);
+    expect(isBreakerOpen(open)).toBe(true);
+    expect(sumsub.requests.length).toBe(before);
+    expect(failing.retryAfterMs!()).toBeGreaterThan(0);
   });
 
   it("reconciliation: an approval whose webhook never came approves the investor and mints the waiting order once; the late webhook changes nothing", async () => {

@@ -53,6 +53,10 @@ export const kycSchema = z.object({
   JUMIO_CLIENT_SECRET: optionalString(),
   /** One KYC provider API request slower than this fails (and the job retries). */
   KYC_PROVIDER_TIMEOUT_MS: intInRange(100, 120_000, 10_000),
+  /** The outbound adapters' breaker (one per provider): error rate that opens it, how long it stays open, calls before it can. */
+  KYC_BREAKER_ERROR_PERCENT: intInRange(1, 100, 50),
+  KYC_BREAKER_RESET_MS: intInRange(100, 3_600_000, 60_000),
+  KYC_BREAKER_VOLUME: intInRange(1, 1000, 5),
 });
 
 type KycSettings = z.output<typeof kycSchema> & { JUMIO_CALLBACK_CREDENTIALS?: string; JUMIO_IP_ALLOWLIST: string[] };

@@ -46,7 +46,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     registrar: buildRegistrar(c.config),
     onfido: buildOnfido(c.config),
     jumio: buildJumio(c.config),
-    kycAdapters: buildKycAdapters(c.config),
+    kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
   };
   const host = startWorkers({
     connection: workerRedis,

@@ -44,6 +44,8 @@ export interface KycAdapter {
   submit(investor: KycApplicantInput): Promise<KycSubmission>;
   /** The current verdict, or "pending" while the provider has none. */
   status(ref: { applicantId: string; investorId: string }): Promise<KycVerdict | "pending">;
+  /** Behind a breaker (./circuit.ts): when an open one lets the next trial call through. */
+  retryAfterMs?(): number;
 }
 
 export type KycAdapters = Partial<Record<KycProvider, KycAdapter>>;

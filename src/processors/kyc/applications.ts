@@ -6,7 +6,7 @@ import type { Database } from "../../db/schema.js";
 import { DAY_SECONDS, defineQueue, type Processor } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
-import { providerCall } from "./provider-call.js";
+import { circuitCall } from "./provider-call.js";
 
 /** Open an investor's application at its KYC provider (`kyc-application-<investor id>`). */
 export const kycApplicationJobSchema = z.object({ investorId: z.string().min(1) });
@@ -29,7 +29,7 @@ export async function enqueueKycApplication(queues: QueueSet, investorId: string
  */
 export const kycApplicationProcessor =
   (deps: { db: Kysely<Database>; adapters: KycAdapters }): Processor<KycApplicationJob> =>
-  async ({ investorId }, _job, log) => {
+  async ({ investorId }, job, log, token) => {
     const investor = await deps.db.selectFrom("investors").selectAll().where("id", "=", investorId).executeTakeFirst();
     if (!investor) throw new UnrecoverableError(`no investor ${investorId}`);
     if (!investor.kyc_provider) return { outcome: "no_provider", investorId };
@@ -37,14 +37,18 @@ export const kycApplicationProcessor =
     const adapter = deps.adapters[investor.kyc_provider];
     // Not configured in this deployment: a retry cannot fix that; replay the dead letter once it is.
     if (!adapter) throw new UnrecoverableError(`KYC provider ${investor.kyc_provider} has no API configured for outbound applications`);
-    const submission = await providerCall(() =>
-      adapter.submit({
-        id: investor.id,
-        firstName: investor.first_name,
-        lastName: investor.last_name,
-        dateOfBirth: investor.date_of_birth,
-        nationality: investor.nationality,
-      }),
+    const submission = await circuitCall(
+      () =>
+        adapter.submit({
+          id: investor.id,
+          firstName: investor.first_name,
+          lastName: investor.last_name,
+          dateOfBirth: investor.date_of_birth,
+          nationality: investor.nationality,
+        }),
+      adapter,
+      job,
+      token,
     );
     const stored = await deps.db
       .updateTable("investors")

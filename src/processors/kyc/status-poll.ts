@@ -6,7 +6,7 @@ import { DAY_SECONDS, defineQueue, type Processor } from "../../queues/queue-mod
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
 import { applyKycOutcome, type KycDeps, type KycOutcome } from "./apply-outcome.js";
-import { providerCall } from "./provider-call.js";
+import { circuitCall } from "./provider-call.js";
 
 /** Ask an investor's provider for its verdict (`kyc-status-<investor>.<run>`). */
 export const kycStatusJobSchema = z.object({ investorId: z.string().min(1) });
@@ -43,7 +43,7 @@ export const polledOutcome = (provider: KycProvider, investorId: string, v: KycV
 /** Poll one investor's provider; applies through the same outcome step as the webhooks. */
 export const kycStatusProcessor =
   (deps: KycDeps & { db: Kysely<Database>; adapters: KycAdapters }): Processor<KycStatusJob> =>
-  async ({ investorId }, job, log) => {
+  async ({ investorId }, job, log, token) => {
     const investor = await deps.db
       .selectFrom("investors")
       .select(["id", "kyc_provider", "kyc_applicant_id", "kyc_status"])
@@ -55,7 +55,7 @@ export const kycStatusProcessor =
     const adapter = deps.adapters[investor.kyc_provider];
     if (!adapter) return { outcome: "provider_off", investorId, provider: investor.kyc_provider };
     const applicantId = investor.kyc_applicant_id;
-    const verdict = await providerCall(() => adapter.status({ applicantId, investorId }));
+    const verdict = await circuitCall(() => adapter.status({ applicantId, investorId }), adapter, job, token);
     if (verdict === "pending") return { outcome: "pending", investorId };
     const r = await applyKycOutcome(deps, polledOutcome(investor.kyc_provider, investorId, verdict), job.id);
     log.info({ investorId, kycStatus: verdict.status, applied: r.applied, duplicate: r.duplicate, released: r.released.length }, "KYC status polled");
