@@ -41,13 +41,16 @@ export function sumsubReviewStatus(answer: string | null | undefined, rejectType
   return answer === "GREEN" ? "approved" : rejectType === "RETRY" ? "resubmission_requested" : "rejected";
 }
 
-/** Sumsub's review state to a verdict: `completed` carries the answer; pending/queued/onHold are in review; init has none. */
+/**
+ * Sumsub's review state to a verdict: `completed` carries the answer; `pending`, `queued` and
+ * `onHold` are in review (what applicantPending / applicantOnHold report). Every other state
+ * (`init`, `awaitingUser`: the applicant has something to do) is no verdict yet.
+ */
 export function sumsubVerdict(applicantId: string, r: SumsubReview, now: Date): KycVerdict | "pending" {
   const answer = r.reviewResult?.reviewAnswer;
   let status: KycStatus;
   if (r.reviewStatus === "completed" && answer) status = sumsubReviewStatus(answer, r.reviewResult?.reviewRejectType);
-  else if (r.reviewStatus === "pending" || r.reviewStatus === "queued" || r.reviewStatus === "onHold" || r.reviewStatus === "awaitingUser")
-    status = "in_review";
+  else if (r.reviewStatus === "pending" || r.reviewStatus === "queued" || r.reviewStatus === "onHold") status = "in_review";
   else return "pending";
   return {
     status,
