@@ -58,6 +58,27 @@ describe("config", () => {
     expect(() => loadConfig({ JUMIO_CALLBACK_CREDENTIALS: "jumio:s3cret-pass" })).toThrow(/^(?![\s\S]*s3cret)/);
   });
 
+  it("KYC reconciliation: hourly after 2 h by default; KYC_RECONCILE_AFTER in milliseconds or with a unit, bounded; Sumsub's API settings go together", () => {
+    const defaults = loadConfig({});
+    expect(defaults.KYC_RECONCILE_CRON).toBe("0 * * * *");
+    expect(defaults.KYC_RECONCILE_AFTER).toBe(2 * 3_600_000);
+    expect(loadConfig({ KYC_RECONCILE_AFTER: "5400000" }).KYC_RECONCILE_AFTER).toBe(5_400_000);
+    expect(loadConfig({ KYC_RECONCILE_AFTER: "90m" }).KYC_RECONCILE_AFTER).toBe(5_400_000);
+    expect(loadConfig({ KYC_RECONCILE_AFTER: "1d" }).KYC_RECONCILE_AFTER).toBe(86_400_000);
+    for (const bad of ["2", "2 hours", "-1h", "31d", "1.5h"]) {
+      expect(() => loadConfig({ KYC_RECONCILE_AFTER: bad })).toThrow(/KYC_RECONCILE_AFTER: expected milliseconds or a duration like "2h"/);
+    }
+    expect(() => loadConfig({ KYC_RECONCILE_CRON: "hourly" })).toThrow(/KYC_RECONCILE_CRON: expected a cron pattern/);
+    let problems: string[] = [];
+    try {
+      loadConfig({ SUMSUB_APP_TOKEN: "sbx:token", SUMSUB_SECRET_KEY: "s3cret-key" });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual(["SUMSUB_API_URL: required together with SUMSUB_APP_TOKEN, SUMSUB_SECRET_KEY"]);
+    expect(problems.join("\n")).not.toContain("s3cret");
+  });
+
   it("a process with two bad variables exits 1 with one readable message and no stack", async () => {
     const p = spawnNode(`${ROOT}dist/src/bin/web.js`, [], { PATH: process.env.PATH, PORT: "-1", WORKER_CONCURRENCY: "lots" });
     const { code } = await p.exited;

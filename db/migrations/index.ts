@@ -6,6 +6,7 @@ import * as m0004 from "./0004_broker_ingest.js";
 import * as m0005 from "./0005_aml.js";
 import * as m0006 from "./0006_dividends.js";
 import * as m0007 from "./0007_drop_processed_events.js";
+import * as m0008 from "./0008_kyc_applicants.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0005_aml": m0005,
   "0006_dividends": m0006,
   "0007_drop_processed_events": m0007,
+  "0008_kyc_applicants": m0008,
 };

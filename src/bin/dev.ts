@@ -9,7 +9,10 @@ import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
+import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
+import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
+import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
@@ -27,6 +30,10 @@ let anvil: Anvil | undefined;
 let sqsEmulator: SqsEmulator | undefined;
 let screeningStub: ComplyAdvantageStub | undefined;
 let registrarStub: RegistrarStub | undefined;
+let sumsubStub: SumsubStub | undefined;
+let onfidoStub: OnfidoStub | undefined;
+let jumioStub: JumioStub | undefined;
+const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close()].map((p) => p?.catch(() => {})));
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -57,6 +64,27 @@ try {
     registrarStub = await startRegistrarStub(randomBytes(12).toString("base64url"));
     env.REGISTRAR_API_URL = registrarStub.url;
     env.REGISTRAR_API_KEY = registrarStub.apiKey;
+  }
+  // KYC providers' APIs: investors created with a kycProvider get an applicant at the stub.
+  if (!env.SUMSUB_API_URL) {
+    sumsubStub = await startSumsubStub(`sbx:${randomBytes(12).toString("base64url")}`, randomBytes(16).toString("hex"));
+    env.SUMSUB_API_URL = sumsubStub.url;
+    env.SUMSUB_APP_TOKEN = sumsubStub.appToken;
+    env.SUMSUB_SECRET_KEY = sumsubStub.secretKey;
+  }
+  if (!env.ONFIDO_API_URL) {
+    onfidoStub = await startOnfidoStub(`api_sandbox.${randomBytes(12).toString("base64url")}`);
+    env.ONFIDO_API_URL = onfidoStub.url;
+    env.ONFIDO_API_TOKEN = onfidoStub.apiToken;
+  }
+  if (!env.JUMIO_API_URL && !env.JUMIO_TOKEN_URL) {
+    jumioStub = await startJumioStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));
+    env.JUMIO_TOKEN_URL = jumioStub.tokenUrl;
+    env.JUMIO_API_URL = jumioStub.url;
+    env.JUMIO_CLIENT_ID = jumioStub.clientId;
+    env.JUMIO_CLIENT_SECRET = jumioStub.clientSecret;
+    // Jumio settings require an allowlist (its callbacks are unsigned): loopback, in dev.
+    env.JUMIO_IP_ALLOWLIST ||= "127.0.0.1/32,::1/128";
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
@@ -107,6 +135,8 @@ try {
           ]),
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
+      `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
+      '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,
   );
@@ -119,6 +149,7 @@ try {
     await sqsEmulator?.stop();
     await screeningStub?.close();
     await registrarStub?.close();
+    await closeKycStubs();
     await embedded?.stop();
     await anvil?.stop();
   });
@@ -126,6 +157,7 @@ try {
   await sqsEmulator?.stop().catch(() => {});
   await screeningStub?.close().catch(() => {});
   await registrarStub?.close().catch(() => {});
+  await closeKycStubs();
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
   exitOnStartupError(err);

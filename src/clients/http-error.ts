@@ -7,6 +7,8 @@ export class ProviderError extends Error {
     message: string,
     readonly kind: ProviderErrorKind,
     readonly retryable: boolean,
+    /** The HTTP status, when the provider answered one. */
+    readonly status?: number,
   ) {
     super(message);
     this.name = "ProviderError";
@@ -38,10 +40,10 @@ export async function callProvider(url: string | URL, init: RequestInit, opts: C
   if (res.ok) return res;
   // The body is not read further; release the socket.
   await res.body?.cancel().catch(() => {});
-  if (res.status === 429) throw new ProviderError(`${opts.provider} rate limit (429)`, "http_429", true);
-  if (res.status >= 500) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_5xx", true);
-  if (opts.retryable4xx?.includes(res.status)) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_4xx", true);
-  throw new ProviderError(`${opts.provider} ${opts.refused ?? "refused the request"} (${res.status})`, "http_4xx", false);
+  if (res.status === 429) throw new ProviderError(`${opts.provider} rate limit (429)`, "http_429", true, 429);
+  if (res.status >= 500) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_5xx", true, res.status);
+  if (opts.retryable4xx?.includes(res.status)) throw new ProviderError(`${opts.provider} answered ${res.status}`, "http_4xx", true, res.status);
+  throw new ProviderError(`${opts.provider} ${opts.refused ?? "refused the request"} (${res.status})`, "http_4xx", false, res.status);
 }
 
 /** The JSON body of a 2xx answer, or a retryable `bad_response` when it is not JSON. */

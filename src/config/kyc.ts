@@ -1,8 +1,47 @@
 import { z } from "zod";
-import { intInRange, optionalString, optionalUrl } from "./env.js";
+import { cronPattern, emptyToUndefined, intInRange, optionalString, optionalUrl, stringWithDefault } from "./env.js";
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration: bare milliseconds (`7200000`) or a number with one unit (`90m`, `2h`, `1d`).
+ * Bounded so a typo (`2` meaning hours) cannot make the reconciliation poll every investor on
+ * every run, nor never.
+ */
+export const duration = (def: string, minMs: number, maxMs: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default(def)
+      .transform((v, ctx) => {
+        const m = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/.exec(v);
+        const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]! : Number.NaN;
+        if (!Number.isSafeInteger(ms) || ms < minMs || ms > maxMs) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected milliseconds or a duration like "2h", "90m", "1d", from ${minMs / 60_000} minutes to ${maxMs / 86_400_000} days`,
+          });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  );
 
 /** Settings of the KYC providers' APIs that processors call (their webhook secrets are in ./webhooks.ts). */
 export const kycSchema = z.object({
+  /** Sumsub API base (https://api.sumsub.com); requests are signed with the app token's secret key. */
+  SUMSUB_API_URL: optionalUrl(["https", "http"], "https://api.sumsub.com"),
+  SUMSUB_APP_TOKEN: optionalString(),
+  SUMSUB_SECRET_KEY: optionalString(),
+  /** The Sumsub verification level new applicants are created at (case-sensitive, as in the dashboard). */
+  SUMSUB_LEVEL_NAME: stringWithDefault("basic-kyc-level"),
+  /** Lifetime of the WebSDK link handed to the investor. */
+  SUMSUB_LINK_TTL_SECONDS: intInRange(60, 30 * 86_400, 7 * 86_400),
+  /** How often the reconciliation asks providers about verifications still open. */
+  KYC_RECONCILE_CRON: cronPattern("0 * * * *"),
+  /** A verification open (pending / in review) for longer than this is polled. */
+  KYC_RECONCILE_AFTER: duration("2h", 60_000, 30 * 86_400_000),
   /** Onfido API base, e.g. https://api.eu.onfido.com (the client adds /v3.6). */
   ONFIDO_API_URL: optionalUrl(["https", "http"], "https://api.eu.onfido.com"),
   ONFIDO_API_TOKEN: optionalString(),
@@ -14,12 +53,17 @@ export const kycSchema = z.object({
   JUMIO_CLIENT_SECRET: optionalString(),
   /** One KYC provider API request slower than this fails (and the job retries). */
   KYC_PROVIDER_TIMEOUT_MS: intInRange(100, 120_000, 10_000),
+  /** The outbound adapters' breaker (one per provider): error rate that opens it, how long it stays open, calls before it can. */
+  KYC_BREAKER_ERROR_PERCENT: intInRange(1, 100, 50),
+  KYC_BREAKER_RESET_MS: intInRange(100, 3_600_000, 60_000),
+  KYC_BREAKER_VOLUME: intInRange(1, 1000, 5),
 });
 
 type KycSettings = z.output<typeof kycSchema> & { JUMIO_CALLBACK_CREDENTIALS?: string; JUMIO_IP_ALLOWLIST: string[] };
 
 const JUMIO_API = ["JUMIO_TOKEN_URL", "JUMIO_API_URL", "JUMIO_CLIENT_ID", "JUMIO_CLIENT_SECRET"] as const;
 const ONFIDO_API = ["ONFIDO_API_URL", "ONFIDO_API_TOKEN"] as const;
+const SUMSUB_API = ["SUMSUB_API_URL", "SUMSUB_APP_TOKEN", "SUMSUB_SECRET_KEY"] as const;
 
 /**
  * Problems no single field shows. Jumio callbacks are unsigned, so a deployment that configured
@@ -33,7 +77,7 @@ export function kycConfigProblems(c: KycSettings): string[] {
   if (jumioSet.length > 0 && c.JUMIO_IP_ALLOWLIST.length === 0) {
     problems.push(`JUMIO_IP_ALLOWLIST: required when ${jumioSet.join(", ")} ${jumioSet.length === 1 ? "is" : "are"} set (Jumio callbacks carry no signature)`);
   }
-  for (const group of [JUMIO_API, ONFIDO_API]) {
+  for (const group of [JUMIO_API, ONFIDO_API, SUMSUB_API]) {
     const missing = group.filter((k) => c[k] === undefined);
     if (missing.length > 0 && missing.length < group.length)
       problems.push(`${missing.join(", ")}: required together with ${group.filter((k) => !missing.includes(k)).join(", ")}`);

@@ -93,6 +93,10 @@ export interface AmlAlertsTable {
 /** Who reported a KYC event (kyc_events.source). */
 export type KycSource = "sumsub" | "bakkt" | "onfido" | "trulioo" | "jumio";
 
+/** The providers hookrail submits applicants to (outbound). */
+export const KYC_PROVIDERS = ["sumsub", "onfido", "jumio", "trulioo"] as const;
+export type KycProvider = (typeof KYC_PROVIDERS)[number];
+
 export type KycStatus = "pending" | "in_review" | "approved" | "rejected" | "resubmission_requested" | "documents_requested" | "restricted";
 
 export interface InvestorsTable {
@@ -108,6 +112,12 @@ export interface InvestorsTable {
   kyc_details: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   /** unscreened, low (last screening clean, no open alert) or high (an AML hit). */
   aml_risk: ColumnType<string, string | undefined, string>;
+  /** The provider the investor verifies with (outbound), null for one enrolled elsewhere. */
+  kyc_provider: ColumnType<KycProvider | null, KycProvider | null | undefined, KycProvider | null>;
+  /** The provider's applicant (or account) id, written once by the kyc-applications job. */
+  kyc_applicant_id: ColumnType<string | null, string | null | undefined, string | null>;
+  kyc_verification_url: ColumnType<string | null, string | null | undefined, string | null>;
+  kyc_submitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

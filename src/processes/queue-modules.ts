@@ -5,8 +5,10 @@ import { custodyProcessor } from "../processors/custody/fireblocks.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import { dividendPayoutsQueue } from "../processors/dividends/payouts.js";
 import { registrarNoticesQueue } from "../processors/dividends/registrar-notices.js";
+import { kycApplicationsQueue } from "../processors/kyc/applications.js";
 import { jumioProcessor } from "../processors/kyc/jumio.js";
 import { onfidoProcessor } from "../processors/kyc/onfido.js";
+import { kycStatusQueue } from "../processors/kyc/status-poll.js";
 import { sumsubProcessor } from "../processors/kyc/sumsub.js";
 import { truliooProcessor } from "../processors/kyc/trulioo.js";
 import { mintsQueue } from "../processors/orders/mint.js";
@@ -16,6 +18,7 @@ import { withProcessor, type Processor, type QueueModule, type QueueSettings } f
 import { brokerEventsQueue } from "../relay/job.js";
 import { amlRescreenQueue } from "../schedulers/aml-rescreen.js";
 import { dividendsDueQueue } from "../schedulers/dividends-due.js";
+import { kycReconcileQueue } from "../schedulers/kyc-reconcile.js";
 import { bakktQueue } from "../server/webhooks/providers/bakkt.js";
 import { fireblocksQueue } from "../server/webhooks/providers/fireblocks.js";
 import { paymentsQueue } from "../server/webhooks/providers/payments.js";
@@ -45,6 +48,9 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   served(jumioQueue, jumioProcessor),
   served(fireblocksQueue, custodyProcessor),
   served(brokerEventsQueue, brokerEventsProcessor),
+  kycApplicationsQueue,
+  kycReconcileQueue,
+  kycStatusQueue,
   mintsQueue,
   amlRescreenQueue,
   amlScreeningQueue,

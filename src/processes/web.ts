@@ -2,6 +2,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
+import { enqueueKycApplication } from "../processors/kyc/applications.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
 import { buildApp, type Mount } from "../server/app.js";
 import { WEBHOOKS_PATH, webhookRoutes } from "../server/webhooks/index.js";
@@ -18,6 +19,7 @@ function featureRoutes(c: Clients): Mount[] {
         token: c.config.ADMIN_API_TOKEN,
         log: c.log,
         onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
+        onKycRequested: (id) => enqueueKycApplication(c.queues, id),
       }),
     },
   ];

@@ -1,5 +1,6 @@
 import { buildChain } from "../chain/index.js";
 import { buildJumio } from "../clients/jumio.js";
+import { buildKycAdapters } from "../clients/kyc/index.js";
 import { buildOnfido } from "../clients/onfido.js";
 import { buildRegistrar } from "../clients/registrar.js";
 import type { Config } from "../config/index.js";
@@ -45,6 +46,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     registrar: buildRegistrar(c.config),
     onfido: buildOnfido(c.config),
     jumio: buildJumio(c.config),
+    kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
   };
   const host = startWorkers({
     connection: workerRedis,

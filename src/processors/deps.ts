@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { ChainAccess } from "../chain/index.js";
 import type { JumioClient } from "../clients/jumio.js";
+import type { KycAdapters } from "../clients/kyc/index.js";
 import type { OnfidoClient } from "../clients/onfido.js";
 import type { RegistrarClient } from "../clients/registrar.js";
 import type { Config } from "../config/index.js";
@@ -27,4 +28,6 @@ export interface WorkerDeps {
   onfido?: OnfidoClient;
   /** Present when Jumio's API is configured: Jumio callbacks wait for it (the decision is read from the API). */
   jumio?: JumioClient;
+  /** The KYC providers whose outbound API is configured (applicant creation, status polls). */
+  kycAdapters: KycAdapters;
 }

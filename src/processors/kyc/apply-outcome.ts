@@ -18,6 +18,14 @@ export interface KycOutcome {
   /** The provider's time of the event: an older one never overwrites a newer applied one. */
   eventAt: Date;
   details: Record<string, unknown>;
+  /**
+   * The provider's verdict independent of the channel that reported it (webhook or a poll of
+   * its API), e.g. `sumsub:<applicant>:approved`. An outcome whose verdict is the one already in
+   * force on the investor is a restatement: recorded, never applied again. That is what makes a
+   * status learned by polling and the same status arriving later by webhook apply once, though
+   * the two carry different event keys and provider times.
+   */
+  verdictKey?: string;
 }
 
 export class UnknownInvestorError extends Error {
@@ -48,7 +56,7 @@ export interface KycResult {
  */
 export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: string | undefined): Promise<KycResult> {
   const result = await deps.db.transaction().execute(async (trx) => {
-    let q = trx.selectFrom("investors").select(["id", "kyc_status", "kyc_event_at"]).forUpdate();
+    let q = trx.selectFrom("investors").select(["id", "kyc_status", "kyc_event_at", "kyc_details"]).forUpdate();
     // The broker names the party by our bakktPartyRef; an investor registered without one may
     // have been enrolled under its own id. A ref match wins over an id match.
     q =
@@ -61,6 +69,8 @@ export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: strin
     const investor = await q.executeTakeFirst();
     if (!investor) throw new UnknownInvestorError(`${o.investor.by === "id" ? "id" : "with bakktPartyRef"} ${o.investor.value}`);
     const newer = !investor.kyc_event_at || o.eventAt.getTime() >= investor.kyc_event_at.getTime();
+    const restatement = o.verdictKey !== undefined && investor.kyc_details?.verdictKey === o.verdictKey;
+    const details = o.verdictKey ? { ...o.details, verdictKey: o.verdictKey } : o.details;
     const inserted = await trx
       .insertInto("kyc_events")
       .values({
@@ -70,19 +80,20 @@ export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: strin
         event_type: o.eventType,
         status: o.status,
         previous_status: investor.kyc_status,
-        applied: newer,
+        applied: newer && !restatement,
         event_at: o.eventAt,
-        details: JSON.stringify(o.details),
+        details: JSON.stringify(details),
         job_id: jobId ?? null,
       })
       .onConflict((oc) => oc.column("event_key").doNothing())
       .returning("id")
       .executeTakeFirst();
     if (!inserted) return { investorId: investor.id, applied: false, duplicate: true, status: investor.kyc_status };
+    if (restatement) return { investorId: investor.id, applied: false, duplicate: true, status: investor.kyc_status };
     if (!newer) return { investorId: investor.id, applied: false, duplicate: false, status: investor.kyc_status };
     await trx
       .updateTable("investors")
-      .set({ kyc_status: o.status, kyc_event_at: o.eventAt, kyc_details: JSON.stringify({ source: o.source, ...o.details }), updated_at: new Date() })
+      .set({ kyc_status: o.status, kyc_event_at: o.eventAt, kyc_details: JSON.stringify({ source: o.source, ...details }), updated_at: new Date() })
       .where("id", "=", investor.id)
       .execute();
     if (o.status === "approved") {

@@ -1,3 +1,4 @@
+import { sumsubReviewStatus, sumsubVerdictKey } from "../../clients/kyc/sumsub.js";
 import type { KycStatus } from "../../db/schema.js";
 import type { Processor } from "../../queues/queue-module.js";
 import type { SumsubJob, SumsubPayload } from "../../server/webhooks/providers/sumsub.js";
@@ -15,7 +16,7 @@ export function mapSumsub(p: SumsubPayload, receivedAt: string): KycOutcome | un
   // Sumsub puts reviewRejectType inside reviewResult; accept it at the top level too.
   const rejectType = review?.reviewRejectType ?? p.reviewRejectType;
   let status: KycStatus;
-  if (p.type === "applicantReviewed" && answer) status = answer === "GREEN" ? "approved" : rejectType === "RETRY" ? "resubmission_requested" : "rejected";
+  if (p.type === "applicantReviewed" && answer) status = sumsubReviewStatus(answer, rejectType);
   else if (p.type === "applicantPending" || p.type === "applicantOnHold") status = "in_review";
   else return undefined;
   const at = parseProviderTime(p.createdAtMs) ?? new Date(receivedAt);
@@ -26,6 +27,7 @@ export function mapSumsub(p: SumsubPayload, receivedAt: string): KycOutcome | un
     investor: { by: "id", value: p.externalUserId },
     status,
     eventAt: at,
+    verdictKey: sumsubVerdictKey(p.applicantId, status),
     details: {
       applicantId: p.applicantId,
       ...(answer ? { reviewAnswer: answer } : {}),

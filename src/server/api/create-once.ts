@@ -15,6 +15,8 @@ export interface CreateOnce<Row> {
   created(): Promise<Row>;
   /** Runs once, after a first create (queue follow-up work). */
   afterCreate?(row: Row): Promise<void>;
+  /** Runs on an identical repeat (complete follow-up work whose first attempt may have failed). */
+  afterRepeat?(row: Row): Promise<void>;
 }
 
 /**
@@ -30,6 +32,7 @@ export async function createOnce<Row>(c: Context, op: CreateOnce<Row>): Promise<
   }
   const row = await op.existing();
   if (!row || !op.same(row)) return c.json({ error: `${op.conflict} already exists with different details` }, 409);
+  await op.afterRepeat?.(row);
   return c.json(await op.view(row), 200);
 }
 

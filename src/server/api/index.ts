@@ -5,7 +5,7 @@ import type { Logger } from "../../log.js";
 import { adminAuth } from "./auth.js";
 import { custodyRoutes } from "./custody.js";
 import { distributionRoutes, type DistributionApiDeps } from "./distributions.js";
-import { investorRoutes } from "./investors.js";
+import { investorRoutes, type InvestorApiDeps } from "./investors.js";
 import { orderRoutes } from "./orders.js";
 
 export const API_PATH = "/api";
@@ -16,6 +16,7 @@ export interface AdminApiDeps {
   token: string | undefined;
   log: Logger;
   onDistributionDeclared: DistributionApiDeps["onDeclared"];
+  onKycRequested: InvestorApiDeps["onKycRequested"];
 }
 
 /**
@@ -25,7 +26,7 @@ export interface AdminApiDeps {
 export function adminApiRoutes(deps: AdminApiDeps): Hono {
   const app = new Hono();
   app.use("*", adminAuth(deps.token));
-  app.route("/investors", investorRoutes(deps.db));
+  app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
   app.route("/orders", orderRoutes(deps.db));
   app.route("/custody-transactions", custodyRoutes(deps.db));
   app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));

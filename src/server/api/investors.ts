@@ -20,6 +20,11 @@ function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEven
     bakktPartyRef: i.bakkt_party_ref,
     kyc: {
       status: i.kyc_status,
+      provider: i.kyc_provider,
+      // Null until the kyc-applications job has created the applicant at the provider.
+      applicantId: i.kyc_applicant_id,
+      verificationUrl: i.kyc_verification_url,
+      submittedAt: iso(i.kyc_submitted_at),
       eventAt: iso(i.kyc_event_at),
       details: i.kyc_details,
       history: history.map((h) => ({
@@ -57,10 +62,22 @@ const sameInvestor = (row: Selectable<InvestorsTable>, i: InvestorInput) =>
   row.last_name === i.lastName &&
   row.date_of_birth === i.dateOfBirth &&
   row.nationality === i.nationality &&
-  row.bakkt_party_ref === (i.bakktPartyRef ?? null);
+  row.bakkt_party_ref === (i.bakktPartyRef ?? null) &&
+  row.kyc_provider === (i.kycProvider ?? null);
+
+export interface InvestorApiDeps {
+  db: Kysely<Database>;
+  /**
+   * Queue the outbound KYC application of an investor created with a kycProvider (the web
+   * process wires the kyc-applications queue in; the server knows no processors). Called after
+   * the insert and again on an identical repeat, so a request whose enqueue failed is completed
+   * by its retry; the job id makes the second call a no-op.
+   */
+  onKycRequested(investorId: string): Promise<void>;
+}
 
 /** `POST /investors` (idempotent create) and `GET /investors/:id` with KYC history and AML state. */
-export function investorRoutes(db: Kysely<Database>): Hono {
+export function investorRoutes({ db, onKycRequested }: InvestorApiDeps): Hono {
   const app = new Hono();
   const load = (id: string) => db.selectFrom("investors").selectAll().where("id", "=", id).executeTakeFirst();
   const view = async (row: Selectable<InvestorsTable>) => {
@@ -77,6 +94,10 @@ export function investorRoutes(db: Kysely<Database>): Hono {
       db.selectFrom("aml_alerts").selectAll().where("investor_id", "=", row.id).where("status", "=", "pending_review").orderBy("id").execute(),
     ]);
     return investorView(row, history, { latest, openAlerts });
+  };
+
+  const requestKyc = async (row: Selectable<InvestorsTable>) => {
+    if (row.kyc_provider && !row.kyc_applicant_id) await onKycRequested(row.id);
   };
 
   app.post("/", async (c) => {
@@ -99,6 +120,7 @@ export function investorRoutes(db: Kysely<Database>): Hono {
             date_of_birth: i.dateOfBirth,
             nationality: i.nationality,
             bakkt_party_ref: i.bakktPartyRef ?? null,
+            kyc_provider: i.kycProvider ?? null,
           })
           .onConflict((oc) => oc.doNothing())
           .returning("id")
@@ -106,6 +128,8 @@ export function investorRoutes(db: Kysely<Database>): Hono {
       created: async () => (await load(i.id))!,
       existing: () => load(i.id),
       same: (row) => sameInvestor(row, i),
+      afterCreate: (row) => requestKyc(row),
+      afterRepeat: (row) => requestKyc(row),
       conflict: `investor ${i.id}`,
       view,
     });

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { z } from "zod";
+import { KYC_PROVIDERS } from "../../db/schema.js";
 import { isPlainDecimal } from "../../validation/decimal.js";
 import { addressString, baseUnitsString, currencyCode } from "../../validation/fields.js";
 import { issuesOf } from "../../validation/issues.js";
@@ -23,6 +24,8 @@ export const investorInput = z.strictObject({
   dateOfBirth: isoDate,
   nationality: z.string().regex(/^[A-Z]{2}$/, { error: "expected an ISO 3166-1 alpha-2 country code" }),
   bakktPartyRef: z.string().min(1).max(200).optional(),
+  /** The provider the investor verifies with: its applicant is created by a kyc-applications job. */
+  kycProvider: z.enum(KYC_PROVIDERS).optional(),
 });
 export type InvestorInput = z.infer<typeof investorInput>;
 
