@@ -45,7 +45,8 @@ async function pool(items, width, fn) {
   );
 }
 
-const anvil = await startAnvil();
+// Mixed mining: two worker processes send one signer's nonces out of order (see AnvilOptions.mixedMining).
+const anvil = await startAnvil({ mixedMining: true });
 const workers = [];
 let dbh, redis, queues, pgc;
 try {

@@ -26,6 +26,13 @@ export interface AnvilOptions {
   chainId?: number;
   /** Seconds between blocks; unset = automine (a block per transaction). */
   blockTime?: number;
+  /**
+   * Automine plus a block every `blockTime` seconds. Anvil's automine can leave a transaction
+   * that arrived before its predecessor sitting in its pool, ready but never mined
+   * (foundry-rs/foundry#10122): many senders of one account do exactly that. The interval
+   * block picks such a transaction up; a real node promotes it by itself.
+   */
+  mixedMining?: boolean;
   /** Load the chain from this file at start and write it back at exit (dev mode keeps its chain). */
   stateFile?: string;
 }
@@ -72,6 +79,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   const port = opts.port ?? (await freePort());
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(opts.chainId ?? 31337), "--silent"];
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
+  if (opts.mixedMining) args.push("--mixed-mining", ...(opts.blockTime ? [] : ["--block-time", "1"]));
   if (opts.stateFile) args.push("--state", opts.stateFile, "--state-interval", "5");
   const child = spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

@@ -60,7 +60,7 @@ export async function startHarness(label: string): Promise<Harness> {
     fireblocks: rsaKeyPair(),
   };
   const redis = await startRedisServer(["--appendonly", "yes", "--appendfsync", "always"]);
-  const chain = await startTestChain();
+  const chain = await startTestChain({ mixedMining: true });
   const pgUrl = new URL(TEST_DATABASE_URL);
   const pgProxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
   const rpcProxy = await startTcpProxy("127.0.0.1", chain.anvil.port);

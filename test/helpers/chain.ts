@@ -18,9 +18,13 @@ export interface TestChain {
   stop(): Promise<void>;
 }
 
-/** anvil on a free port with the contracts deployed by a separate deployer account. */
-export async function startTestChain(): Promise<TestChain> {
-  const anvil = await startAnvil();
+/**
+ * anvil on a free port with the contracts deployed by a separate deployer account.
+ * `mixedMining` for tests whose many worker processes send one signer's transactions out of
+ * nonce order (see AnvilOptions.mixedMining); not for tests that pause automine themselves.
+ */
+export async function startTestChain(opts: { mixedMining?: boolean } = {}): Promise<TestChain> {
+  const anvil = await startAnvil({ mixedMining: opts.mixedMining });
   const clients = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer, pollingIntervalMs: 50 });
   const signer = privateKeyToAccount(ANVIL_KEYS.signer).address;
   const deployment = await deployContracts(clients, { admin: signer });
