@@ -63,9 +63,15 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string; m
         // and a connection accepted a moment ago whose request is not parsed yet counts as
         // idle, so its sender sees a reset of a request it sent (seen with WEB_CONCURRENCY,
         // where the primary hands connections over a little later). Idle keep-alive
-        // connections are dropped after a short grace instead, then until none is left.
-        const sweep = setInterval(() => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.(), 250);
+        // connections are dropped after a 1 s grace instead, then every 250 ms until none is left.
+        const closeIdle = () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        let sweep: NodeJS.Timeout | undefined;
+        const grace = setTimeout(() => {
+          closeIdle();
+          sweep = setInterval(closeIdle, 250);
+        }, 1_000);
         net.Server.prototype.close.call(server as net.Server, () => {
+          clearTimeout(grace);
           clearInterval(sweep);
           resolve();
         });
