@@ -69,6 +69,8 @@ export function registerQueueDepthGauge(registry: Registry, queues: QueueSet): v
     help: "Jobs in each queue by state (dead letters under queue=<name>-dlq)",
     labelNames: ["queue", "state"],
     registers: [registry],
+    // Every web worker reads the same Redis: aggregated over a cluster, one copy, not the sum.
+    aggregator: "first",
     async collect() {
       this.reset();
       await Promise.all(

@@ -1,16 +1,10 @@
 import { loadProcessConfig } from "../processes/config.js";
-import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
-import { buildClients, closeClients } from "../processes/clients.js";
-import { startWebSide } from "../processes/web.js";
+import { exitOnStartupError } from "../lifecycle/shutdown.js";
+import { runWebProcess } from "../processes/web-cluster.js";
 
 try {
-  const config = loadProcessConfig();
-  const c = await buildClients(config, "producer", "web");
-  const web = await startWebSide(c);
-  onShutdown(c.log, async () => {
-    await web.stop();
-    await closeClients(c);
-  });
+  // WEB_CONCURRENCY > 1 runs this file again in each cluster worker (see web-cluster.ts).
+  await runWebProcess(loadProcessConfig());
 } catch (err) {
   exitOnStartupError(err);
 }

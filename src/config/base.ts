@@ -26,6 +26,19 @@ export const baseSchema = z.object({
   WORKER_CONCURRENCY: intInRange(1, 1000, 10),
   /** Lock of a running job; a job whose worker died is handed out again within about twice this. */
   WORKER_LOCK_DURATION_MS: intInRange(5_000, 600_000, 30_000),
+  /**
+   * Replicas that must confirm a job (Redis WAIT) before the receiver answers 2xx or the relay
+   * deletes its SQS messages; 0 = the primary's word is enough (asynchronous replication).
+   */
+  REDIS_MIN_REPLICA_ACKS: intInRange(0, 10, 0),
+  /**
+   * How long WAIT may take before the receiver answers 503 / the relay keeps its messages. At
+   * most 1 s: a request can wait two of these (see redis/replica-acks.ts), well inside the
+   * providers' ~5 s timeout.
+   */
+  REDIS_REPLICA_ACK_TIMEOUT_MS: intInRange(10, 1_000, 500),
+  /** HTTP workers of the web process (node:cluster, one port); Heroku sets it per dyno size. */
+  WEB_CONCURRENCY: intInRange(1, 64, 1),
   SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
   /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
   METRICS_PORT: z.preprocess(

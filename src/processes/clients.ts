@@ -4,6 +4,7 @@ import { openDatabase, type DbHandle } from "../db/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { assertNoEviction, createRedis, waitReady, type RedisRole } from "../redis/connection.js";
+import { connectedReplicas } from "../redis/replica-acks.js";
 import { createQueueSet, type QueueSet } from "../queues/queue-set.js";
 import { QUEUE_MODULES } from "./queue-modules.js";
 
@@ -27,6 +28,7 @@ export async function buildClients(config: Config, role: RedisRole, name: string
   try {
     await waitReady(redis, 10_000);
     await assertNoEviction(redis);
+    await warnFewReplicas(redis, config.REDIS_MIN_REPLICA_ACKS, log);
   } catch (err) {
     redis.disconnect();
     throw err;
@@ -44,4 +46,19 @@ export async function closeClients(c: Clients): Promise<void> {
   await c.queues.close();
   await c.dbh.close();
   c.redis.disconnect();
+}
+
+/**
+ * Fewer replicas than REDIS_MIN_REPLICA_ACKS at start: a warning, not a refusal, since a
+ * replica may be resyncing or being replaced; meanwhile every enqueue answers 503.
+ */
+async function warnFewReplicas(redis: Redis, wanted: number, log: Logger): Promise<void> {
+  if (wanted <= 0) return;
+  const connected = await connectedReplicas(redis);
+  if (connected < wanted) {
+    log.warn(
+      { wanted, connected },
+      "REDIS_MIN_REPLICA_ACKS is more than the replicas connected now: webhooks answer 503 and the relay keeps its SQS messages until enough replicas are back",
+    );
+  }
 }

@@ -8,6 +8,7 @@ import { relayMetrics } from "../relay/metrics.js";
 import type { RelayHooks } from "../relay/poller.js";
 import { startRelay, type Relay } from "../relay/relay.js";
 import { createSequencer } from "../relay/sequencer.js";
+import { awaitReplicas } from "../redis/replica-acks.js";
 import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 import { buildClients, closeClients, type Clients } from "./clients.js";
 
@@ -42,6 +43,8 @@ export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay
     visibilityTimeoutSeconds: c.config.RELAY_VISIBILITY_TIMEOUT_SECONDS,
     handOff: createHandOff(c.queues.queue(brokerEventsQueue.name), createSequencer(c.redis, c.config.QUEUE_PREFIX)),
     deadLetters: c.queues.deadLetters(brokerEventsQueue.name),
+    // The queues and the sequencer write on c.redis, so WAIT there covers the whole hand-off.
+    replicated: () => awaitReplicas(c.redis, { replicas: c.config.REDIS_MIN_REPLICA_ACKS, timeoutMs: c.config.REDIS_REPLICA_ACK_TIMEOUT_MS }),
     metrics: relayMetrics(c.metrics.registry),
     log: c.log,
     hooks: opts.hooks,

@@ -1,3 +1,4 @@
+import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
@@ -33,7 +34,7 @@ export interface WebSide {
 }
 
 /** Build the web app on already-built clients and listen. */
-export async function startWebSide(c: Clients, opts: { boardPassword?: string } = {}): Promise<WebSide> {
+export async function startWebSide(c: Clients, opts: { boardPassword?: string; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
   const password = opts.boardPassword ?? c.config.BOARD_PASSWORD;
   if (!password) c.log.warn("BOARD_PASSWORD is not set: the dashboard at /admin/queues is disabled");
   registerQueueDepthGauge(c.metrics.registry, c.queues);
@@ -45,6 +46,7 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string } 
     log: c.log,
     board: password ? { username: c.config.BOARD_USERNAME, password } : undefined,
     mounts: featureRoutes(c),
+    metricsText: opts.metricsText,
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: c.config.PORT, hostname: "0.0.0.0" }, () => resolve(s));
@@ -58,9 +60,23 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string } 
     port,
     stop: () =>
       new Promise<void>((resolve) => {
-        // Stop accepting; let requests in flight finish (their enqueue is what the provider waits for).
-        server.close(() => resolve());
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        // Stop accepting; let requests in flight finish (their enqueue is what the provider
+        // waits for). Not http's server.close(): it also drops every idle connection at once,
+        // and a connection accepted a moment ago whose request is not parsed yet counts as
+        // idle, so its sender sees a reset of a request it sent (seen with WEB_CONCURRENCY,
+        // where the primary hands connections over a little later). Idle keep-alive
+        // connections are dropped after a 1 s grace instead, then every 250 ms until none is left.
+        const closeIdle = () => (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        let sweep: NodeJS.Timeout | undefined;
+        const grace = setTimeout(() => {
+          closeIdle();
+          sweep = setInterval(closeIdle, 250);
+        }, 1_000);
+        net.Server.prototype.close.call(server as net.Server, () => {
+          clearTimeout(grace);
+          clearInterval(sweep);
+          resolve();
+        });
       }),
   };
 }

@@ -33,6 +33,11 @@ export interface PollerOptions {
   /** Shared by the relay's pollers, so a message's two copies are handed off once. */
   handOff: HandOff;
   deadLetters: Queue;
+  /**
+   * Resolves once the batch's writes (jobs, dead letters) reached the replicas asked for
+   * (REDIS_MIN_REPLICA_ACKS), rejects otherwise; nothing is deleted until it resolves.
+   */
+  replicated?: () => Promise<void>;
   metrics: RelayMetrics;
   log: Logger;
   hooks?: RelayHooks;
@@ -161,6 +166,17 @@ export function startPoller(o: PollerOptions): Poller {
           // Not in Redis, so not deleted: the messages reappear after their visibility timeout.
           o.metrics.errors.inc({ queue: o.label, stage: "hand_off" });
           log.error({ err: (err as Error).message, messages: valid.length }, "hand-off failed; messages stay in SQS");
+        }
+      }
+      if (deletable.length > 0 && o.replicated) {
+        try {
+          await o.replicated();
+        } catch (err) {
+          // On the primary but not (yet) on enough replicas: a failover could lose them, so
+          // keep the messages; they come back and are dropped as duplicates if the jobs survived.
+          o.metrics.errors.inc({ queue: o.label, stage: "hand_off" });
+          log.error({ err: (err as Error).message, messages: deletable.length }, "jobs not replicated; messages stay in SQS");
+          return;
         }
       }
       await deleteMessages(

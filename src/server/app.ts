@@ -23,6 +23,8 @@ export interface AppDeps {
   log: Logger;
   board?: { username: string; password: string };
   mounts?: Mount[];
+  /** What /metrics serves; defaults to this process's registry (a cluster worker serves the aggregate). */
+  metricsText?: () => Promise<string>;
 }
 
 /** The web process's routes. Feature routes (webhooks, admin API) are mounted by the caller. */
@@ -30,7 +32,7 @@ export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(deps));
   app.get("/metrics", async (c) => {
-    const body = await deps.metrics.registry.metrics();
+    const body = await (deps.metricsText ? deps.metricsText() : deps.metrics.registry.metrics());
     return c.text(body, 200, { "content-type": deps.metrics.registry.contentType });
   });
   if (deps.board) app.route(BOARD_PATH, boardRoutes(deps.queues, deps.board));

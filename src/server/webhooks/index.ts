@@ -46,6 +46,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         trustedProxies,
         maxBytes: config.WEBHOOK_MAX_BYTES,
         enqueueTimeoutMs: ENQUEUE_TIMEOUT_MS,
+        replicaAcks: { replicas: config.REDIS_MIN_REPLICA_ACKS, timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS },
         metrics,
         log,
       }),

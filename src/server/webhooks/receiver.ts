@@ -6,6 +6,7 @@ import type { AddressMatcher } from "../../net/address-range.js";
 import { resolveClientAddress } from "../../net/client-address.js";
 import { issuesOf } from "../../validation/issues.js";
 import { invalid } from "../invalid.js";
+import { NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
 import { addOnce, QueueUnavailableError } from "./enqueue.js";
 import { JsonSyntaxError, parseExactJson } from "./exact-json.js";
 import type { WebhookMetrics } from "./metrics.js";
@@ -35,6 +36,8 @@ export interface ReceiverOptions {
   trustedProxies: AddressMatcher;
   maxBytes: number;
   enqueueTimeoutMs: number;
+  /** Replicas that must hold a job before it is acknowledged (REDIS_MIN_REPLICA_ACKS). */
+  replicaAcks?: ReplicaAcks;
   metrics: WebhookMetrics;
   log: Logger;
   now?: () => Date;
@@ -121,7 +124,7 @@ export function createReceiver(opts: ReceiverOptions) {
       payload: JSON.parse(JSON.stringify(read.data)) as unknown,
     };
     try {
-      const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs);
+      const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs, opts.replicaAcks);
       return r.duplicate
         ? { status: 200, outcome: "duplicate", body: { jobId: r.jobId, duplicate: true }, jobId: r.jobId, eventId: event.eventId }
         : { status: 202, outcome: "accepted", body: { jobId: r.jobId }, jobId: r.jobId, eventId: event.eventId };
@@ -131,6 +134,16 @@ export function createReceiver(opts: ReceiverOptions) {
           status: 503,
           outcome: "unavailable",
           body: { error: "queue unavailable, retry later" },
+          jobId: event.jobId,
+          eventId: event.eventId,
+          detail: err.message,
+        };
+      }
+      if (err instanceof NotReplicatedError) {
+        return {
+          status: 503,
+          outcome: "unavailable",
+          body: { error: "queue not replicated, retry later" },
           jobId: event.jobId,
           eventId: event.eventId,
           detail: err.message,
