@@ -1,13 +1,14 @@
-import { DelayedError, UnrecoverableError } from "bullmq";
+import { UnrecoverableError } from "bullmq";
 import { sql, type Kysely } from "kysely";
 import { Counter } from "prom-client";
 import { z } from "zod";
-import { isBreakerOpen, type Breaker } from "../../clients/breaker.js";
+import type { Breaker } from "../../clients/breaker.js";
 import type { ScreeningResult, ScreeningSubject } from "../../clients/complyadvantage.js";
 import { ProviderError } from "../../clients/http-error.js";
 import type { Database } from "../../db/schema.js";
 import { metricsOnce, type Metrics } from "../../metrics.js";
 import { DAY_SECONDS, defineQueue, type Processor } from "../../queues/queue-module.js";
+import { circuitCall } from "../../queues/provider-call.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
 
@@ -74,23 +75,23 @@ export function amlScreeningProcessor(deps: {
     if (investor.screened) return { period, investorId, already: true };
     const birthYear = Number(String(investor.date_of_birth).slice(0, 4));
 
-    let result: ScreeningResult;
-    try {
-      result = await deps.breaker.fire({ investorId, fullName: `${investor.first_name} ${investor.last_name}`, birthYear });
-    } catch (err) {
-      if (isBreakerOpen(err)) {
-        const waitMs = Math.max(deps.breaker.retryAfterMs(), 250) + Math.floor(Math.random() * 250);
-        metrics.screenings.inc({ outcome: "delayed" });
-        log.info({ investorId, period, waitMs }, "screening provider circuit is open; screening postponed");
-        await job.moveToDelayed(Date.now() + waitMs, token);
-        throw new DelayedError();
-      }
-      const type =
-        err instanceof ProviderError ? err.kind : (err as Error).name === "TimeoutError" || /timed out/i.test((err as Error).message) ? "timeout" : "other";
-      metrics.providerErrors.inc({ provider: "complyadvantage", type });
-      if (err instanceof ProviderError && !err.retryable) throw new UnrecoverableError(err.message);
-      throw err;
-    }
+    const result: ScreeningResult = await circuitCall(
+      () => deps.breaker.fire({ investorId, fullName: `${investor.first_name} ${investor.last_name}`, birthYear }),
+      deps.breaker,
+      job,
+      token,
+      {
+        onPostpone: (waitMs) => {
+          metrics.screenings.inc({ outcome: "delayed" });
+          log.info({ investorId, period, waitMs }, "screening provider circuit is open; screening postponed");
+        },
+        onError: (err) => {
+          const type =
+            err instanceof ProviderError ? err.kind : (err as Error).name === "TimeoutError" || /timed out/i.test((err as Error).message) ? "timeout" : "other";
+          metrics.providerErrors.inc({ provider: "complyadvantage", type });
+        },
+      },
+    );
 
     const outcome = result.matches.length > 0 ? "hit" : "clean";
     // One statement, so one round trip and one commit: the screening, the alert on a hit, and

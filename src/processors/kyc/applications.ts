@@ -6,7 +6,7 @@ import type { Database } from "../../db/schema.js";
 import { DAY_SECONDS, defineQueue, type Processor } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
-import { circuitCall } from "./provider-call.js";
+import { circuitCall } from "../../queues/provider-call.js";
 
 /** Open an investor's application at its KYC provider (`kyc-application-<investor id>`). */
 export const kycApplicationJobSchema = z.object({ investorId: z.string().min(1) });

@@ -5,7 +5,7 @@ import type { JumioJob, JumioPayload } from "../../server/webhooks/providers/jum
 import { parseProviderTime } from "../../validation/provider-time.js";
 import type { WorkerDeps } from "../deps.js";
 import { recordOutcome, type KycDeps, type KycOutcome } from "./apply-outcome.js";
-import { providerCall } from "./provider-call.js";
+import { providerCall } from "../../queues/provider-call.js";
 
 /**
  * Jumio's workflow decision (`decision.type`): PASSED -> approved; REJECTED -> rejected;

@@ -6,7 +6,7 @@ import type { OnfidoJob, OnfidoPayload } from "../../server/webhooks/providers/o
 import { parseProviderTime } from "../../validation/provider-time.js";
 import type { WorkerDeps } from "../deps.js";
 import { recordOutcome, type KycDeps, type KycOutcome } from "./apply-outcome.js";
-import { providerCall } from "./provider-call.js";
+import { providerCall } from "../../queues/provider-call.js";
 
 /**
  * A completed check's result. `clear`: every report passed -> approved. `consider`: at least one

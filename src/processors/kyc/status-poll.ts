@@ -6,7 +6,7 @@ import { DAY_SECONDS, defineQueue, type Processor } from "../../queues/queue-mod
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
 import { applyKycOutcome, type KycDeps, type KycOutcome } from "./apply-outcome.js";
-import { circuitCall } from "./provider-call.js";
+import { circuitCall } from "../../queues/provider-call.js";
 
 /** Ask an investor's provider for its verdict (`kyc-status-<investor>.<run>`). */
 export const kycStatusJobSchema = z.object({ investorId: z.string().min(1) });

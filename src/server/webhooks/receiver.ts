@@ -129,24 +129,16 @@ export function createReceiver(opts: ReceiverOptions) {
         ? { status: 200, outcome: "duplicate", body: { jobId: r.jobId, duplicate: true }, jobId: r.jobId, eventId: event.eventId }
         : { status: 202, outcome: "accepted", body: { jobId: r.jobId }, jobId: r.jobId, eventId: event.eventId };
     } catch (err) {
-      if (err instanceof QueueUnavailableError) {
+      // Either way the provider should retry: Redis did not answer, or too few replicas hold the job yet.
+      const why = err instanceof QueueUnavailableError ? "queue unavailable" : err instanceof NotReplicatedError ? "queue not replicated" : undefined;
+      if (why) {
         return {
           status: 503,
           outcome: "unavailable",
-          body: { error: "queue unavailable, retry later" },
+          body: { error: `${why}, retry later` },
           jobId: event.jobId,
           eventId: event.eventId,
-          detail: err.message,
-        };
-      }
-      if (err instanceof NotReplicatedError) {
-        return {
-          status: 503,
-          outcome: "unavailable",
-          body: { error: "queue not replicated, retry later" },
-          jobId: event.jobId,
-          eventId: event.eventId,
-          detail: err.message,
+          detail: (err as Error).message,
         };
       }
       throw err;
