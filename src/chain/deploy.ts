@@ -11,8 +11,12 @@ export interface Deployment {
 }
 
 export interface DeployOptions {
-  /** Gets DEFAULT_ADMIN_ROLE and MINTER_ROLE on both tokens (the hookrail signer). */
+  /** Admin of the stablecoin and, unless `tokenAdmin` is given, of the security token. */
   admin: Address;
+  /** May grant roles on the security token and freeze addresses; default `admin`. */
+  tokenAdmin?: Address;
+  /** Hold MINTER_ROLE on the security token (every hookrail signer); default `[admin]`. */
+  minters?: Address[];
   tokenName?: string;
   tokenSymbol?: string;
 }
@@ -38,7 +42,7 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
     await walletClient.deployContract({
       abi: securityTokenAbi,
       bytecode: securityTokenBytecode,
-      args: [opts.tokenName ?? "Hookrail Security", opts.tokenSymbol ?? "HRS", opts.admin],
+      args: [opts.tokenName ?? "Hookrail Security", opts.tokenSymbol ?? "HRS", opts.tokenAdmin ?? opts.admin, opts.minters ?? [opts.admin]],
     }),
   );
   const stablecoin = await deployed(
@@ -48,9 +52,15 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
   return { securityToken, stablecoin, batchTransfer };
 }
 
-/** A further security token (tests and dev can issue several). */
-export async function deploySecurityToken(deployer: ChainClients, admin: Address, name: string, symbol: string): Promise<Address> {
-  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin] });
+/** A further security token (tests and dev can issue several); `minters` default `[admin]`. */
+export async function deploySecurityToken(
+  deployer: ChainClients,
+  admin: Address,
+  name: string,
+  symbol: string,
+  minters: Address[] = [admin],
+): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin, minters] });
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
   return getAddress(receipt.contractAddress);
