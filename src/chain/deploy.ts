@@ -1,5 +1,6 @@
 import { getAddress, getContractAddress, type Address, type Hex } from "viem";
 import { batchTransferAbi, batchTransferBytecode } from "./artifacts/BatchTransfer.js";
+import { mintableTokenAbi, mintableTokenBytecode } from "./artifacts/MintableToken.js";
 import { securityTokenAbi, securityTokenBytecode } from "./artifacts/SecurityToken.js";
 import { stablecoinAbi, stablecoinBytecode } from "./artifacts/Stablecoin.js";
 import type { ChainClients } from "./clients.js";
@@ -61,6 +62,14 @@ export async function deploySecurityToken(
   minters: Address[] = [admin],
 ): Promise<Address> {
   const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin, minters] });
+  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+  return getAddress(receipt.contractAddress);
+}
+
+/** A token with `mint` only (no `batchMint`): hookrail mints its orders one transaction each. */
+export async function deployMintableToken(deployer: ChainClients, admin: Address, name: string, symbol: string, minters: Address[] = [admin]): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: mintableTokenAbi, bytecode: mintableTokenBytecode, args: [name, symbol, admin, minters] });
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
   return getAddress(receipt.contractAddress);

@@ -191,6 +191,13 @@ export class MintBatcher {
     const intentKey = mintIntentKey(item.referenceId);
     const from = await this.opts.sender.pickSigner();
     const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
+    // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
+    const live = await this.opts.db.selectFrom("mint_intent_orders").select("intent_key").where("reference_id", "=", item.referenceId).where("live", "=", true).executeTakeFirst();
+    if (!live) {
+      await this.opts.sender.simulate(req, from).catch((err: unknown) => {
+        throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
+      });
+    }
     const carrier = await this.opts.db.transaction().execute(async (trx) => {
       const live = await trx
         .selectFrom("mint_intent_orders")
