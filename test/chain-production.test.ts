@@ -71,9 +71,7 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
         })),
       )
       .execute();
-    await stack.c.queues
-      .queue("mints")
-      .addBulk(rows.map((r) => ({ name: "mint", data: { referenceId: r.ref }, opts: { jobId: `mint-${r.ref}` } })));
+    await stack.c.queues.queue("mints").addBulk(rows.map((r) => ({ name: "mint", data: { referenceId: r.ref }, opts: { jobId: `mint-${r.ref}` } })));
     return rows;
   };
   const carriers = (refs: string[]) =>
@@ -105,7 +103,12 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
   };
   const expectGapFree = async () => {
     for (const signer of chain.signers) {
-      const rows = await stack.c.dbh.db.selectFrom("chain_transactions").select("nonce").where("from_address", "=", signer).where("nonce", "is not", null).execute();
+      const rows = await stack.c.dbh.db
+        .selectFrom("chain_transactions")
+        .select("nonce")
+        .where("from_address", "=", signer)
+        .where("nonce", "is not", null)
+        .execute();
       const nonces = rows.map((r) => Number(r.nonce)).sort((a, b) => a - b);
       expect(nonces).toEqual(Array.from({ length: nonces.length }, (_, i) => i));
       expect(await chain.clients.publicClient.getTransactionCount({ address: signer, blockTag: "latest" })).toBe(nonces.length);
@@ -129,7 +132,15 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
   it("a fee spike above every signed bid: pending mints are replaced and mined during the spike, at or under the cap", async () => {
     const token = chain.deployment.securityToken;
     const rows = await seed(30, token, (i) => 7n + BigInt(i));
-    const signed = await waitFor(() => allCarriers(rows.map((r) => r.ref), ["broadcast"]), 30_000, "mints broadcast");
+    const signed = await waitFor(
+      () =>
+        allCarriers(
+          rows.map((r) => r.ref),
+          ["broadcast"],
+        ),
+      30_000,
+      "mints broadcast",
+    );
     const bids = signed.map((c) => BigInt(c.max_fee_per_gas!));
     // From now on every block's base fee is 300 gwei: far above what any of them bid.
     baseFee = parseGwei("300");
@@ -152,7 +163,15 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
       expect(tx.maxFeePerGas! >= parseGwei("300")).toBe(true);
     }
     // Every version is stored; the order shows the one that mined.
-    const versions = await stack.c.dbh.db.selectFrom("chain_tx_versions").select(["intent_key", "tx_hash"]).where("intent_key", "in", final.map((c) => c.intent_key)).execute();
+    const versions = await stack.c.dbh.db
+      .selectFrom("chain_tx_versions")
+      .select(["intent_key", "tx_hash"])
+      .where(
+        "intent_key",
+        "in",
+        final.map((c) => c.intent_key),
+      )
+      .execute();
     expect(versions.length).toBeGreaterThan(new Set(final.map((c) => c.intent_key)).size);
     const byRef = new Map((await orders(rows.map((r) => r.ref))).map((o) => [o.reference_id, o]));
     for (const c of final) expect(byRef.get(c.reference_id)!.mint_tx_hash).toBe(c.mined_hash);
@@ -191,9 +210,25 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     const token = chain.deployment.securityToken;
     const supplyBefore = await chain.clients.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "totalSupply" });
     const rows = await seed(10, token, (i) => 1_000n + BigInt(i));
-    await waitFor(() => allCarriers(rows.map((r) => r.ref), ["broadcast"]), 30_000, "mints broadcast");
+    await waitFor(
+      () =>
+        allCarriers(
+          rows.map((r) => r.ref),
+          ["broadcast"],
+        ),
+      30_000,
+      "mints broadcast",
+    );
     await mineOne();
-    const mined = await waitFor(() => allCarriers(rows.map((r) => r.ref), ["mined"]), 10_000, "mints seen mined");
+    const mined = await waitFor(
+      () =>
+        allCarriers(
+          rows.map((r) => r.ref),
+          ["mined"],
+        ),
+      10_000,
+      "mints seen mined",
+    );
     const minedBlock = BigInt(mined[0]!.block_number!);
     await mineOne(); // 2 confirmations
     await new Promise((r) => setTimeout(r, 500));
@@ -249,7 +284,12 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     const token = chain.deployment.securityToken;
     const frozenWallet = randomWallet();
     // The deployer is the token's admin: freezing does not touch the signers' nonces.
-    const freeze = await chain.clients.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "setAddressFrozen", args: [frozenWallet, true] });
+    const freeze = await chain.clients.walletClient.writeContract({
+      address: token,
+      abi: securityTokenAbi,
+      functionName: "setAddressFrozen",
+      args: [frozenWallet, true],
+    });
     await mineOne();
     expect((await chain.clients.publicClient.getTransactionReceipt({ hash: freeze })).status).toBe("success");
     const rows = await seed(12, token, (i) => 50n + BigInt(i));

@@ -68,7 +68,13 @@ export async function deploySecurityToken(
 }
 
 /** A token with `mint` only (no `batchMint`): hookrail mints its orders one transaction each. */
-export async function deployMintableToken(deployer: ChainClients, admin: Address, name: string, symbol: string, minters: Address[] = [admin]): Promise<Address> {
+export async function deployMintableToken(
+  deployer: ChainClients,
+  admin: Address,
+  name: string,
+  symbol: string,
+  minters: Address[] = [admin],
+): Promise<Address> {
   const hash = await deployer.walletClient.deployContract({ abi: mintableTokenAbi, bytecode: mintableTokenBytecode, args: [name, symbol, admin, minters] });
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);

@@ -192,7 +192,12 @@ export class MintBatcher {
     const from = await this.opts.sender.pickSigner();
     const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
     // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
-    const live = await this.opts.db.selectFrom("mint_intent_orders").select("intent_key").where("reference_id", "=", item.referenceId).where("live", "=", true).executeTakeFirst();
+    const live = await this.opts.db
+      .selectFrom("mint_intent_orders")
+      .select("intent_key")
+      .where("reference_id", "=", item.referenceId)
+      .where("live", "=", true)
+      .executeTakeFirst();
     if (!live) {
       await this.opts.sender.simulate(req, from).catch((err: unknown) => {
         throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
