@@ -267,8 +267,9 @@ describe("mint workers as separate processes", () => {
   }, 150_000);
 
   it("two worker processes and two signers minting 200 orders at once: every order once, both signers used, nonces gap-free, nothing stuck", async () => {
-    await startWorker();
-    await startWorker();
+    // Batches of 20: each process signs several, so the spread over signers shows.
+    await startWorker(undefined, { MINT_BATCH_SIZE: "20" });
+    await startWorker(undefined, { MINT_BATCH_SIZE: "20" });
     const orders = await seedOrders(200, (i) => 1_000n + BigInt(i));
     await queues.queue("payments").addBulk(orders.map((o) => paymentJob(o.ref)));
     await waitFor(() => completed(orders.map((o) => o.ref)), 150_000, "200 orders completed");

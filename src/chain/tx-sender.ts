@@ -176,13 +176,19 @@ export class TxSender {
       this.load = { at: Date.now(), counts: new Map(this.signers.map((s) => [s, byAddress.get(s) ?? 0])) };
     }
     const counts = this.load.counts;
-    let best = this.signers[0]!;
-    for (const s of this.signers) if (counts.get(s)! < counts.get(best)!) best = s;
-    counts.set(best, counts.get(best)! + 1);
-    return best;
+    // Ties go round-robin, so a process that finds every signer idle still spreads its intents.
+    let best: Address | undefined;
+    for (let i = 0; i < this.signers.length; i += 1) {
+      const s = this.signers[(this.turn + i) % this.signers.length]!;
+      if (best === undefined || counts.get(s)! < counts.get(best)!) best = s;
+    }
+    this.turn = (this.signers.indexOf(best!) + 1) % this.signers.length;
+    counts.set(best!, counts.get(best!)! + 1);
+    return best!;
   }
 
   private load: { at: number; counts: Map<Address, number> } | undefined;
+  private turn = 0;
 
   /**
    * Insert an intent row (inside the caller's database transaction, e.g. with a batch's

@@ -44,7 +44,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
   // time (the others take over within seconds when it dies). It finishes what any process
   // sent: receipts, confirmations, reorgs, replacements, rebroadcasts.
   if (chain) {
-    chain.monitor.onFinal("mint", mintFinality);
+    chain.monitor.onFinal("mint", mintFinality(c.metrics));
     chain.monitor.start();
   }
   const deps: WorkerDeps = {

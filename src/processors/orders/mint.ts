@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { FinalityHandler } from "../../chain/monitor.js";
 import type { IntentRow } from "../../chain/tx-sender.js";
 import type { Database } from "../../db/schema.js";
+import type { Metrics } from "../../metrics.js";
 import { DAY_SECONDS, defineQueue } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
@@ -93,19 +94,24 @@ export async function enqueueMint(queues: QueueSet, referenceId: string, receive
 /**
  * The chain monitor's handler for mint intents (`mint:` and `mint-batch:`), run in the
  * transaction that records the intent final: a confirmed mint completes every order it
- * carries with the hash that mined; a reverted one fails them (it minted nothing).
+ * carries with the hash that mined (and observes payment-to-tokens latency); a reverted one
+ * fails them (it minted nothing).
  */
-export const mintFinality: FinalityHandler = async (trx: Transaction<Database>, intent: IntentRow) => {
-  const hash = intent.mined_hash ?? intent.tx_hash;
-  if (intent.status === "confirmed") {
+export const mintFinality =
+  (metrics?: Metrics): FinalityHandler =>
+  async (trx: Transaction<Database>, intent: IntentRow) => {
+    const hash = intent.mined_hash ?? intent.tx_hash;
+    if (intent.status === "confirmed") {
+      const done = await sql<{ paid_at: Date | null }>`
+        update orders o set status = 'completed', mint_tx_hash = ${hash}, completed_at = now(), updated_at = now(), failure_reason = null
+          from mint_intent_orders m
+         where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'
+        returning o.paid_at`.execute(trx);
+      for (const o of done.rows) if (o.paid_at) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
+      return;
+    }
     await sql`
-      update orders o set status = 'completed', mint_tx_hash = ${hash}, completed_at = now(), updated_at = now(), failure_reason = null
+      update orders o set status = 'mint_failed', failure_reason = ${`mint transaction ${hash} reverted`}, mint_tx_hash = ${hash}, updated_at = now()
         from mint_intent_orders m
        where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'`.execute(trx);
-    return;
-  }
-  await sql`
-    update orders o set status = 'mint_failed', failure_reason = ${`mint transaction ${hash} reverted`}, mint_tx_hash = ${hash}, updated_at = now()
-      from mint_intent_orders m
-     where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'`.execute(trx);
-};
+  };
