@@ -5,7 +5,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS } from "../src/chain/anvil.js";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { chainDefinition } from "../src/chain/clients.js";
-import { ReceiptTimeoutError, TxSender } from "../src/chain/tx-sender.js";
+import { ChainMonitor } from "../src/chain/monitor.js";
+import { TxSender } from "../src/chain/tx-sender.js";
 import type { DbHandle } from "../src/db/client.js";
 import { createLogger } from "../src/log.js";
 import { cleanup, uniqueName } from "./helpers/env.js";
@@ -20,21 +21,24 @@ describe("exactly-once transaction sender", () => {
   let client: PublicClient;
   let flakyClient: PublicClient;
   let dropNextBroadcast = false;
+  let monitor: ChainMonitor;
 
   const sender = (publicClient: PublicClient, receiptTimeoutMs = 30_000) =>
     new TxSender({
       db: dbh.db,
       publicClient,
-      account: privateKeyToAccount(ANVIL_KEYS.signer),
+      accounts: [privateKeyToAccount(ANVIL_KEYS.signer)],
       chainId: 31337,
       log: createLogger("silent"),
+      maxFeePerGas: 1_000_000_000_000n,
       receiptTimeoutMs,
       pollingIntervalMs: 50,
     });
   const mint = (to: Address, amount: bigint) => encodeFunctionData({ abi: securityTokenAbi, functionName: "mint", args: [to, amount] });
 
   beforeAll(async () => {
-    chain = await startTestChain();
+    // Mixed mining: a nonce broadcast after its successor must still be picked up (foundry-rs/foundry#10122).
+    chain = await startTestChain({ mixedMining: true });
     dbh = await openTestDatabase(name);
     const viemChain = chainDefinition(31337, chain.anvil.url);
     client = createPublicClient({ chain: viemChain, transport: http(chain.anvil.url), pollingInterval: 50 });
@@ -54,8 +58,20 @@ describe("exactly-once transaction sender", () => {
       }),
       pollingInterval: 50,
     }) as PublicClient;
+    // What the worker processes run: it takes every sent transaction to final.
+    monitor = new ChainMonitor({
+      db: dbh.db,
+      publicClient: client,
+      sender: sender(client),
+      log: createLogger("silent"),
+      confirmations: 1,
+      replaceAfterBlocks: 3,
+      pollingIntervalMs: 50,
+    });
+    monitor.start();
   });
   afterAll(async () => {
+    await monitor?.stop();
     await dbh?.close();
     await chain?.stop();
     await cleanup(name);
@@ -83,7 +99,7 @@ describe("exactly-once transaction sender", () => {
     expect((err as Error).message).toContain("already recorded with a different transaction");
   });
 
-  it("a transaction signed but never broadcast does not leave a gap: later sends rebroadcast it", async () => {
+  it("a transaction signed but never broadcast does not leave a gap: the monitor broadcasts it and the later nonces mine behind it", async () => {
     const start = await chain.signerNonce();
     const first = randomWallet();
     const second = randomWallet();
@@ -95,19 +111,20 @@ describe("exactly-once transaction sender", () => {
     const stored = await sender(client).find("test:lost");
     expect(stored).toEqual(expect.objectContaining({ status: "signed", nonce: String(start) }));
 
-    // The next intent gets the next nonce and waits behind the gap; its timeout rebroadcasts
-    // what is stored, so a retry finds it mined.
-    const s = sender(client, 1_500);
-    const next = await s.send({ intentKey: "test:next", to: chain.deployment.securityToken, data: mint(second, 2n) }).catch((e: unknown) => e);
-    expect(next).toBeInstanceOf(ReceiptTimeoutError);
-    const retried = await s.send({ intentKey: "test:next", to: chain.deployment.securityToken, data: mint(second, 2n) });
-    expect(retried.nonce).toBe(BigInt(start + 1));
-    const resumed = await s.send({ intentKey: "test:lost", to: chain.deployment.securityToken, data: mint(first, 1n) });
+    // The next intent gets the next nonce; the monitor sees the lowest unmined nonce missing
+    // from the pool and broadcasts the stored bytes, so both mine.
+    const s = sender(client);
+    const next = await s.send({ intentKey: "test:next", to: chain.deployment.securityToken, data: mint(second, 2n) });
+    expect(next.nonce).toBe(BigInt(start + 1));
+    const resumed = await s.waitFinal("test:lost");
     expect(resumed.hash).toBe(stored!.tx_hash);
     expect(resumed.status).toBe("confirmed");
     expect(await chain.balanceOf(chain.deployment.securityToken, first)).toBe(1n);
     expect(await chain.balanceOf(chain.deployment.securityToken, second)).toBe(2n);
     expect(await chain.signerNonce()).toBe(start + 2);
+    // Nothing signed twice: one version each.
+    const versions = await dbh.db.selectFrom("chain_tx_versions").select("intent_key").where("intent_key", "in", ["test:lost", "test:next"]).execute();
+    expect(versions).toHaveLength(2);
   });
 
   it("a call that would revert is refused before any nonce is taken", async () => {

@@ -3,6 +3,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { freePort } from "../src/dev/embedded-redis.js";
+import { chainMetrics } from "../src/chain/metrics.js";
 import { relayMetrics } from "../src/relay/metrics.js";
 import { testEnv } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
@@ -52,6 +53,8 @@ describe("operations files", () => {
     // The relay needs SQS to start; its metrics module is the one its process registers.
     const relayRegistry = new Registry();
     relayMetrics(relayRegistry);
+    // So are the chain monitor's (this worker has no chain configured).
+    chainMetrics(relayRegistry, 1n);
     exported = new Set([...exportedNames(webText), ...exportedNames(workerText), ...exportedNames(await relayRegistry.metrics())]);
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
 // Mint throughput, measured side by side in one run on one anvil:
 //   raw        viem sends the same mint calls directly (nonces assigned in memory, 10 in flight)
 //   hookrail   signed payment webhooks POSTed to a web process (10 in flight) -> receiver
-//              -> `payments` job -> matched -> `mints` job -> exactly-once sender -> receipt
+//              -> `payments` job -> matched -> `mints` job -> batched, exactly-once sender -> monitor
 //              -> order completed, with 1 and then 2 worker processes
 // Run: npm run build && node bench/mint/run.mjs   (BENCH_MINTS=200, BENCH_ROUNDS=3 by default)
 // Each round runs raw, 1 worker and 2 workers back to back; the median round is reported, all
@@ -211,8 +211,9 @@ try {
     } = await pgc.query(
       `select percentile_cont(0.5) within group (order by extract(epoch from signed_at - created_at) * 1000) as to_signed_ms,
               percentile_cont(0.5) within group (order by extract(epoch from confirmed_at - signed_at) * 1000) as to_confirmed_ms
-         from "${name}".chain_transactions where intent_key like $1`,
-      [`mint:${tag}-%`],
+         from "${name}".chain_transactions t
+        where t.intent_key in (select intent_key from "${name}".mint_intent_orders where reference_id like $1)`,
+      [`${tag}-%`],
     );
     for (const { child } of mine) child.kill("SIGTERM");
     await Promise.all(mine.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)))));

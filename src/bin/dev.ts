@@ -49,9 +49,11 @@ try {
     anvil = await startAnvil({ stateFile: ".anvil/state.json" });
     env.RPC_URL = anvil.url;
     env.CHAIN_ID = "31337";
-    env.SIGNER_PRIVATE_KEY ||= ANVIL_KEYS.signer;
+    // Two signers, so dev mode mints from several keys as production may.
+    env.SIGNER_PRIVATE_KEY ||= [ANVIL_KEYS.signer, ANVIL_KEYS.extraSigners[0]].join(",");
     const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
-    deployment = await deployContracts(deployer, { admin: privateKeyToAccount(env.SIGNER_PRIVATE_KEY as `0x${string}`).address });
+    const signers = env.SIGNER_PRIVATE_KEY.split(",").map((k) => privateKeyToAccount(k.trim() as `0x${string}`).address);
+    deployment = await deployContracts(deployer, { admin: signers[0]!, minters: signers });
     env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
   }
   // SaaS that cannot be reached from a laptop: local stubs answering as the providers document.

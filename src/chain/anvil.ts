@@ -12,6 +12,8 @@ export const ANVIL_KEYS = {
   deployer: "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
   /** Used by benchmarks to send "raw" mints beside hookrail's signer. */
   spare: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  /** Further hookrail signers (dev and tests with several signers). */
+  extraSigners: ["0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a", "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"],
 } as const;
 
 export interface Anvil {

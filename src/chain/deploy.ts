@@ -1,5 +1,6 @@
 import { getAddress, getContractAddress, type Address, type Hex } from "viem";
 import { batchTransferAbi, batchTransferBytecode } from "./artifacts/BatchTransfer.js";
+import { mintableTokenAbi, mintableTokenBytecode } from "./artifacts/MintableToken.js";
 import { securityTokenAbi, securityTokenBytecode } from "./artifacts/SecurityToken.js";
 import { stablecoinAbi, stablecoinBytecode } from "./artifacts/Stablecoin.js";
 import type { ChainClients } from "./clients.js";
@@ -11,8 +12,12 @@ export interface Deployment {
 }
 
 export interface DeployOptions {
-  /** Gets DEFAULT_ADMIN_ROLE and MINTER_ROLE on both tokens (the hookrail signer). */
+  /** Admin of the stablecoin and, unless `tokenAdmin` is given, of the security token. */
   admin: Address;
+  /** May grant roles on the security token and freeze addresses; default `admin`. */
+  tokenAdmin?: Address;
+  /** Hold MINTER_ROLE on the security token (every hookrail signer); default `[admin]`. */
+  minters?: Address[];
   tokenName?: string;
   tokenSymbol?: string;
 }
@@ -38,7 +43,7 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
     await walletClient.deployContract({
       abi: securityTokenAbi,
       bytecode: securityTokenBytecode,
-      args: [opts.tokenName ?? "Hookrail Security", opts.tokenSymbol ?? "HRS", opts.admin],
+      args: [opts.tokenName ?? "Hookrail Security", opts.tokenSymbol ?? "HRS", opts.tokenAdmin ?? opts.admin, opts.minters ?? [opts.admin]],
     }),
   );
   const stablecoin = await deployed(
@@ -48,9 +53,29 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
   return { securityToken, stablecoin, batchTransfer };
 }
 
-/** A further security token (tests and dev can issue several). */
-export async function deploySecurityToken(deployer: ChainClients, admin: Address, name: string, symbol: string): Promise<Address> {
-  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin] });
+/** A further security token (tests and dev can issue several); `minters` default `[admin]`. */
+export async function deploySecurityToken(
+  deployer: ChainClients,
+  admin: Address,
+  name: string,
+  symbol: string,
+  minters: Address[] = [admin],
+): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin, minters] });
+  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
+  if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+  return getAddress(receipt.contractAddress);
+}
+
+/** A token with `mint` only (no `batchMint`): hookrail mints its orders one transaction each. */
+export async function deployMintableToken(
+  deployer: ChainClients,
+  admin: Address,
+  name: string,
+  symbol: string,
+  minters: Address[] = [admin],
+): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: mintableTokenAbi, bytecode: mintableTokenBytecode, args: [name, symbol, admin, minters] });
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
   return getAddress(receipt.contractAddress);

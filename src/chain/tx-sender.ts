@@ -1,8 +1,9 @@
 import { UnrecoverableError } from "bullmq";
-import { sql, type Kysely, type Selectable } from "kysely";
-import { BaseError, ExecutionRevertedError, keccak256, type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
-import type { ChainTransactionsTable, ChainTxStatus, Database } from "../db/schema.js";
+import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { BaseError, ExecutionRevertedError, keccak256, type Address, type Hex, type LocalAccount, type PublicClient } from "viem";
+import type { ChainTransactionsTable, Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
+import { initialBid, readMarketFees, type MarketFees } from "./fees.js";
 
 export interface SendRequest {
   /** Deterministic key of the side effect (e.g. `mint:<order reference>`): one transaction per key, ever. */
@@ -10,192 +11,297 @@ export interface SendRequest {
   to: Address;
   data: Hex;
   value?: bigint;
+  /** Send from this signer (e.g. the treasury); unset = the signer with the fewest transactions in flight. */
+  from?: Address;
 }
 
+/** An intent's transaction once it is final: mined with `CHAIN_CONFIRMATIONS` confirmations. */
 export interface SentTransaction {
   intentKey: string;
+  /** The version that mined (a replacement's hash if one was needed). */
   hash: Hex;
   nonce: bigint;
   status: "confirmed" | "reverted";
   blockNumber: bigint;
 }
 
+export type IntentRow = Selectable<ChainTransactionsTable>;
+
+/** Test hooks at the points a crash must be survivable; production passes none. */
+export interface ChainHooks {
+  /** A replacement is signed and not yet stored (a crash here must leave only the stored versions on the network). */
+  afterReplacementSigned?(intentKey: string): void | Promise<void>;
+}
+
 export interface TxSenderOptions {
   db: Kysely<Database>;
   publicClient: PublicClient;
-  account: LocalAccount;
+  /** Every signer; the first is the treasury (dividends pay from it). */
+  accounts: LocalAccount[];
   chainId: number;
   log: Logger;
-  /** One attempt waits this long for a receipt, then fails (retryable) after rebroadcasting. */
+  /** No version of any transaction bids more per gas than this. */
+  maxFeePerGas: bigint;
+  /** One `send` waits this long for finality, then fails (retryable): its job resumes the same intent. */
   receiptTimeoutMs: number;
   pollingIntervalMs: number;
 }
 
-/** Raised when a stored transaction is not mined in time; the job retries and rebroadcasts it. */
+/** Raised when a stored transaction is not final in time; the job retries and waits for the same intent again. */
 export class ReceiptTimeoutError extends Error {
   override name = "ReceiptTimeoutError";
 }
 
-type Row = Selectable<ChainTransactionsTable>;
-
-/** Intents signed under one hold of the nonce lock, at most. */
-const MAX_BATCH = 50;
+/** Intents signed under one hold of a signer's nonce lock, at most. */
+const MAX_GROUP = 200;
+/** Statuses of an intent whose transaction is signed and not final. */
+export const IN_FLIGHT = ["signed", "broadcast", "mined"] as const;
 
 const isRevert = (err: unknown) => err instanceof BaseError && Boolean(err.walk((e) => e instanceof ExecutionRevertedError));
-// What nodes answer when the very same transaction is already in their pool or mined.
-const ALREADY_KNOWN = /already (known|imported)|known transaction|nonce too low|replacement transaction underpriced/i;
+// What nodes answer when the very same transaction (or one with its nonce) is already in their pool or mined.
+const ALREADY_KNOWN = /already (known|imported)|known transaction|nonce too low|replacement transaction underpriced|transaction underpriced/i;
+
+/** The revert reason of a failed call, as short as the node gives it. */
+export const revertReason = (err: unknown) => (err instanceof BaseError ? err.shortMessage : String(err));
+
+interface Waiting {
+  req: SendRequest;
+  gas: bigint;
+  resolve: (row: IntentRow) => void;
+  reject: (err: unknown) => void;
+}
 
 /**
- * Sends each intent's transaction exactly once, across processes and crashes:
- *   1. record the intent under its key (a row in chain_transactions);
- *   2. under the signer's nonce row lock, sign and store the raw transaction and its hash,
- *      advancing the nonce in the same database transaction (no gap, no reuse);
- *   3. broadcast the stored bytes; 4. wait for the receipt and record it.
- * A retry at any point resumes from what is stored: it rebroadcasts the same bytes or reads
- * their receipt and never signs a second transaction for the key.
+ * Sends each intent's transaction exactly once, across processes and crashes, from several
+ * signers with many transactions in flight each:
+ *   1. record the intent under its key (a row in chain_transactions) with its signer;
+ *   2. under that signer's nonce row lock, sign and store the raw transaction (version 0) and
+ *      advance the nonce in the same database transaction (no gap, no reuse);
+ *   3. broadcast the stored bytes and return: the {@link ChainMonitor} watches it from here
+ *      (receipts, confirmations, reorgs, fee replacement, dropped transactions).
+ * A retry at any point resumes from what is stored and never signs a second nonce for the key.
  */
 export class TxSender {
+  /** The treasury signer (the first key). */
   readonly address: Address;
+  readonly signers: readonly Address[];
+  private readonly accounts: Map<string, LocalAccount>;
+
   constructor(private readonly opts: TxSenderOptions) {
-    this.address = opts.account.address;
+    if (opts.accounts.length === 0) throw new Error("TxSender needs at least one signer");
+    this.address = opts.accounts[0]!.address;
+    this.signers = opts.accounts.map((a) => a.address);
+    this.accounts = new Map(opts.accounts.map((a) => [a.address, a]));
   }
 
-  async send(req: SendRequest): Promise<SentTransaction> {
+  get chainId(): number {
+    return this.opts.chainId;
+  }
+
+  get maxFeePerGas(): bigint {
+    return this.opts.maxFeePerGas;
+  }
+
+  /** The signing account of one of our signers (the monitor signs replacements with it). */
+  account(address: string): LocalAccount {
+    const account = this.accounts.get(address);
+    if (!account) throw new UnrecoverableError(`transaction signer ${address} is not one of the configured SIGNER_PRIVATE_KEY keys`);
+    return account;
+  }
+
+  /** Record, sign and broadcast the intent's transaction (resuming whatever is stored); does not wait for it to mine. */
+  async submit(req: SendRequest): Promise<IntentRow> {
     let row = await this.ensureIntent(req);
-    if (row.status === "confirmed" || row.status === "reverted") return this.result(row);
-    if (!row.raw_tx) row = await this.sign(req);
+    if (row.status === "confirmed" || row.status === "reverted" || row.status === "mined") return row;
+    if (!row.raw_tx) row = await this.sign(row);
     await this.broadcast(row);
-    const receipt = await this.waitForReceipt(row);
-    return this.recordReceipt(row, receipt);
+    return row;
+  }
+
+  /** Submit, then wait until the monitor has seen the transaction final (dividend payouts wait; mints do not). */
+  async send(req: SendRequest): Promise<SentTransaction> {
+    const row = await this.submit(req);
+    return this.waitFinal(row.intent_key);
   }
 
   /** Find an intent's stored transaction, if any (for status pages and tests). */
-  async find(intentKey: string): Promise<Row | undefined> {
-    return (await this.opts.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", intentKey).executeTakeFirst()) as Row | undefined;
+  async find(intentKey: string): Promise<IntentRow | undefined> {
+    return this.opts.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", intentKey).executeTakeFirst();
+  }
+
+  /** Wait for the monitor to record the intent final; a timeout is retryable and changes nothing. */
+  async waitFinal(intentKey: string): Promise<SentTransaction> {
+    const deadline = Date.now() + this.opts.receiptTimeoutMs;
+    for (;;) {
+      const row = await this.find(intentKey);
+      if (!row) throw new Error(`no intent ${intentKey}`);
+      if (row.status === "confirmed" || row.status === "reverted") return finalOf(row);
+      if (Date.now() > deadline) {
+        throw new ReceiptTimeoutError(
+          `transaction ${row.tx_hash} (nonce ${row.nonce}) for ${intentKey} not final within ${this.opts.receiptTimeoutMs} ms (status ${row.status}); the monitor keeps watching it`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, this.opts.pollingIntervalMs));
+    }
   }
 
   /**
-   * Rebroadcast every signed, unconfirmed transaction of this signer, lowest nonce first. Run
-   * at worker start and when a receipt is late: a transaction whose sender died between
-   * signing and broadcasting would otherwise hold up every later nonce.
+   * Would this call succeed from `from`? Throws the node's revert reason wrapped in an
+   * `UnrecoverableError` if not (a retry cannot make a reverting call pass).
    */
-  async rebroadcastPending(): Promise<number> {
-    const rows = (await this.opts.db
-      .selectFrom("chain_transactions")
-      .selectAll()
-      .where("chain_id", "=", this.opts.chainId)
-      .where("from_address", "=", this.address)
-      .where("status", "in", ["signed", "broadcast"])
-      .orderBy("nonce")
-      .execute()) as Row[];
-    for (const row of rows) {
-      await this.broadcast(row);
-      // Mined long ago but never recorded (its job died for good): record it now.
-      const receipt = await this.receipt(row.tx_hash as Hex);
-      if (receipt) await this.recordReceipt(row, receipt);
+  async simulate(req: Omit<SendRequest, "intentKey">, from: Address): Promise<bigint> {
+    try {
+      return await this.opts.publicClient.estimateGas({ account: from, to: req.to, data: req.data, value: req.value ?? 0n });
+    } catch (err) {
+      if (isRevert(err)) throw new UnrecoverableError(`would revert: ${revertReason(err)}`);
+      throw err;
     }
-    return rows.length;
   }
 
-  private async ensureIntent(req: SendRequest): Promise<Row> {
-    const { db, chainId } = this.opts;
-    const created = (await db
+  /**
+   * The signer for a new intent: the one with the fewest transactions in flight (read from
+   * Postgres at most once a second, plus what this process chose since).
+   */
+  async pickSigner(): Promise<Address> {
+    if (this.signers.length === 1) return this.address;
+    if (!this.load || Date.now() - this.load.at > 1_000) {
+      const counts = await this.opts.db
+        .selectFrom("chain_transactions")
+        .select(["from_address", (eb) => eb.fn.countAll<string>().as("n")])
+        .where("chain_id", "=", this.opts.chainId)
+        .where("status", "in", ["intent", ...IN_FLIGHT])
+        .groupBy("from_address")
+        .execute();
+      const byAddress = new Map(counts.map((c) => [c.from_address, Number(c.n)]));
+      this.load = { at: Date.now(), counts: new Map(this.signers.map((s) => [s, byAddress.get(s) ?? 0])) };
+    }
+    const counts = this.load.counts;
+    // Ties go round-robin, so a process that finds every signer idle still spreads its intents.
+    let best: Address | undefined;
+    for (let i = 0; i < this.signers.length; i += 1) {
+      const s = this.signers[(this.turn + i) % this.signers.length]!;
+      if (best === undefined || counts.get(s)! < counts.get(best)!) best = s;
+    }
+    this.turn = (this.signers.indexOf(best!) + 1) % this.signers.length;
+    counts.set(best!, counts.get(best!)! + 1);
+    return best!;
+  }
+
+  private load: { at: number; counts: Map<Address, number> } | undefined;
+  private turn = 0;
+
+  /**
+   * Insert an intent row (inside the caller's database transaction, e.g. with a batch's
+   * membership) unless the key exists. Returns whether this call created it.
+   */
+  async recordIntent(trx: Transaction<Database> | Kysely<Database>, req: SendRequest, from: Address): Promise<boolean> {
+    const created = await trx
       .insertInto("chain_transactions")
       .values({
         intent_key: req.intentKey,
-        chain_id: chainId,
-        from_address: this.address,
+        chain_id: this.opts.chainId,
+        from_address: from,
         to_address: req.to,
         data: req.data,
         value: (req.value ?? 0n).toString(),
       })
       .onConflict((oc) => oc.column("intent_key").doNothing())
-      .returningAll()
-      .executeTakeFirst()) as Row | undefined;
-    if (created) return created;
-    const row = (await this.find(req.intentKey))!;
+      .returning("intent_key")
+      .executeTakeFirst();
+    return created !== undefined;
+  }
+
+  private async ensureIntent(req: SendRequest): Promise<IntentRow> {
+    const existing = await this.find(req.intentKey);
+    if (!existing) {
+      const from = req.from ?? (await this.pickSigner());
+      this.account(from);
+      await this.recordIntent(this.opts.db, req, from);
+    }
+    const row = (existing ?? (await this.find(req.intentKey)))!;
     const same =
       row.to_address.toLowerCase() === req.to.toLowerCase() &&
       row.data.toLowerCase() === req.data.toLowerCase() &&
       BigInt(row.value) === (req.value ?? 0n) &&
-      row.chain_id === chainId &&
-      row.from_address === this.address;
+      row.chain_id === this.opts.chainId &&
+      (!req.from || row.from_address === req.from);
     if (!same) throw new UnrecoverableError(`intent ${req.intentKey} is already recorded with a different transaction`);
     return row;
   }
 
-  private async sign(req: SendRequest): Promise<Row> {
-    const { publicClient, log } = this.opts;
+  private async sign(row: IntentRow): Promise<IntentRow> {
+    const from = row.from_address as Address;
+    const req: SendRequest = { intentKey: row.intent_key, to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value), from };
     // Estimates run before taking the nonce lock so the lock is held only to sign and store.
     let gas: bigint;
     try {
-      gas = await publicClient.estimateGas({ account: this.address, to: req.to, data: req.data, value: req.value ?? 0n });
+      gas = await this.simulate(req, from);
     } catch (err) {
-      if (isRevert(err)) throw new UnrecoverableError(`transaction for ${req.intentKey} would revert: ${(err as BaseError).shortMessage}`);
+      if (err instanceof UnrecoverableError) throw new UnrecoverableError(`transaction for ${row.intent_key} ${err.message}`);
       throw err;
     }
-    await this.ensureNonceRow();
-    const signed = await new Promise<Row>((resolve, reject) => {
-      this.waiting.push({ req, gas, resolve, reject });
-      void this.drain();
+    await this.ensureNonceRow(from);
+    const signed = await new Promise<IntentRow>((resolve, reject) => {
+      const queue = this.waiting.get(from) ?? [];
+      this.waiting.set(from, queue);
+      queue.push({ req, gas, resolve, reject });
+      void this.drain(from);
     });
-    log.info({ intentKey: req.intentKey, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
+    this.opts.log.info({ intentKey: row.intent_key, from, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
     return signed;
   }
 
-  private waiting: { req: SendRequest; gas: bigint; resolve: (row: Row) => void; reject: (err: unknown) => void }[] = [];
-  private draining = false;
+  private waiting = new Map<Address, Waiting[]>();
+  private draining = new Set<Address>();
 
   /**
-   * Group signing: the intents waiting in this process are signed together, in one database
-   * transaction under one hold of the nonce row lock (like a group commit), so the lock's
-   * round trips are paid once per batch rather than once per transaction, and at most one
-   * connection per process waits on the row.
+   * Group signing, per signer: the intents waiting in this process are signed together, in
+   * one database transaction under one hold of the signer's nonce row lock (like a group
+   * commit), so the lock's round trips are paid once per group, and at most one connection
+   * per process and signer waits on the row.
    */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
+  private async drain(from: Address): Promise<void> {
+    if (this.draining.has(from)) return;
+    this.draining.add(from);
     try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, MAX_BATCH);
+      const queue = this.waiting.get(from)!;
+      while (queue.length > 0) {
+        const group = queue.splice(0, MAX_GROUP);
         try {
-          const rows = await this.signBatch(batch);
-          for (const b of batch) b.resolve(rows.get(b.req.intentKey)!);
+          const rows = await this.signGroup(from, group);
+          for (const b of group) b.resolve(rows.get(b.req.intentKey)!);
         } catch (err) {
-          for (const b of batch) b.reject(err);
+          for (const b of group) b.reject(err);
         }
       }
     } finally {
-      this.draining = false;
+      this.draining.delete(from);
     }
   }
 
-  private async signBatch(batch: { req: SendRequest; gas: bigint }[]): Promise<Map<string, Row>> {
-    const { db, account, chainId } = this.opts;
-    const fees = await this.fees();
-    const keys = [...new Set(batch.map((b) => b.req.intentKey))];
+  private async signGroup(from: Address, group: Waiting[]): Promise<Map<string, IntentRow>> {
+    const { db, chainId } = this.opts;
+    const account = this.account(from);
+    const bid = initialBid(await this.market(), this.opts.maxFeePerGas);
+    const keys = [...new Set(group.map((b) => b.req.intentKey))];
     return db.transaction().execute(async (trx) => {
       // Intent rows first, in key order (no deadlock between processes), then the nonce row.
-      const current = (await trx
-        .selectFrom("chain_transactions")
-        .selectAll()
-        .where("intent_key", "in", keys)
-        .orderBy("intent_key")
-        .forUpdate()
-        .execute()) as Row[];
+      const current = await trx.selectFrom("chain_transactions").selectAll().where("intent_key", "in", keys).orderBy("intent_key").forUpdate().execute();
       const rows = new Map(current.map((r) => [r.intent_key, r]));
       const { next_nonce } = await trx
         .selectFrom("signer_nonces")
         .select("next_nonce")
         .where("chain_id", "=", chainId)
-        .where("address", "=", this.address)
+        .where("address", "=", from)
         .forUpdate()
         .executeTakeFirstOrThrow();
       let nonce = BigInt(next_nonce);
-      const fresh: Row[] = [];
-      for (const { req, gas } of batch) {
+      const fresh: IntentRow[] = [];
+      for (const { req, gas } of group) {
         const row = rows.get(req.intentKey)!;
-        if (row.raw_tx) continue; // signed already: by another process, or earlier in this batch
+        if (row.raw_tx) continue; // signed already: by another process, or earlier in this group
+        // Headroom: the stored bytes may be rebroadcast later, when state moved.
+        const gasLimit = (gas * 12n) / 10n;
         const raw = await account.signTransaction({
           type: "eip1559",
           chainId,
@@ -203,133 +309,125 @@ export class TxSender {
           data: req.data,
           value: req.value ?? 0n,
           nonce: Number(nonce),
-          // Headroom: the stored bytes may be rebroadcast later, when state and base fee moved.
-          gas: (gas * 12n) / 10n,
-          maxFeePerGas: fees.maxFeePerGas * 2n,
-          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          gas: gasLimit,
+          ...bid,
         });
-        const signed = { ...row, nonce: nonce.toString(), raw_tx: raw, tx_hash: keccak256(raw), status: "signed" as ChainTxStatus };
+        const signed: IntentRow = {
+          ...row,
+          nonce: nonce.toString(),
+          raw_tx: raw,
+          tx_hash: keccak256(raw),
+          status: "signed",
+          version: 0,
+          gas_limit: gasLimit.toString(),
+          max_fee_per_gas: bid.maxFeePerGas.toString(),
+          max_priority_fee_per_gas: bid.maxPriorityFeePerGas.toString(),
+        };
         rows.set(req.intentKey, signed);
         fresh.push(signed);
         nonce += 1n;
       }
       if (fresh.length === 0) return rows;
-      // The nonce advance and every stored transaction in one statement.
-      const values = sql.join(fresh.map((r) => sql`(${r.intent_key}, ${r.nonce}::int8, ${r.raw_tx}, ${r.tx_hash})`));
+      // The nonce advance, every stored transaction and its first version in one statement.
+      const values = sql.join(fresh.map((r) => sql`(${r.intent_key}, ${r.nonce}::int8, ${r.raw_tx}, ${r.tx_hash}, ${r.gas_limit}::numeric)`));
       await sql`
         with advanced as (
           update signer_nonces set next_nonce = ${nonce.toString()}::int8
-           where chain_id = ${chainId} and address = ${this.address}
+           where chain_id = ${chainId} and address = ${from}
+        ), versions as (
+          insert into chain_tx_versions (intent_key, version, tx_hash, raw_tx, max_fee_per_gas, max_priority_fee_per_gas)
+          select v.intent_key, 0, v.tx_hash, v.raw_tx, ${bid.maxFeePerGas.toString()}::numeric, ${bid.maxPriorityFeePerGas.toString()}::numeric
+            from (values ${values}) as v(intent_key, nonce, raw_tx, tx_hash, gas_limit)
         )
         update chain_transactions t
-           set nonce = v.nonce, raw_tx = v.raw_tx, tx_hash = v.tx_hash, status = 'signed', signed_at = now()
-          from (values ${values}) as v(intent_key, nonce, raw_tx, tx_hash)
+           set nonce = v.nonce, raw_tx = v.raw_tx, tx_hash = v.tx_hash, status = 'signed', signed_at = now(), version = 0,
+               gas_limit = v.gas_limit, max_fee_per_gas = ${bid.maxFeePerGas.toString()}::numeric,
+               max_priority_fee_per_gas = ${bid.maxPriorityFeePerGas.toString()}::numeric
+          from (values ${values}) as v(intent_key, nonce, raw_tx, tx_hash, gas_limit)
          where t.intent_key = v.intent_key`.execute(trx);
       return rows;
     });
   }
 
-  private feeCache: { at: number; value: Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> } | undefined;
+  private marketCache: { at: number; value: Promise<MarketFees> } | undefined;
 
-  /** Fee estimates shared for a second: they barely move, and the signed fee cap has 2x headroom. */
-  private fees(): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
-    if (!this.feeCache || Date.now() - this.feeCache.at > 1_000) {
-      const value = this.opts.publicClient.estimateFeesPerGas();
-      this.feeCache = { at: Date.now(), value };
-      value.catch(() => (this.feeCache = undefined));
+  /** The market's fees, shared for a second: many intents are signed per block. */
+  market(): Promise<MarketFees> {
+    if (!this.marketCache || Date.now() - this.marketCache.at > 1_000) {
+      const value = readMarketFees(this.opts.publicClient);
+      this.marketCache = { at: Date.now(), value };
+      value.catch(() => (this.marketCache = undefined));
     }
-    return this.feeCache.value;
+    return this.marketCache.value;
   }
 
-  /** The nonce row starts at the chain's count for the signer, the first time only. */
-  private nonceRowExists = false;
+  private nonceRows = new Set<Address>();
 
-  private async ensureNonceRow(): Promise<void> {
-    if (this.nonceRowExists) return;
+  /** A signer's nonce row starts at the chain's count for it, the first time only. */
+  private async ensureNonceRow(address: Address): Promise<void> {
+    if (this.nonceRows.has(address)) return;
     const { db, chainId, publicClient } = this.opts;
-    const exists = await db
-      .selectFrom("signer_nonces")
-      .select("next_nonce")
-      .where("chain_id", "=", chainId)
-      .where("address", "=", this.address)
-      .executeTakeFirst();
-    if (exists) {
-      this.nonceRowExists = true;
-      return;
+    const exists = await db.selectFrom("signer_nonces").select("next_nonce").where("chain_id", "=", chainId).where("address", "=", address).executeTakeFirst();
+    if (!exists) {
+      const count = await publicClient.getTransactionCount({ address, blockTag: "pending" });
+      await db
+        .insertInto("signer_nonces")
+        .values({ chain_id: chainId, address, next_nonce: count })
+        .onConflict((oc) => oc.columns(["chain_id", "address"]).doNothing())
+        .execute();
     }
-    const count = await publicClient.getTransactionCount({ address: this.address, blockTag: "pending" });
-    await db
-      .insertInto("signer_nonces")
-      .values({ chain_id: chainId, address: this.address, next_nonce: count })
-      .onConflict((oc) => oc.columns(["chain_id", "address"]).doNothing())
-      .execute();
+    this.nonceRows.add(address);
   }
 
-  private async broadcast(row: Row): Promise<void> {
+  /**
+   * Send an intent's latest stored version to the node. "Already known" and "nonce too low"
+   * are fine when the nonce is ours (the monitor reads which version mined); a nonce used by a
+   * transaction that is not one of the intent's versions means the key was used outside
+   * hookrail, which needs a person.
+   */
+  async broadcast(row: IntentRow, head?: bigint): Promise<void> {
     if (!row.raw_tx || !row.tx_hash) throw new Error(`intent ${row.intent_key} has no signed transaction`);
     try {
       await this.opts.publicClient.sendRawTransaction({ serializedTransaction: row.raw_tx as Hex });
     } catch (err) {
       const message = err instanceof BaseError ? `${err.shortMessage} ${err.details ?? ""}` : String(err);
       if (!ALREADY_KNOWN.test(message)) throw err;
-      // Already in the pool or mined: fine if it is *our* transaction. A nonce used by some
-      // other transaction means the key was used outside hookrail; that needs a person.
-      if (/nonce too low/i.test(message) && !(await this.receipt(row.tx_hash as Hex))) {
+      if (/nonce too low/i.test(message) && !(await this.anyVersionMined(row.intent_key))) {
         throw new UnrecoverableError(
-          `nonce ${row.nonce} of ${this.address} was used by another transaction; ${row.intent_key} (${row.tx_hash}) can never be mined`,
+          `nonce ${row.nonce} of ${row.from_address} was used by another transaction; ${row.intent_key} (${row.tx_hash}) can never be mined`,
         );
       }
     }
+    const at = head ?? (await this.opts.publicClient.getBlockNumber());
     await this.opts.db
       .updateTable("chain_transactions")
-      .set((eb) => ({ status: "broadcast", broadcasts: eb("broadcasts", "+", 1) }))
+      .set((eb) => ({ status: "broadcast", broadcasts: eb("broadcasts", "+", 1), broadcast_block: eb.fn.coalesce("broadcast_block", eb.val(at.toString())) }))
       .where("intent_key", "=", row.intent_key)
       .where("status", "in", ["signed", "broadcast"])
       .execute();
   }
 
-  private async receipt(hash: Hex): Promise<TransactionReceipt | undefined> {
-    try {
-      return await this.opts.publicClient.getTransactionReceipt({ hash });
-    } catch (err) {
-      if (err instanceof BaseError && err.name === "TransactionReceiptNotFoundError") return undefined;
-      throw err;
-    }
-  }
-
-  private async waitForReceipt(row: Row): Promise<TransactionReceipt> {
-    const hash = row.tx_hash as Hex;
-    const deadline = Date.now() + this.opts.receiptTimeoutMs;
-    for (;;) {
-      const receipt = await this.receipt(hash);
-      if (receipt) return receipt;
-      if (Date.now() > deadline) {
-        await this.rebroadcastPending().catch((err: Error) => this.opts.log.warn({ err: err.message }, "rebroadcast failed"));
-        throw new ReceiptTimeoutError(
-          `transaction ${hash} (nonce ${row.nonce}) for ${row.intent_key} not mined within ${this.opts.receiptTimeoutMs} ms; it will be rebroadcast`,
-        );
+  private async anyVersionMined(intentKey: string): Promise<boolean> {
+    const versions = await this.opts.db.selectFrom("chain_tx_versions").select("tx_hash").where("intent_key", "=", intentKey).execute();
+    for (const v of versions) {
+      try {
+        await this.opts.publicClient.getTransactionReceipt({ hash: v.tx_hash as Hex });
+        return true;
+      } catch (err) {
+        if (!(err instanceof BaseError && err.name === "TransactionReceiptNotFoundError")) throw err;
       }
-      await new Promise((r) => setTimeout(r, this.opts.pollingIntervalMs));
     }
+    return false;
   }
+}
 
-  private async recordReceipt(row: Row, receipt: TransactionReceipt): Promise<SentTransaction> {
-    const status: ChainTxStatus = receipt.status === "success" ? "confirmed" : "reverted";
-    await this.opts.db
-      .updateTable("chain_transactions")
-      .set({ status, block_number: receipt.blockNumber.toString(), confirmed_at: sql<Date>`coalesce(confirmed_at, now())` })
-      .where("intent_key", "=", row.intent_key)
-      .execute();
-    return { intentKey: row.intent_key, hash: receipt.transactionHash, nonce: BigInt(row.nonce!), status, blockNumber: receipt.blockNumber };
-  }
-
-  private result(row: Row): SentTransaction {
-    return {
-      intentKey: row.intent_key,
-      hash: row.tx_hash as Hex,
-      nonce: BigInt(row.nonce!),
-      status: row.status as "confirmed" | "reverted",
-      blockNumber: BigInt(row.block_number!),
-    };
-  }
+/** A final intent as the caller sees it: the hash that mined, not necessarily the latest version. */
+export function finalOf(row: IntentRow): SentTransaction {
+  return {
+    intentKey: row.intent_key,
+    hash: (row.mined_hash ?? row.tx_hash) as Hex,
+    nonce: BigInt(row.nonce!),
+    status: row.status as "confirmed" | "reverted",
+    blockNumber: BigInt(row.block_number!),
+  };
 }

@@ -1,20 +1,64 @@
 import { z } from "zod";
-import { intInRange, optionalString, optionalUrl } from "./env.js";
+import { csvList, emptyToUndefined, intInRange, optionalUrl } from "./env.js";
+
+const KEY = /^0x[0-9a-fA-F]{64}$/;
+
+/** Chain ids of local development chains (anvil, hardhat/ganache): fee caps may default there. */
+export const DEV_CHAIN_IDS: readonly number[] = [31337, 1337];
+
+/** A non-negative integer amount of wei, as a bigint (never a float). */
+const weiAmount = (what: string) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[0-9]{1,78}$/, { error: `expected ${what} as a whole number of wei, like 100000000000` })
+      .transform((v) => BigInt(v))
+      .optional(),
+  );
 
 /** Settings of the chain feature (merged into the one config schema in ./index.ts). */
 export const chainSchema = z.object({
   /** JSON-RPC endpoint of the EVM node. Absent: workers run without the mint processor (dev and tests start anvil). */
   RPC_URL: optionalUrl(["http", "https"], "http://127.0.0.1:8545"),
   CHAIN_ID: intInRange(1, 2 ** 31 - 1, 31337),
-  /** The minter / treasury key. Required when RPC_URL is set. */
-  SIGNER_PRIVATE_KEY: optionalString().pipe(
+  /**
+   * The signer keys, comma-separated (one key is a list of one). New intents go to the signer
+   * with the fewest transactions in flight; the first key is the treasury that pays dividends.
+   */
+  SIGNER_PRIVATE_KEY: csvList().pipe(
     z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{64}$/, { error: "expected 0x followed by 64 hex digits" })
-      .optional(),
+      .array(z.string().regex(KEY, { error: "expected a comma-separated list of 0x followed by 64 hex digits" }))
+      .refine((keys) => new Set(keys.map((k) => k.toLowerCase())).size === keys.length, { error: "the same key is listed twice" }),
   ),
-  /** How often receipts are polled while a transaction waits to be mined. */
+  /** How often the chain monitor looks at the head, receipts and the pool. */
   CHAIN_POLL_INTERVAL_MS: intInRange(10, 60_000, 1_000),
-  /** How long one attempt waits for a receipt before the job retries (rebroadcasting the stored transaction). */
-  CHAIN_RECEIPT_TIMEOUT_MS: intInRange(1_000, 600_000, 60_000),
+  /** How long one attempt of a job that waits for its transaction (dividend payouts) waits before it retries. */
+  CHAIN_RECEIPT_TIMEOUT_MS: intInRange(1_000, 3_600_000, 300_000),
+  /** Blocks on top of (and including) a transaction's block before its effect counts: 1 = mined. */
+  CHAIN_CONFIRMATIONS: intInRange(1, 1_000, 1),
+  /** A transaction not mined within this many blocks of its broadcast is replaced with higher fees. */
+  CHAIN_REPLACE_AFTER_BLOCKS: intInRange(1, 1_000, 3),
+  /** The most any version of a transaction may bid per gas (wei). Required on a non-dev chain. */
+  CHAIN_MAX_FEE_PER_GAS: weiAmount("CHAIN_MAX_FEE_PER_GAS"),
+  /** `hookrail_signer_balance_wei` under this fires the SignerBalanceLow alert (wei; default 0.1 ether). */
+  SIGNER_MIN_BALANCE_WEI: weiAmount("SIGNER_MIN_BALANCE_WEI"),
+  /** Orders of one token that become due within this window are minted in one `batchMint` transaction. */
+  MINT_BATCH_WINDOW_MS: intInRange(0, 60_000, 250),
+  /** The most orders in one `batchMint` transaction (also the mints queue's concurrency per worker process). */
+  MINT_BATCH_SIZE: intInRange(1, 1_000, 200),
 });
+
+/** Default fee cap on a dev chain: 1,000 gwei. */
+export const DEV_MAX_FEE_PER_GAS = 1_000_000_000_000n;
+export const DEFAULT_MIN_SIGNER_BALANCE_WEI = 100_000_000_000_000_000n;
+
+/** Problems no single field shows. */
+export function chainConfigProblems(c: z.output<typeof chainSchema>): string[] {
+  const problems: string[] = [];
+  if (c.RPC_URL && c.SIGNER_PRIVATE_KEY.length === 0) problems.push("SIGNER_PRIVATE_KEY: required when RPC_URL is set");
+  if (c.RPC_URL && c.CHAIN_MAX_FEE_PER_GAS === undefined && !DEV_CHAIN_IDS.includes(c.CHAIN_ID)) {
+    problems.push(`CHAIN_MAX_FEE_PER_GAS: required on chain ${c.CHAIN_ID} (only local chains ${DEV_CHAIN_IDS.join(", ")} have a default)`);
+  }
+  return problems;
+}

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { amlSchema } from "./aml.js";
 import { baseSchema } from "./base.js";
-import { chainSchema } from "./chain.js";
+import { chainConfigProblems, chainSchema } from "./chain.js";
 import { dividendsSchema } from "./dividends.js";
 import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
@@ -43,7 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
     : configSchema;
   const result = schema.safeParse(env);
   if (result.success) {
-    const problems = kycConfigProblems(result.data);
+    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data)];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);
   }

@@ -58,6 +58,8 @@ export interface Database {
   orders: OrdersTable;
   signer_nonces: SignerNoncesTable;
   chain_transactions: ChainTransactionsTable;
+  chain_tx_versions: ChainTxVersionsTable;
+  mint_intent_orders: MintIntentOrdersTable;
   custody_transactions: CustodyTransactionsTable;
   broker_events: BrokerEventsTable;
   broker_groups: BrokerGroupsTable;
@@ -167,7 +169,8 @@ export interface SignerNoncesTable {
   next_nonce: ColumnType<string, string | number | bigint, string | number | bigint>;
 }
 
-export type ChainTxStatus = "intent" | "signed" | "broadcast" | "confirmed" | "reverted";
+/** intent → signed → broadcast → mined (a receipt, too few confirmations) → confirmed | reverted (final). */
+export type ChainTxStatus = "intent" | "signed" | "broadcast" | "mined" | "confirmed" | "reverted";
 
 /** One row per side-effect intent: the signed transaction is stored before it is ever broadcast. */
 export interface ChainTransactionsTable {
@@ -186,6 +189,39 @@ export interface ChainTransactionsTable {
   created_at: Timestamp;
   signed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   confirmed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Bumped by each replacement (same nonce, higher fees); `raw_tx`/`tx_hash` hold the latest version. */
+  version: ColumnType<number, number | undefined, number>;
+  gas_limit: ColumnType<string | null, string | bigint | null | undefined, string | bigint | null>;
+  max_fee_per_gas: ColumnType<string | null, string | bigint | null | undefined, string | bigint | null>;
+  max_priority_fee_per_gas: ColumnType<string | null, string | bigint | null | undefined, string | bigint | null>;
+  /** The head when the latest version was broadcast: replacement counts blocks from here. */
+  broadcast_block: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+  /** The version that is in a block (any of the versions may be the one that mines). */
+  mined_hash: string | null;
+  block_hash: string | null;
+  receipt_status: "success" | "reverted" | null;
+  /** At the fee cap and still not mined. */
+  stuck: ColumnType<boolean, boolean | undefined, boolean>;
+  reorgs: ColumnType<number, number | undefined, number>;
+}
+
+/** Every signed version of an intent's transaction (one nonce, rising fees). */
+export interface ChainTxVersionsTable {
+  intent_key: string;
+  version: number;
+  tx_hash: string;
+  raw_tx: string;
+  max_fee_per_gas: ColumnType<string, string | bigint, string | bigint>;
+  max_priority_fee_per_gas: ColumnType<string, string | bigint, string | bigint>;
+  signed_at: Timestamp;
+}
+
+/** Which mint intent (one order's, or a batch's) carries an order; one live intent per order. */
+export interface MintIntentOrdersTable {
+  reference_id: string;
+  intent_key: string;
+  live: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: Timestamp;
 }
 
 export interface CustodyTransactionsTable {

@@ -8,7 +8,9 @@ import { onShutdown } from "../lifecycle/shutdown.js";
 import { serveMetrics, closeServer } from "../metrics-server.js";
 import { buildScreening } from "../processors/aml/screening-client.js";
 import type { WorkerDeps } from "../processors/deps.js";
-import { completeMinedMints } from "../processors/orders/mint.js";
+import type { ChainHooks } from "../chain/tx-sender.js";
+import { mintFinality } from "../processors/orders/mint.js";
+import type { MintBatcherHooks } from "../processors/orders/mint-batcher.js";
 import type { Processor } from "../queues/queue-module.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
 import { createRedis } from "../redis/connection.js";
@@ -20,21 +22,31 @@ import { QUEUE_MODULES, QUEUE_NAMES } from "./queue-modules.js";
 // biome-ignore lint/suspicious/noExplicitAny: a replacement takes whatever data its queue's schema gives.
 export type ProcessorOverrides = Record<string, (deps: WorkerDeps) => Processor<any> | undefined>;
 
+/** Test fixtures only: points where a test kills the process. */
+export interface WorkerHooks {
+  chain?: ChainHooks;
+  mintBatcher?: MintBatcherHooks;
+}
+
 /** Start the worker side on already-built clients (used by the worker and dev processes). */
-export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { host: WorkerHost; stop: () => Promise<void> } {
+export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hooks: WorkerHooks = {}): { host: WorkerHost; stop: () => Promise<void> } {
   const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = createRedis(c.config.REDIS_URL, "worker");
   workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
-  const chain = buildChain(c.config, c.dbh.db, c.log);
-  // A transaction signed by a process that died before broadcasting would hold up every later
-  // nonce; one mined after its process died completes its order now rather than after the
-  // interrupted job's lock expires.
-  chain?.sender
-    .rebroadcastPending()
-    .then(() => completeMinedMints(c.dbh.db))
-    .then((done) => done.length && c.log.info({ orders: done }, "completed orders whose mint was mined by a process that died"))
-    .catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
+  const chain = buildChain(c.config, c.dbh.db, c.log, {
+    registry: c.metrics.registry,
+    redis: c.redis,
+    leasePrefix: c.config.QUEUE_PREFIX,
+    ...(hooks.chain ? { hooks: hooks.chain } : {}),
+  });
+  // Every worker process runs a monitor; the Redis lease lets one of them watch the chain at a
+  // time (the others take over within seconds when it dies). It finishes what any process
+  // sent: receipts, confirmations, reorgs, replacements, rebroadcasts.
+  if (chain) {
+    chain.monitor.onFinal("mint", mintFinality(c.metrics));
+    chain.monitor.start();
+  }
   const deps: WorkerDeps = {
     config: c.config,
     db: c.dbh.db,
@@ -47,6 +59,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     onfido: buildOnfido(c.config),
     jumio: buildJumio(c.config),
     kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
+    ...(hooks.mintBatcher ? { hooks: { mintBatcher: hooks.mintBatcher } } : {}),
   };
   const host = startWorkers({
     connection: workerRedis,
@@ -74,16 +87,17 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     host,
     stop: async () => {
       await host.close(c.config.SHUTDOWN_TIMEOUT_MS);
+      await chain?.monitor.stop();
       workerRedis.disconnect();
     },
   };
 }
 
-export async function runWorkerProcess(config: Config, overrides?: ProcessorOverrides): Promise<void> {
+export async function runWorkerProcess(config: Config, overrides?: ProcessorOverrides, hooks?: WorkerHooks): Promise<void> {
   const c = await buildClients(config, "producer", "worker");
   // Idempotent: every worker process upserts the same scheduler ids.
   await registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
-  const { stop } = startWorkerSide(c, overrides);
+  const { stop } = startWorkerSide(c, overrides, hooks);
   const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(c.metrics.registry, config.METRICS_PORT) : undefined;
   onShutdown(c.log, async () => {
     await stop();

@@ -10,6 +10,7 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { QueueSet } from "../queues/queue-set.js";
 import type { ScreeningDeps } from "./aml/screening-client.js";
+import type { MintBatcherHooks } from "./orders/mint-batcher.js";
 
 /** What the worker's composition root builds from config and hands to every queue module's processor factory. */
 export interface WorkerDeps {
@@ -30,4 +31,6 @@ export interface WorkerDeps {
   jumio?: JumioClient;
   /** The KYC providers whose outbound API is configured (applicant creation, status polls). */
   kycAdapters: KycAdapters;
+  /** Test fixtures only: points where a test kills the process. */
+  hooks?: { mintBatcher?: MintBatcherHooks };
 }

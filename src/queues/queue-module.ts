@@ -45,6 +45,8 @@ export interface QueueModule<S extends z.ZodType = z.ZodType, Deps extends { con
   processor(deps: Deps): Processor<z.output<S>> | undefined;
   /** A rate limit BullMQ enforces across every worker process of the queue. */
   limiter?(config: Deps["config"]): { max: number; duration: number };
+  /** Jobs of this queue one worker process runs at once; unset = WORKER_CONCURRENCY. */
+  concurrency?(config: Deps["config"]): number;
   scheduler?: SchedulerSettings<Deps["config"]>;
 }
 

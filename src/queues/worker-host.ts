@@ -100,7 +100,7 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
     const worker = new Worker(name, handler, {
       connection: opts.connection,
       prefix: opts.prefix,
-      concurrency: opts.concurrency,
+      concurrency: def.concurrency?.(opts.deps.config) ?? opts.concurrency,
       ...(def.limiter ? { limiter: def.limiter(opts.deps.config) } : {}),
       // A job whose worker died is picked up again once its lock expires and the next stalled
       // check runs (30 s each by default); after 3 such stalls it fails.

@@ -1,3 +1,5 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../../src/db/schema.js";
 import type { Address } from "viem";
 import type { TestChain } from "../helpers/chain.js";
 import type { Harness } from "./harness.js";
@@ -98,30 +100,20 @@ export async function countEffects(h: Harness, fixture: Fixture): Promise<Effect
   }
 
   const refs = paid.map((d) => d.subject);
-  const txRows = refs.length
-    ? await db
-        .selectFrom("chain_transactions")
-        .select(["intent_key as key", "status", "tx_hash"])
-        .where(
-          "intent_key",
-          "in",
-          refs.map((r) => `mint:${r}`),
-        )
-        .execute()
-    : [];
-  const txCount = countBy(txRows.filter((t) => t.status === "confirmed"));
+  const txRows = await mintCarriers(db, refs);
+  const txCount = countBy(txRows.filter((t) => t.status === "confirmed").map((t) => ({ key: t.ref })));
   const wrongBalance: string[] = [];
   const balances = await balancesOf(
     h.chain,
     h.chain.deployment.securityToken,
     refs.map((r) => orders.get(r)!.wallet),
   );
-  const mintTally = tally(paid, (d) => txCount.get(`mint:${d.subject}`) ?? 0);
+  const mintTally = tally(paid, (d) => txCount.get(d.subject) ?? 0);
   refs.forEach((r, i) => {
     const o = orders.get(r)!;
     if (balances[i] !== o.tokenAmount) wrongBalance.push(`${r}: ${balances[i]} != ${o.tokenAmount}`);
-    else if (orderByRef.get(r)?.mint_tx_hash !== txRows.find((t) => t.key === `mint:${r}`)?.tx_hash)
-      wrongBalance.push(`${r}: order's mint hash is not its transaction's`);
+    else if (orderByRef.get(r)?.mint_tx_hash !== txRows.find((t) => t.ref === r)?.mined_hash)
+      wrongBalance.push(`${r}: order's mint hash is not the one its transaction mined with`);
   });
 
   const kinds = Object.values(byKind);
@@ -153,4 +145,21 @@ async function balancesOf(chain: TestChain, token: Address, holders: Address[]):
     out.push(...(await Promise.all(holders.slice(i, i + 25).map((a) => chain.balanceOf(token, a)))));
   }
   return out;
+}
+
+/** The live mint intent (a single mint or a batch) carrying each of these orders. */
+export async function mintCarriers(db: Kysely<Database>, refs: string[]) {
+  if (refs.length === 0) return [];
+  return db
+    .selectFrom("mint_intent_orders as m")
+    .innerJoin("chain_transactions as t", "t.intent_key", "m.intent_key")
+    .select(["m.reference_id as ref", "t.intent_key", "t.status", "t.mined_hash"])
+    .where("m.reference_id", "in", refs)
+    .where("m.live", "=", true)
+    .execute();
+}
+
+/** How many mint transactions carry these orders (batches carry several). */
+export async function mintTransactionsFor(db: Kysely<Database>, refs: string[]): Promise<number> {
+  return new Set((await mintCarriers(db, refs)).map((c) => c.intent_key)).size;
 }

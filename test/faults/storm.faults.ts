@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/env.js";
 import { buildFixture, twiceShuffled, type Fixture, type Mix } from "./deliveries.js";
-import { countEffects, type EffectReport } from "./effects.js";
+import { countEffects, mintCarriers, mintTransactionsFor, type EffectReport } from "./effects.js";
 import { alive, backlog, startHarness, STORM_QUEUES, type Harness } from "./harness.js";
 import { emptyStats, seedFixture, sendAll, type SendStats } from "./provider.js";
 
@@ -196,8 +196,13 @@ describe("fault suite", () => {
     const grace = 500; // answers already on their way when the server died
     expect(answered2xxAt.filter((t) => t > redisDown!.from + grace && t < redisDown!.to)).toEqual([]);
     expect(stats.networkErrors).toBe(0);
-    // One signed transaction per paid order: nothing was minted twice.
-    expect(minted).toBe(fixture.orders.length);
+    // One transaction per mint intent (single or batch), each order in one: nothing was minted twice.
+    expect(minted).toBe(
+      await mintTransactionsFor(
+        h.dbh.db,
+        fixture.orders.map((o) => o.referenceId),
+      ),
+    );
     // Two workers were killed; the web process and the current two workers never died.
     expect(h.workers.filter((w) => w.child.signalCode === "SIGKILL")).toHaveLength(2);
     expect(alive(h.web)).toBe(true);
@@ -254,7 +259,12 @@ describe("fault suite", () => {
     // The outage really hit jobs: some were waiting or retrying when Postgres came back.
     expect(Object.values(open).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(retries).toBeGreaterThan(0);
-    expect((await signerNonce()) - nonceBefore).toBe(fixture.orders.length);
+    expect((await signerNonce()) - nonceBefore).toBe(
+      await mintTransactionsFor(
+        h.dbh.db,
+        fixture.orders.map((o) => o.referenceId),
+      ),
+    );
     expect(h.workers.filter(alive)).toHaveLength(2);
   }, 150_000);
 
@@ -271,25 +281,13 @@ describe("fault suite", () => {
     const stats = emptyStats();
     const retriesBefore = retriesLogged();
     const nonceBefore = await signerNonce();
-    const refs = fixture.orders.map((o) => `mint:${o.referenceId}`);
+    const refs = fixture.orders.map((o) => o.referenceId);
     const sending = sendAll(sends, { base: h.webBase, concurrency: 16, deadline: Date.now() + 60_000, stats });
-    // Cut as soon as the first mint transaction of the batch is signed: others are then
+    // Cut as soon as the first mint transaction of these orders is signed: others are then
     // signed, broadcast or about to be, and their receipts not read yet.
-    await waitFor(
-      async () => {
-        const r = await h.dbh.db
-          .selectFrom("chain_transactions")
-          .select(sql<string>`count(*)`.as("n"))
-          .where("intent_key", "in", refs)
-          .where("status", "!=", "intent")
-          .executeTakeFirstOrThrow();
-        return Number(r.n) >= 1;
-      },
-      30_000,
-      "first mint of the batch signed",
-    );
+    await waitFor(async () => (await mintCarriers(h.dbh.db, refs)).some((c) => c.status !== "intent"), 30_000, "first mint of the batch signed");
     h.rpcProxy.cut();
-    const atCut = await h.dbh.db.selectFrom("chain_transactions").select(["status"]).where("intent_key", "in", refs).execute();
+    const atCut = await mintCarriers(h.dbh.db, refs);
     const ledgerAtCut: Record<string, number> = {};
     for (const t of atCut) ledgerAtCut[t.status] = (ledgerAtCut[t.status] ?? 0) + 1;
     await sleep(10_000);
@@ -318,8 +316,8 @@ describe("fault suite", () => {
     expectExactlyOnce(stats, fixture, effects);
     expect(waiting).toBeGreaterThan(0);
     expect(retries).toBeGreaterThan(0);
-    // One transaction per order on chain, and none left pending in the node or the ledger.
-    expect((await signerNonce()) - nonceBefore).toBe(fixture.orders.length);
+    // One transaction per mint intent on chain, and none left pending in the node or the ledger.
+    expect((await signerNonce()) - nonceBefore).toBe(await mintTransactionsFor(h.dbh.db, refs));
     const open = await h.dbh.db.selectFrom("chain_transactions").select("intent_key").where("status", "not in", ["confirmed", "reverted"]).execute();
     expect(open).toEqual([]);
     const pool = (await h.chain.rpc("txpool_status", [])) as { pending: string; queued: string };

@@ -6,6 +6,8 @@ import { deployContracts, type Deployment } from "../../src/chain/deploy.js";
 
 export interface TestChain {
   anvil: Anvil;
+  /** Every hookrail signer of this chain (the first is the treasury). */
+  signers: Address[];
   deployment: Deployment;
   /** Read-only clients (the deployer's); never used to send as the signer. */
   clients: ChainClients;
@@ -18,22 +20,34 @@ export interface TestChain {
   stop(): Promise<void>;
 }
 
+export interface TestChainOptions {
+  /** See AnvilOptions.mixedMining: for tests whose many worker processes send one signer's transactions out of nonce order. */
+  mixedMining?: boolean;
+  /** Seconds between blocks (no automine): a chain that behaves like a real one. */
+  blockTime?: number;
+  /** How many hookrail signers (1 to 3); all hold MINTER_ROLE. */
+  signers?: number;
+}
+
 /**
- * anvil on a free port with the contracts deployed by a separate deployer account.
- * `mixedMining` for tests whose many worker processes send one signer's transactions out of
- * nonce order (see AnvilOptions.mixedMining); not for tests that pause automine themselves.
+ * anvil on a free port with the contracts deployed by a separate deployer account, which is
+ * also the security token's admin (tests freeze addresses with it without touching the
+ * signers' nonces, which belong to hookrail).
  */
-export async function startTestChain(opts: { mixedMining?: boolean } = {}): Promise<TestChain> {
-  const anvil = await startAnvil({ mixedMining: opts.mixedMining });
+export async function startTestChain(opts: TestChainOptions = {}): Promise<TestChain> {
+  const anvil = await startAnvil({ mixedMining: opts.mixedMining, blockTime: opts.blockTime });
   const clients = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer, pollingIntervalMs: 50 });
-  const signer = privateKeyToAccount(ANVIL_KEYS.signer).address;
-  const deployment = await deployContracts(clients, { admin: signer });
+  const keys = [ANVIL_KEYS.signer, ...ANVIL_KEYS.extraSigners].slice(0, opts.signers ?? 1);
+  const signers = keys.map((k) => privateKeyToAccount(k).address);
+  const signer = signers[0]!;
+  const deployment = await deployContracts(clients, { admin: signer, tokenAdmin: clients.account.address, minters: signers });
   return {
     anvil,
     deployment,
     clients,
     signer,
-    env: { RPC_URL: anvil.url, CHAIN_ID: "31337", SIGNER_PRIVATE_KEY: ANVIL_KEYS.signer, CHAIN_POLL_INTERVAL_MS: "50" },
+    signers,
+    env: { RPC_URL: anvil.url, CHAIN_ID: "31337", SIGNER_PRIVATE_KEY: keys.join(","), CHAIN_POLL_INTERVAL_MS: "50" },
     balanceOf: (token, holder) => clients.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "balanceOf", args: [holder] }),
     signerNonce: () => clients.publicClient.getTransactionCount({ address: signer, blockTag: "latest" }),
     rpc: async (method, params = []) => {

@@ -231,7 +231,8 @@ async function pay(deps: DistributionRunDeps, dist: Distribution): Promise<numbe
             to: payoutToken,
             data: encodeFunctionData({ abi: erc20Abi, functionName: "transfer", args: [lines[0]!.holder as Address, BigInt(lines[0]!.amount)] }),
           };
-      const result = await sender.send({ intentKey, ...tx });
+      // Payouts leave the treasury (the first signer): its balance and allowance are the ones checked above.
+      const result = await sender.send({ intentKey, ...tx, from: sender.address });
       if (result.status === "reverted") {
         throw new UnrecoverableError(`payout transaction ${result.hash} (${intentKey}) of distribution ${dist.id} reverted; its lines stay unpaid`);
       }
@@ -279,6 +280,7 @@ async function ensureAllowance(deps: DistributionRunDeps, payoutToken: Address, 
   }
   const result = await sender.send({
     intentKey,
+    from: sender.address,
     to: payoutToken,
     data: encodeFunctionData({ abi: erc20Abi, functionName: "approve", args: [contract, maxUint256] }),
   });

@@ -1,12 +1,17 @@
 import { UnrecoverableError } from "bullmq";
-import { sql, type Kysely } from "kysely";
-import { encodeFunctionData, type Address } from "viem";
+import { sql, type Transaction } from "kysely";
+import type { Address } from "viem";
 import { z } from "zod";
-import { securityTokenAbi } from "../../chain/artifacts/SecurityToken.js";
+import type { FinalityHandler } from "../../chain/monitor.js";
+import type { IntentRow } from "../../chain/tx-sender.js";
 import type { Database } from "../../db/schema.js";
+import type { Metrics } from "../../metrics.js";
 import { DAY_SECONDS, defineQueue } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
+import { MintBatcher, resumeIntent } from "./mint-batcher.js";
+
+export { mintIntentKey } from "./mint-batcher.js";
 
 /** Mint the tokens of one paid order; one job id per order (`mint-<referenceId>`). */
 export const mintJobSchema = z.object({
@@ -16,13 +21,13 @@ export const mintJobSchema = z.object({
 });
 export type MintJob = z.output<typeof mintJobSchema>;
 
-/** The intent key of an order's mint: one transaction per order, ever. */
-export const mintIntentKey = (referenceId: string) => `mint:${referenceId}`;
-
 /**
- * `mints`: mint a paid order's tokens to the investor's wallet through the exactly-once
- * sender, then complete the order. A retry (or a second worker after a crash) finds the
- * stored transaction and only rebroadcasts it or reads its receipt. Needs a chain.
+ * `mints`: put a paid order's tokens on chain through the exactly-once sender, batched with
+ * the token's other due orders when the token has `batchMint`. The job ends once the order's
+ * transaction is signed and broadcast: the chain monitor completes the order when that
+ * transaction has `CHAIN_CONFIRMATIONS` confirmations (see {@link mintFinality}), so a
+ * worker's mints in flight are not bounded by its job concurrency. A retry finds the order's
+ * live intent and only resumes it. Needs a chain.
  */
 export const mintsQueue = defineQueue({
   name: "mints",
@@ -31,28 +36,51 @@ export const mintsQueue = defineQueue({
   backoffMs: 2_000,
   keepCompletedSeconds: 7 * DAY_SECONDS,
   keepFailedSeconds: 30 * DAY_SECONDS,
-  processor: ({ db, chain, metrics }: WorkerDeps) => {
+  // Jobs wait for their batch's window: a batch can only be as large as the jobs running at once.
+  concurrency: (config: WorkerDeps["config"]) => Math.max(config.WORKER_CONCURRENCY, config.MINT_BATCH_SIZE),
+  processor: ({ db, chain, config, log: processLog, hooks }: WorkerDeps) => {
     if (!chain) return undefined;
-    return async ({ referenceId, receivedAt }, _job, log) => {
+    const batcher = new MintBatcher({
+      db,
+      sender: chain.sender,
+      log: processLog,
+      windowMs: config.MINT_BATCH_WINDOW_MS,
+      maxSize: config.MINT_BATCH_SIZE,
+      ...(hooks?.mintBatcher ? { hooks: hooks.mintBatcher } : {}),
+    });
+    return async ({ referenceId }, _job, log) => {
       const order = await db
         .selectFrom("orders")
         .innerJoin("investors", "investors.id", "orders.investor_id")
-        .select(["orders.status", "orders.token_address", "orders.token_amount", "investors.wallet"])
+        .leftJoin("mint_intent_orders as m", (join) => join.onRef("m.reference_id", "=", "orders.reference_id").on("m.live", "=", true))
+        .select(["orders.status", "orders.token_address", "orders.token_amount", "investors.wallet", "m.intent_key"])
         .where("orders.reference_id", "=", referenceId)
         .executeTakeFirst();
       if (!order) throw new UnrecoverableError(`no order ${referenceId} to mint`);
       if (order.status === "completed") return { outcome: "already_completed" };
       if (order.status !== "minting") throw new UnrecoverableError(`order ${referenceId} is ${order.status}, not ready to mint`);
-      const sent = await chain.sender.send({
-        intentKey: mintIntentKey(referenceId),
-        to: order.token_address as Address,
-        data: encodeFunctionData({ abi: securityTokenAbi, functionName: "mint", args: [order.wallet as Address, BigInt(order.token_amount)] }),
-      });
-      await finishMint(db, referenceId, sent.hash, sent.status);
-      if (sent.status === "reverted") throw new UnrecoverableError(`mint transaction ${sent.hash} for order ${referenceId} reverted`);
-      if (receivedAt) metrics.webhookToEffect.observe({ queue: "mints" }, (Date.now() - Date.parse(receivedAt)) / 1000);
-      log.info({ referenceId, txHash: sent.hash, nonce: sent.nonce.toString() }, "order minted");
-      return { outcome: "minted", txHash: sent.hash };
+      if (order.intent_key) {
+        // An earlier attempt (maybe in a process that died) put the order in an intent: resume that one.
+        await resumeIntent(chain.sender, order.intent_key);
+        return { outcome: "submitted", intentKey: order.intent_key, resumed: true };
+      }
+      try {
+        const intentKey = await batcher.mint({
+          referenceId,
+          token: order.token_address as Address,
+          wallet: order.wallet as Address,
+          amount: BigInt(order.token_amount),
+        });
+        log.info({ referenceId, intentKey }, "order's mint broadcast");
+        return { outcome: "submitted", intentKey };
+      } catch (err) {
+        if (err instanceof UnrecoverableError) {
+          // Visible on the order; it stays `minting`, so replaying the dead letter (after the
+          // cause is fixed, e.g. the address unfrozen) mints it.
+          await db.updateTable("orders").set({ failure_reason: err.message, updated_at: new Date() }).where("reference_id", "=", referenceId).execute();
+        }
+        throw err;
+      }
     };
   },
 });
@@ -63,33 +91,27 @@ export async function enqueueMint(queues: QueueSet, referenceId: string, receive
   await queues.queue(mintsQueue.name).add("mint", data, { jobId: `mint-${referenceId}` });
 }
 
-/** Record a mined mint on its order (only an order still `minting` changes). */
-async function finishMint(db: Kysely<Database>, referenceId: string, hash: string, status: "confirmed" | "reverted"): Promise<void> {
-  await db
-    .updateTable("orders")
-    .set(
-      status === "confirmed"
-        ? { status: "completed", mint_tx_hash: hash, completed_at: new Date(), updated_at: new Date() }
-        : { status: "mint_failed", failure_reason: `mint transaction ${hash} reverted`, mint_tx_hash: hash, updated_at: new Date() },
-    )
-    .where("reference_id", "=", referenceId)
-    .where("status", "=", "minting")
-    .execute();
-}
-
 /**
- * Complete the orders whose mint is mined and recorded but whose job never got that far (its
- * worker died after broadcasting; run after the sender's rebroadcast sweep has read the
- * receipts). The interrupted job, when BullMQ hands it out again, finds the order completed.
+ * The chain monitor's handler for mint intents (`mint:` and `mint-batch:`), run in the
+ * transaction that records the intent final: a confirmed mint completes every order it
+ * carries with the hash that mined (and observes payment-to-tokens latency); a reverted one
+ * fails them (it minted nothing).
  */
-export async function completeMinedMints(db: Kysely<Database>): Promise<string[]> {
-  const mined = await db
-    .selectFrom("orders")
-    .innerJoin("chain_transactions", (join) => join.on(sql<boolean>`chain_transactions.intent_key = 'mint:' || orders.reference_id`))
-    .select(["orders.reference_id", "chain_transactions.tx_hash", "chain_transactions.status"])
-    .where("orders.status", "=", "minting")
-    .where("chain_transactions.status", "in", ["confirmed", "reverted"])
-    .execute();
-  for (const m of mined) await finishMint(db, m.reference_id, m.tx_hash!, m.status as "confirmed" | "reverted");
-  return mined.map((m) => m.reference_id);
-}
+export const mintFinality =
+  (metrics?: Metrics): FinalityHandler =>
+  async (trx: Transaction<Database>, intent: IntentRow) => {
+    const hash = intent.mined_hash ?? intent.tx_hash;
+    if (intent.status === "confirmed") {
+      const done = await sql<{ paid_at: Date | null }>`
+        update orders o set status = 'completed', mint_tx_hash = ${hash}, completed_at = now(), updated_at = now(), failure_reason = null
+          from mint_intent_orders m
+         where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'
+        returning o.paid_at`.execute(trx);
+      for (const o of done.rows) if (o.paid_at) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
+      return;
+    }
+    await sql`
+      update orders o set status = 'mint_failed', failure_reason = ${`mint transaction ${hash} reverted`}, mint_tx_hash = ${hash}, updated_at = now()
+        from mint_intent_orders m
+       where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'`.execute(trx);
+  };

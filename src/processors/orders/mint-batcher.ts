@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import { UnrecoverableError } from "bullmq";
+import type { Kysely } from "kysely";
+import { encodeFunctionData, type Address, type Hex } from "viem";
+import { securityTokenAbi } from "../../chain/artifacts/SecurityToken.js";
+import type { SendRequest, TxSender } from "../../chain/tx-sender.js";
+import type { Database } from "../../db/schema.js";
+import type { Logger } from "../../log.js";
+
+/** One paid order to mint. */
+export interface MintItem {
+  referenceId: string;
+  token: Address;
+  wallet: Address;
+  amount: bigint;
+}
+
+/** Test hooks at the points a crash must be survivable. */
+export interface MintBatcherHooks {
+  /** A batch's intent and membership are committed; nothing is signed yet. */
+  afterBatchStored?(intentKey: string, referenceIds: string[]): void | Promise<void>;
+}
+
+export interface MintBatcherOptions {
+  db: Kysely<Database>;
+  sender: TxSender;
+  log: Logger;
+  /** Orders of one token arriving within this window share a transaction. */
+  windowMs: number;
+  maxSize: number;
+  hooks?: MintBatcherHooks;
+}
+
+/** The intent key of an order minted on its own: one transaction per order, ever. */
+export const mintIntentKey = (referenceId: string) => `mint:${referenceId}`;
+/** Batch intents are named by a fresh id; their membership (mint_intent_orders) is what ties orders to them. */
+const batchIntentKey = () => `mint-batch:${randomUUID()}`;
+
+interface Waiting {
+  item: MintItem;
+  resolve: (intentKey: string) => void;
+  reject: (err: unknown) => void;
+}
+
+const mintCall = (item: MintItem): Hex => encodeFunctionData({ abi: securityTokenAbi, functionName: "mint", args: [item.wallet, item.amount] });
+const batchMintCall = (items: MintItem[]): Hex =>
+  encodeFunctionData({ abi: securityTokenAbi, functionName: "batchMint", args: [items.map((i) => i.wallet), items.map((i) => i.amount)] });
+
+/**
+ * Gathers the orders of each token that become due within `windowMs` (at most `maxSize`)
+ * into one `batchMint` transaction, for tokens that have it (detected once per token by
+ * simulating an empty batch); other tokens get one `mint` per order. Before anything is
+ * signed, a batch whose simulation reverts is bisected until the orders that revert are
+ * isolated: those are refused (their jobs dead-letter with the reason), the others mint.
+ * Membership is committed with the intent, before signing: a crash after it resumes the same
+ * batch (the order's next job attempt finds its live intent), and an order is never in two.
+ */
+export class MintBatcher {
+  private readonly open = new Map<string, { waiting: Waiting[]; timer: NodeJS.Timeout }>();
+  private readonly support = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly opts: MintBatcherOptions) {}
+
+  /** Resolves with the intent key that carries the order once its transaction is signed and broadcast. */
+  mint(item: MintItem): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const key = item.token.toLowerCase();
+      let batch = this.open.get(key);
+      if (!batch) {
+        batch = { waiting: [], timer: setTimeout(() => this.flush(key), this.opts.windowMs) };
+        this.open.set(key, batch);
+      }
+      batch.waiting.push({ item, resolve, reject });
+      if (batch.waiting.length >= this.opts.maxSize) this.flush(key);
+    });
+  }
+
+  private flush(key: string): void {
+    const batch = this.open.get(key);
+    if (!batch) return;
+    this.open.delete(key);
+    clearTimeout(batch.timer);
+    void this.mintAll(batch.waiting).catch((err: unknown) => {
+      for (const w of batch.waiting) w.reject(err);
+    });
+  }
+
+  /** Does this token have `batchMint` (and may our treasury signer call it)? Asked once per token. */
+  supportsBatchMint(token: Address): Promise<boolean> {
+    const key = token.toLowerCase();
+    let known = this.support.get(key);
+    if (!known) {
+      known = this.opts.sender
+        .simulate({ to: token, data: batchMintCall([]) }, this.opts.sender.address)
+        .then(() => true)
+        .catch((err: unknown) => {
+          if (err instanceof UnrecoverableError) return false;
+          this.support.delete(key); // a node error says nothing about the token: ask again next time
+          throw err;
+        });
+      this.support.set(key, known);
+    }
+    return known;
+  }
+
+  private async mintAll(waiting: Waiting[]): Promise<void> {
+    const token = waiting[0]!.item.token;
+    if (waiting.length === 1 || !(await this.supportsBatchMint(token))) {
+      await Promise.all(waiting.map((w) => this.mintOne(w.item).then(w.resolve, w.reject)));
+      return;
+    }
+    const from = await this.opts.sender.pickSigner();
+    const { ok, refused } = await this.isolate(
+      waiting.map((w) => w.item),
+      from,
+    );
+    for (const [item, reason] of refused) {
+      waiting.find((w) => w.item === item)!.reject(new UnrecoverableError(`mint of order ${item.referenceId} ${reason}`));
+    }
+    const resolved = new Map(waiting.map((w) => [w.item.referenceId, w]));
+    if (ok.length === 1) {
+      const w = resolved.get(ok[0]!.referenceId)!;
+      await this.mintOne(w.item).then(w.resolve, w.reject);
+      return;
+    }
+    if (ok.length === 0) return;
+    try {
+      const { req, members, existing } = await this.storeBatch(ok, from);
+      for (const [ref, intentKey] of existing) resolved.get(ref)!.resolve(intentKey);
+      if (req) {
+        await this.opts.hooks?.afterBatchStored?.(req.intentKey, members);
+        await this.opts.sender.submit(req);
+        this.opts.log.info({ intentKey: req.intentKey, token, orders: members.length, from }, "batch mint broadcast");
+        for (const ref of members) resolved.get(ref)!.resolve(req.intentKey);
+      }
+    } catch (err) {
+      for (const item of ok) resolved.get(item.referenceId)!.reject(err);
+    }
+  }
+
+  /** Split a reverting batch until every order that reverts on its own is found (a bisection: about 2·log2(n) simulations per bad order). */
+  private async isolate(items: MintItem[], from: Address): Promise<{ ok: MintItem[]; refused: [MintItem, string][] }> {
+    try {
+      await this.opts.sender.simulate({ to: items[0]!.token, data: items.length === 1 ? mintCall(items[0]!) : batchMintCall(items) }, from);
+      return { ok: items, refused: [] };
+    } catch (err) {
+      if (!(err instanceof UnrecoverableError)) throw err;
+      if (items.length === 1) return { ok: [], refused: [[items[0]!, err.message]] };
+      const half = Math.ceil(items.length / 2);
+      const [a, b] = await Promise.all([this.isolate(items.slice(0, half), from), this.isolate(items.slice(half), from)]);
+      return { ok: [...a.ok, ...b.ok], refused: [...a.refused, ...b.refused] };
+    }
+  }
+
+  /**
+   * One database transaction: the orders still minting and in no live intent become the
+   * batch's members, and the batch's intent is recorded with exactly their call.
+   */
+  private async storeBatch(items: MintItem[], from: Address): Promise<{ req?: SendRequest; members: string[]; existing: Map<string, string> }> {
+    const refs = items.map((i) => i.referenceId).sort();
+    return this.opts.db.transaction().execute(async (trx) => {
+      const orders = await trx
+        .selectFrom("orders")
+        .select(["reference_id", "status"])
+        .where("reference_id", "in", refs)
+        .orderBy("reference_id")
+        .forUpdate()
+        .execute();
+      const live = await trx
+        .selectFrom("mint_intent_orders")
+        .select(["reference_id", "intent_key"])
+        .where("reference_id", "in", refs)
+        .where("live", "=", true)
+        .execute();
+      const existing = new Map(live.map((l) => [l.reference_id, l.intent_key]));
+      const minting = new Set(orders.filter((o) => o.status === "minting").map((o) => o.reference_id));
+      const members = items.filter((i) => minting.has(i.referenceId) && !existing.has(i.referenceId));
+      if (members.length === 0) return { members: [], existing };
+      const req: SendRequest = { intentKey: batchIntentKey(), to: members[0]!.token, data: batchMintCall(members), from };
+      await this.opts.sender.recordIntent(trx, req, from);
+      await trx
+        .insertInto("mint_intent_orders")
+        .values(members.map((m) => ({ reference_id: m.referenceId, intent_key: req.intentKey })))
+        .execute();
+      return { req, members: members.map((m) => m.referenceId), existing };
+    });
+  }
+
+  /** An order on its own: `mint:<reference>`, its membership recorded with the intent. */
+  private async mintOne(item: MintItem): Promise<string> {
+    const intentKey = mintIntentKey(item.referenceId);
+    const from = await this.opts.sender.pickSigner();
+    const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
+    // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
+    const live = await this.opts.db
+      .selectFrom("mint_intent_orders")
+      .select("intent_key")
+      .where("reference_id", "=", item.referenceId)
+      .where("live", "=", true)
+      .executeTakeFirst();
+    if (!live) {
+      await this.opts.sender.simulate(req, from).catch((err: unknown) => {
+        throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
+      });
+    }
+    const carrier = await this.opts.db.transaction().execute(async (trx) => {
+      const live = await trx
+        .selectFrom("mint_intent_orders")
+        .select("intent_key")
+        .where("reference_id", "=", item.referenceId)
+        .where("live", "=", true)
+        .executeTakeFirst();
+      if (live) return live.intent_key;
+      await this.opts.sender.recordIntent(trx, req, from);
+      await trx.insertInto("mint_intent_orders").values({ reference_id: item.referenceId, intent_key: intentKey }).execute();
+      return intentKey;
+    });
+    await resumeIntent(this.opts.sender, carrier);
+    return carrier;
+  }
+}
+
+/** Sign (if a crash left it unsigned) and broadcast a stored intent, from exactly what is stored. */
+export async function resumeIntent(sender: TxSender, intentKey: string): Promise<void> {
+  const row = await sender.find(intentKey);
+  if (!row) throw new Error(`no intent ${intentKey}`);
+  if (row.status === "mined" || row.status === "confirmed" || row.status === "reverted") return;
+  await sender.submit({ intentKey, to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value), from: row.from_address as Address });
+}
