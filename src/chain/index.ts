@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import type { Kysely } from "kysely";
 import type { Registry } from "prom-client";
 import type { Hex } from "viem";
@@ -28,7 +28,7 @@ export class ChainConfigError extends Error {
 export interface BuildChainOptions {
   registry?: Registry;
   /** Holds the monitor's lease (one monitoring process per chain); unset = always monitor. */
-  redis?: Redis;
+  redis?: Redis | Cluster;
   leasePrefix?: string;
   hooks?: ChainHooks;
 }
