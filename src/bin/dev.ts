@@ -76,6 +76,7 @@ try {
     onfidoStub = await startOnfidoStub(`api_sandbox.${randomBytes(12).toString("base64url")}`);
     env.ONFIDO_API_URL = onfidoStub.url;
     env.ONFIDO_API_TOKEN = onfidoStub.apiToken;
+    env.ONFIDO_WORKFLOW_ID ||= onfidoStub.workflowId;
   }
   if (!env.JUMIO_API_URL && !env.JUMIO_TOKEN_URL) {
     jumioStub = await startJumioStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));
@@ -136,7 +137,7 @@ try {
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
-      '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
+      '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,
   );

@@ -1,5 +1,9 @@
 /** Why a call to a provider's API failed, and whether trying again may cure it. */
-export type ProviderErrorKind = "http_5xx" | "http_429" | "http_4xx" | "network" | "bad_response";
+/**
+ * `in_doubt`: a create the provider may or may not have carried out (its answer was lost) and
+ * that it offers no way to look up: retrying could create a second one, so it is never retried.
+ */
+export type ProviderErrorKind = "http_5xx" | "http_429" | "http_4xx" | "network" | "bad_response" | "in_doubt";
 
 /** Errors a retry may cure (5xx, 429, timeouts, network) vs. ones it won't (most 4xx). */
 export class ProviderError extends Error {

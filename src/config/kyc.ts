@@ -45,6 +45,8 @@ export const kycSchema = z.object({
   /** Onfido API base, e.g. https://api.eu.onfido.com (the client adds /v3.6). */
   ONFIDO_API_URL: optionalUrl(["https", "http"], "https://api.eu.onfido.com"),
   ONFIDO_API_TOKEN: optionalString(),
+  /** The Onfido Studio workflow new investors run (its id in the dashboard); with the API settings, Onfido is on for outbound. */
+  ONFIDO_WORKFLOW_ID: optionalString(),
   /** Jumio OAuth2 token endpoint, e.g. https://auth.amer-1.jumio.ai/oauth2/token. */
   JUMIO_TOKEN_URL: optionalUrl(["https", "http"], "https://auth.amer-1.jumio.ai/oauth2/token"),
   /** Jumio retrieval API base, e.g. https://retrieval.amer-1.jumio.ai. */
@@ -64,6 +66,8 @@ type KycSettings = z.output<typeof kycSchema> & { JUMIO_CALLBACK_CREDENTIALS?: s
 const JUMIO_API = ["JUMIO_TOKEN_URL", "JUMIO_API_URL", "JUMIO_CLIENT_ID", "JUMIO_CLIENT_SECRET"] as const;
 const ONFIDO_API = ["ONFIDO_API_URL", "ONFIDO_API_TOKEN"] as const;
 const SUMSUB_API = ["SUMSUB_API_URL", "SUMSUB_APP_TOKEN", "SUMSUB_SECRET_KEY"] as const;
+/** Outbound settings that only mean something on top of a provider's API settings. */
+const NEEDS_API = [["ONFIDO_WORKFLOW_ID", ONFIDO_API]] as const;
 
 /**
  * Problems no single field shows. Jumio callbacks are unsigned, so a deployment that configured
@@ -81,6 +85,10 @@ export function kycConfigProblems(c: KycSettings): string[] {
     const missing = group.filter((k) => c[k] === undefined);
     if (missing.length > 0 && missing.length < group.length)
       problems.push(`${missing.join(", ")}: required together with ${group.filter((k) => !missing.includes(k)).join(", ")}`);
+  }
+  for (const [setting, group] of NEEDS_API) {
+    const missing = group.filter((k) => c[k] === undefined);
+    if (c[setting] !== undefined && missing.length > 0) problems.push(`${missing.join(", ")}: required with ${setting}`);
   }
   return problems;
 }

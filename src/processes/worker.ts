@@ -35,6 +35,8 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     .then(() => completeMinedMints(c.dbh.db))
     .then((done) => done.length && c.log.info({ orders: done }, "completed orders whose mint was mined by a process that died"))
     .catch((err: Error) => c.log.warn({ err: err.message }, "rebroadcast of pending transactions failed"));
+  const onfido = buildOnfido(c.config);
+  const jumio = buildJumio(c.config);
   const deps: WorkerDeps = {
     config: c.config,
     db: c.dbh.db,
@@ -44,9 +46,9 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides): { h
     chain,
     screening: buildScreening(c.config, c.metrics.registry),
     registrar: buildRegistrar(c.config),
-    onfido: buildOnfido(c.config),
-    jumio: buildJumio(c.config),
-    kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
+    onfido,
+    jumio,
+    kycAdapters: buildKycAdapters(c.config, c.metrics.registry, { onfido, jumio }),
   };
   const host = startWorkers({
     connection: workerRedis,

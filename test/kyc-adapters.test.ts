@@ -1,0 +1,239 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildJumio } from "../src/clients/jumio.js";
+import { buildKycAdapters, type KycAdapters, type KycSubmitContext } from "../src/clients/kyc/index.js";
+import { buildOnfido } from "../src/clients/onfido.js";
+import { startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
+import type { Clients } from "../src/processes/clients.js";
+import type { WorkerDeps } from "../src/processors/deps.js";
+import { kycApplicationProcessor } from "../src/processors/kyc/applications.js";
+import { listDeadLetters } from "../src/queues/dead-letter.js";
+import { adminApiClient } from "./helpers/admin-api.js";
+import { randomWallet } from "./helpers/chain.js";
+import { waitFor } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
+import { onfidoEvent, onfidoHeaders } from "./helpers/webhook-senders.js";
+
+const TOKEN = "kyc-adapters-admin-token-0123456789";
+const ONFIDO_WEBHOOK = "onfido-adapters-webhook-token";
+const WRONG_SECRET = "wrong-secret-that-must-never-be-printed";
+
+// The outbound adapters over real HTTP to stubs shaped like their
+// documented APIs, with the real admin API, workers, Postgres and Redis. A "crash" is the
+// worker dying at a chosen point of the real processor (the adapter's answer or one of its
+// writes is lost); the provider's side of it has happened.
+describe("KYC outbound adapters and their reconciliation", () => {
+  let onfido: OnfidoStub;
+  let stack: TestStack;
+  let c: Clients;
+  /** The adapters as the worker builds them from the same settings, for status reads without a job. */
+  let direct: KycAdapters;
+  /** Investors whose first attempt dies right after the adapter answered, before the processor's write. */
+  const crashAfterSubmit = new Set<string>();
+  /** Investors whose first attempt dies at the adapter's first progress write matching the predicate (before it lands). */
+  const crashOnSave = new Map<string, (patch: Record<string, string | null>) => boolean>();
+  /** Investors whose job runs with adapters built from wrong credentials. */
+  const wrongCredentials = new Set<string>();
+
+  const api = adminApiClient(() => stack.base, TOKEN);
+  const newInvestor = async (kycProvider: "onfido" | "jumio" | "trulioo", before?: (id: string) => void) => {
+    const id = `inv-${randomUUID()}`;
+    before?.(id);
+    const res = await api("POST", "/investors", {
+      id,
+      wallet: randomWallet(),
+      firstName: "Grace",
+      lastName: "Hopper",
+      dateOfBirth: "1906-12-09",
+      nationality: "US",
+      kycProvider,
+    });
+    expect(res.status).toBe(201);
+    return id;
+  };
+  const jobId = (investorId: string) => `kyc-application-${investorId}`;
+  const settled = (investorId: string) =>
+    waitFor(
+      async () => {
+        const state = await c.queues.queue("kyc-applications").getJobState(jobId(investorId));
+        return state === "completed" || state === "failed" ? state : undefined;
+      },
+      30_000,
+      `kyc-applications ${investorId} settled`,
+    );
+  const kyc = async (id: string) => (await api("GET", `/investors/${id}`)).body.kyc;
+  const row = (id: string) => c.dbh.db.selectFrom("investors").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+  const history = (id: string) => c.dbh.db.selectFrom("kyc_events").selectAll().where("investor_id", "=", id).orderBy("id").execute();
+  const jobDone = (queue: string, id: string) =>
+    waitFor(async () => (await c.queues.queue(queue).getJobState(id)) === "completed", 30_000, `${queue} ${id} completed`);
+  /** Make the verification look open for 3 h and run the reconciliation once; wait for its polls. */
+  const reconcile = async (investorId: string) => {
+    await c.dbh.db
+      .updateTable("investors")
+      .set({ updated_at: new Date(Date.now() - 3 * 60 * 60_000) })
+      .where("id", "=", investorId)
+      .execute();
+    const run = await c.queues.queue("kyc-reconcile").add("reconcile", {});
+    await jobDone("kyc-reconcile", run.id!);
+    const done = await c.queues.queue("kyc-reconcile").getJob(run.id!);
+    const polls = (done!.returnvalue as { polls: number }).polls;
+    if (polls > 0) await jobDone("kyc-status", `kyc-status-${investorId}-${run.timestamp}`);
+    return polls;
+  };
+  const failure = async (investorId: string) => {
+    const job = await c.queues.queue("kyc-applications").getJob(jobId(investorId));
+    const letters = await listDeadLetters(c.queues.deadLetters("kyc-applications"));
+    return { attemptsMade: job?.attemptsMade, failedReason: job?.failedReason ?? "", dead: letters.some((l) => l.jobId === jobId(investorId)) };
+  };
+
+  /** The real adapters, with the crash points of this test around them. */
+  const crashing = (adapters: KycAdapters): KycAdapters =>
+    Object.fromEntries(
+      Object.entries(adapters).map(([name, real]) => [
+        name,
+        {
+          ...real,
+          submit: async (i, ctx: KycSubmitContext) => {
+            const save: KycSubmitContext["save"] = async (patch) => {
+              const crash = crashOnSave.get(i.id);
+              if (crash?.(patch)) {
+                crashOnSave.delete(i.id);
+                throw new Error("worker died after the provider answered, before the answer was stored");
+              }
+              await ctx.save(patch);
+            };
+            const answer = await real.submit(i, { progress: ctx.progress, save });
+            if (crashAfterSubmit.delete(i.id)) throw new Error("worker died after the adapter answered, before the applicant id was stored");
+            return answer;
+          },
+        },
+      ]),
+    );
+
+  beforeAll(async () => {
+    onfido = await startOnfidoStub();
+    stack = await startStack("kyc_adapters", {
+      env: {
+        ADMIN_API_TOKEN: TOKEN,
+        ONFIDO_API_URL: onfido.url,
+        ONFIDO_API_TOKEN: onfido.apiToken,
+        ONFIDO_WORKFLOW_ID: onfido.workflowId,
+        ONFIDO_WEBHOOK_SECRETS: ONFIDO_WEBHOOK,
+        KYC_RECONCILE_AFTER: "2h",
+      },
+      web: true,
+      worker: true,
+      overrides: {
+        "kyc-applications": (deps: WorkerDeps) => {
+          const right = kycApplicationProcessor({ db: deps.db, queues: deps.queues, adapters: crashing(deps.kycAdapters) });
+          const config = { ...deps.config, ONFIDO_API_TOKEN: WRONG_SECRET };
+          const wrong = kycApplicationProcessor({
+            db: deps.db,
+            queues: deps.queues,
+            adapters: buildKycAdapters(config, undefined, { onfido: buildOnfido(config), jumio: buildJumio(config) }),
+          });
+          return (data, job, log, token) => (wrongCredentials.has(data.investorId) ? wrong : right)(data, job, log, token);
+        },
+      },
+    });
+    c = stack.c;
+    direct = buildKycAdapters(c.config, undefined, { onfido: buildOnfido(c.config), jumio: buildJumio(c.config) });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await onfido?.close();
+  });
+
+  const expectRefusedCredentials = async (investorId: string, reason: string) => {
+    expect(await settled(investorId)).toBe("failed");
+    const f = await failure(investorId);
+    // Unrecoverable: one attempt of the eight, dead-lettered at once, naming the provider's refusal.
+    expect(f).toEqual({ attemptsMade: 1, failedReason: reason, dead: true });
+    expect(f.failedReason).not.toContain(WRONG_SECRET);
+    expect((await row(investorId)).kyc_applicant_id).toBeNull();
+  };
+
+  describe("Onfido (applicant + Studio workflow run, found again by its investor tag)", () => {
+    const runsOf = (id: string) => [...onfido.workflowRuns.values()].filter((r) => r.tags.includes(`investor:${id}`));
+
+    it("creates one applicant and one tagged workflow run; the investor gets the run's link; a crash after the run was created finds it by tag", async () => {
+      const applicantsBefore = onfido.applicants.size;
+      const plain = await newInvestor("onfido");
+      // Onfido created the run; the worker died before its id was stored anywhere.
+      const crashed = await newInvestor("onfido", (id) => crashOnSave.set(id, (p) => "workflowRunId" in p));
+      expect([await settled(plain), await settled(crashed)]).toEqual(["completed", "completed"]);
+      expect(crashOnSave.has(crashed)).toBe(false);
+      for (const id of [plain, crashed]) {
+        const [run, ...more] = runsOf(id);
+        expect(more).toHaveLength(0);
+        expect(run).toEqual(expect.objectContaining({ customer_user_id: id, workflow_id: onfido.workflowId, status: "awaiting_input" }));
+        expect(await kyc(id)).toEqual(
+          expect.objectContaining({
+            provider: "onfido",
+            status: "pending",
+            applicantId: run!.applicant_id,
+            verificationUrl: (run!.link as { url: string }).url,
+          }),
+        );
+        expect((await row(id)).kyc_submission).toEqual({ applicantId: run!.applicant_id, workflowRunId: run!.id });
+      }
+      expect(onfido.applicants.size - applicantsBefore).toBe(2);
+      // The retry looked the run up by tag before creating anything.
+      expect(onfido.requests.filter((r) => r.method === "GET" && r.path === "/v3.6/workflow_runs" && r.status === 200).length).toBeGreaterThanOrEqual(3);
+    });
+
+    it("a crash between Onfido's answer and our write of the applicant id: the retry does not create a second applicant", async () => {
+      const applicantsBefore = onfido.applicants.size;
+      const id = await newInvestor("onfido", (inv) => crashOnSave.set(inv, (p) => "applicantId" in p));
+      expect(await settled(id)).toBe("failed");
+      const f = await failure(id);
+      expect(f.dead).toBe(true);
+      expect(f.failedReason).toMatch(
+        /^Onfido applicant: an earlier attempt's answer was lost, so the provider may already hold one \(an applicant created from .+ on, with no workflow run\); not creating a second/,
+      );
+      expect(f.failedReason).not.toMatch(/Grace|Hopper|1906/);
+      expect(onfido.applicants.size - applicantsBefore).toBe(1);
+      expect(runsOf(id)).toHaveLength(0);
+    });
+
+    it("a wrong API token: the job fails at once, naming Onfido's refusal and no secret", async () => {
+      const id = await newInvestor("onfido", (inv) => wrongCredentials.add(inv));
+      await expectRefusedCredentials(id, "Onfido refused to return the workflow runs (401)");
+    });
+
+    it("reconciliation: an approved run whose webhook was lost approves the investor once; the late workflow_run.completed is a restatement", async () => {
+      const id = await newInvestor("onfido");
+      expect(await settled(id)).toBe("completed");
+      const [run] = runsOf(id);
+      run!.status = "approved";
+      run!.updated_at = "2026-03-01T10:00:00.000Z";
+      expect(await reconcile(id)).toBe(1);
+      expect(await kyc(id)).toEqual(expect.objectContaining({ status: "approved", eventAt: "2026-03-01T10:00:00.000Z" }));
+      expect(await reconcile(id)).toBe(0);
+
+      const body = onfidoEvent("workflow_run.completed", run!.id);
+      const res = await fetch(`${stack.base}/webhooks/kyc/onfido`, { method: "POST", body, headers: onfidoHeaders(ONFIDO_WEBHOOK, body) });
+      expect(res.status).toBe(202);
+      await jobDone("kyc-onfido", ((await res.json()) as { jobId: string }).jobId);
+      expect((await history(id)).map((e) => [e.event_type, e.status, e.applied])).toEqual([
+        ["poll/workflow_run:approved", "approved", true],
+        ["workflow_run.completed", "approved", false],
+      ]);
+    });
+
+    it("status maps the run's states: declined -> rejected, review -> in review, awaiting_input -> no verdict", async () => {
+      const adapter = direct.onfido!;
+      const id = await newInvestor("onfido");
+      expect(await settled(id)).toBe("completed");
+      const [run] = runsOf(id);
+      const progress = (await row(id)).kyc_submission!;
+      const ref = { applicantId: run!.applicant_id, investorId: id, progress };
+      expect(await adapter.status(ref)).toBe("pending");
+      run!.status = "review";
+      expect(await adapter.status(ref)).toMatchObject({ status: "in_review", verdictKey: `onfido:run:${run!.id}:in_review` });
+      run!.status = "declined";
+      run!.reasons = ["document_expired"];
+      expect(await adapter.status(ref)).toMatchObject({ status: "rejected", details: expect.objectContaining({ reasons: ["document_expired"] }) });
+    });
+  });
+});
