@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildJumio } from "../src/clients/jumio.js";
 import { buildKycAdapters, type KycAdapters, type KycSubmitContext } from "../src/clients/kyc/index.js";
 import { buildOnfido } from "../src/clients/onfido.js";
+import { jumioExecution, startJumioStub, type JumioStub } from "../src/dev/stubs/jumio.js";
 import { startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
 import type { Clients } from "../src/processes/clients.js";
 import type { WorkerDeps } from "../src/processors/deps.js";
@@ -12,10 +13,11 @@ import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet } from "./helpers/chain.js";
 import { waitFor } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
-import { onfidoEvent, onfidoHeaders } from "./helpers/webhook-senders.js";
+import { jumioCallback, jumioHeaders, onfidoEvent, onfidoHeaders } from "./helpers/webhook-senders.js";
 
 const TOKEN = "kyc-adapters-admin-token-0123456789";
 const ONFIDO_WEBHOOK = "onfido-adapters-webhook-token";
+const JUMIO_CREDENTIALS = "jumio-callback:adapters-password";
 const WRONG_SECRET = "wrong-secret-that-must-never-be-printed";
 
 // The outbound adapters over real HTTP to stubs shaped like their
@@ -24,6 +26,7 @@ const WRONG_SECRET = "wrong-secret-that-must-never-be-printed";
 // writes is lost); the provider's side of it has happened.
 describe("KYC outbound adapters and their reconciliation", () => {
   let onfido: OnfidoStub;
+  let jumio: JumioStub;
   let stack: TestStack;
   let c: Clients;
   /** The adapters as the worker builds them from the same settings, for status reads without a job. */
@@ -111,7 +114,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
     );
 
   beforeAll(async () => {
-    onfido = await startOnfidoStub();
+    [onfido, jumio] = await Promise.all([startOnfidoStub(), startJumioStub()]);
     stack = await startStack("kyc_adapters", {
       env: {
         ADMIN_API_TOKEN: TOKEN,
@@ -119,6 +122,13 @@ describe("KYC outbound adapters and their reconciliation", () => {
         ONFIDO_API_TOKEN: onfido.apiToken,
         ONFIDO_WORKFLOW_ID: onfido.workflowId,
         ONFIDO_WEBHOOK_SECRETS: ONFIDO_WEBHOOK,
+        JUMIO_TOKEN_URL: jumio.tokenUrl,
+        JUMIO_API_URL: jumio.url,
+        JUMIO_ACCOUNT_URL: jumio.url,
+        JUMIO_CLIENT_ID: jumio.clientId,
+        JUMIO_CLIENT_SECRET: jumio.clientSecret,
+        JUMIO_IP_ALLOWLIST: "127.0.0.1/32,::1/128",
+        JUMIO_CALLBACK_CREDENTIALS: JUMIO_CREDENTIALS,
         KYC_RECONCILE_AFTER: "2h",
       },
       web: true,
@@ -126,7 +136,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
       overrides: {
         "kyc-applications": (deps: WorkerDeps) => {
           const right = kycApplicationProcessor({ db: deps.db, queues: deps.queues, adapters: crashing(deps.kycAdapters) });
-          const config = { ...deps.config, ONFIDO_API_TOKEN: WRONG_SECRET };
+          const config = { ...deps.config, ONFIDO_API_TOKEN: WRONG_SECRET, JUMIO_CLIENT_SECRET: WRONG_SECRET };
           const wrong = kycApplicationProcessor({
             db: deps.db,
             queues: deps.queues,
@@ -141,7 +151,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
   });
   afterAll(async () => {
     await stack?.close();
-    await onfido?.close();
+    await Promise.all([onfido?.close(), jumio?.close()]);
   });
 
   const expectRefusedCredentials = async (investorId: string, reason: string) => {
@@ -234,6 +244,68 @@ describe("KYC outbound adapters and their reconciliation", () => {
       run!.status = "declined";
       run!.reasons = ["document_expired"];
       expect(await adapter.status(ref)).toMatchObject({ status: "rejected", details: expect.objectContaining({ reasons: ["document_expired"] }) });
+    });
+  });
+
+  describe("Jumio (account + workflow execution, OAuth2)", () => {
+    const accountsOf = (id: string) => [...jumio.accounts.entries()].filter(([, a]) => a.customerInternalReference === id);
+
+    it("creates one account with our id as references; the investor gets the web link; a crash after the answer was stored resumes from it", async () => {
+      const id = await newInvestor("jumio", (inv) => crashAfterSubmit.add(inv));
+      expect(await settled(id)).toBe("completed");
+      expect(crashAfterSubmit.has(id)).toBe(false);
+      const accounts = accountsOf(id);
+      expect(accounts).toHaveLength(1);
+      const [accountId, account] = accounts[0]!;
+      expect(account).toEqual(expect.objectContaining({ userReference: id, workflowKey: 10011 }));
+      const k = await kyc(id);
+      expect(k).toEqual(expect.objectContaining({ provider: "jumio", status: "pending", applicantId: accountId }));
+      expect(k.verificationUrl).toMatch(/^https:\/\/hookrail\.web\.amer-1\.jumio\.ai\/web\/v4\/app\?authorizationToken=/);
+      expect((await row(id)).kyc_submission).toEqual({ accountId, workflowExecutionId: account.workflowExecutionId, webHref: k.verificationUrl });
+    });
+
+    it("Jumio's answer lost before it was stored: the retry creates no second account and dead-letters naming the reference", async () => {
+      const id = await newInvestor("jumio", (inv) => crashOnSave.set(inv, (p) => "accountId" in p));
+      expect(await settled(id)).toBe("failed");
+      const f = await failure(id);
+      expect(f.dead).toBe(true);
+      expect(f.attemptsMade).toBe(2);
+      expect(f.failedReason).toMatch(
+        new RegExp(
+          `^Jumio account: an earlier attempt's answer was lost, so the provider may already hold one \\(customerInternalReference ${id}, created from .+ on\\); not creating a second`,
+        ),
+      );
+      expect(accountsOf(id)).toHaveLength(1);
+    });
+
+    it("wrong client credentials: the job fails at once, naming Jumio's refusal and no secret", async () => {
+      const id = await newInvestor("jumio", (inv) => wrongCredentials.add(inv));
+      await expectRefusedCredentials(id, "Jumio OAuth2 refused the client credentials (403)");
+      expect(accountsOf(id)).toHaveLength(0);
+    });
+
+    it("reconciliation: a PASSED execution whose callback was lost approves once; the late PROCESSED callback is a restatement; REJECTED maps to rejected", async () => {
+      const id = await newInvestor("jumio");
+      expect(await settled(id)).toBe("completed");
+      const [accountId, account] = accountsOf(id)[0]!;
+      jumio.executions.set(`${accountId}/${account.workflowExecutionId}`, jumioExecution(accountId, account.workflowExecutionId, "PASSED", id));
+      expect(await reconcile(id)).toBe(1);
+      expect(await kyc(id)).toEqual(expect.objectContaining({ status: "approved", eventAt: "2021-01-20T14:01:29.000Z" }));
+      expect(await reconcile(id)).toBe(0);
+
+      const body = jumioCallback({ accountId, executionId: account.workflowExecutionId, status: "PROCESSED", userReference: id });
+      const res = await fetch(`${stack.base}/webhooks/kyc/jumio`, { method: "POST", body, headers: jumioHeaders(JUMIO_CREDENTIALS) });
+      expect(res.status).toBe(202);
+      await jobDone("kyc-jumio", ((await res.json()) as { jobId: string }).jobId);
+      expect((await history(id)).map((e) => [e.event_type, e.status, e.applied])).toEqual([
+        ["poll/execution:PROCESSED", "approved", true],
+        ["PROCESSED", "approved", false],
+      ]);
+
+      const adapter = direct.jumio!;
+      const ref = { applicantId: accountId, investorId: id, progress: (await row(id)).kyc_submission! };
+      jumio.executions.set(`${accountId}/${account.workflowExecutionId}`, jumioExecution(accountId, account.workflowExecutionId, "REJECTED", id));
+      expect(await adapter.status(ref)).toMatchObject({ status: "rejected", verdictKey: `jumio:${account.workflowExecutionId}:rejected` });
     });
   });
 });

@@ -84,6 +84,7 @@ try {
     env.JUMIO_API_URL = jumioStub.url;
     env.JUMIO_CLIENT_ID = jumioStub.clientId;
     env.JUMIO_CLIENT_SECRET = jumioStub.clientSecret;
+    env.JUMIO_ACCOUNT_URL ||= jumioStub.url;
     // Jumio settings require an allowlist (its callbacks are unsigned): loopback, in dev.
     env.JUMIO_IP_ALLOWLIST ||= "127.0.0.1/32,::1/128";
   }
@@ -137,7 +138,7 @@ try {
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
-      '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
+      '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido, jumio), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,
   );

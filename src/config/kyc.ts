@@ -53,6 +53,10 @@ export const kycSchema = z.object({
   JUMIO_API_URL: optionalUrl(["https", "http"], "https://retrieval.amer-1.jumio.ai"),
   JUMIO_CLIENT_ID: optionalString(),
   JUMIO_CLIENT_SECRET: optionalString(),
+  /** Jumio account API base, e.g. https://account.amer-1.jumio.ai; with the API settings, Jumio is on for outbound. */
+  JUMIO_ACCOUNT_URL: optionalUrl(["https", "http"], "https://account.amer-1.jumio.ai"),
+  /** The Jumio workflow definition key accounts are created with (10011: ID and identity verification). */
+  JUMIO_WORKFLOW_KEY: intInRange(1, 1_000_000_000, 10011),
   /** One KYC provider API request slower than this fails (and the job retries). */
   KYC_PROVIDER_TIMEOUT_MS: intInRange(100, 120_000, 10_000),
   /** The outbound adapters' breaker (one per provider): error rate that opens it, how long it stays open, calls before it can. */
@@ -67,7 +71,10 @@ const JUMIO_API = ["JUMIO_TOKEN_URL", "JUMIO_API_URL", "JUMIO_CLIENT_ID", "JUMIO
 const ONFIDO_API = ["ONFIDO_API_URL", "ONFIDO_API_TOKEN"] as const;
 const SUMSUB_API = ["SUMSUB_API_URL", "SUMSUB_APP_TOKEN", "SUMSUB_SECRET_KEY"] as const;
 /** Outbound settings that only mean something on top of a provider's API settings. */
-const NEEDS_API = [["ONFIDO_WORKFLOW_ID", ONFIDO_API]] as const;
+const NEEDS_API = [
+  ["ONFIDO_WORKFLOW_ID", ONFIDO_API],
+  ["JUMIO_ACCOUNT_URL", JUMIO_API],
+] as const;
 
 /**
  * Problems no single field shows. Jumio callbacks are unsigned, so a deployment that configured

@@ -3,6 +3,7 @@ import type { JumioClient } from "../jumio.js";
 import type { OnfidoClient } from "../onfido.js";
 import type { KycAdapter, KycAdapters } from "./adapter.js";
 import { behindBreaker } from "./circuit.js";
+import { createJumioAdapter } from "./jumio.js";
 import { createOnfidoAdapter } from "./onfido.js";
 import { createSumsubAdapter } from "./sumsub.js";
 
@@ -15,6 +16,8 @@ interface KycAdapterConfig {
   SUMSUB_LEVEL_NAME: string;
   SUMSUB_LINK_TTL_SECONDS: number;
   ONFIDO_WORKFLOW_ID?: string;
+  JUMIO_ACCOUNT_URL?: string;
+  JUMIO_WORKFLOW_KEY: number;
   KYC_PROVIDER_TIMEOUT_MS: number;
   KYC_BREAKER_ERROR_PERCENT: number;
   KYC_BREAKER_RESET_MS: number;
@@ -50,5 +53,6 @@ export function buildKycAdapters(config: KycAdapterConfig, registry?: Registry, 
     );
   }
   if (clients.onfido && config.ONFIDO_WORKFLOW_ID) add(createOnfidoAdapter(clients.onfido, { workflowId: config.ONFIDO_WORKFLOW_ID }));
+  if (clients.jumio && config.JUMIO_ACCOUNT_URL) add(createJumioAdapter(clients.jumio, { workflowKey: config.JUMIO_WORKFLOW_KEY }));
   return adapters;
 }
