@@ -5,6 +5,7 @@ import { buildKycAdapters, type KycAdapters, type KycSubmitContext } from "../sr
 import { buildOnfido } from "../src/clients/onfido.js";
 import { jumioExecution, startJumioStub, type JumioStub } from "../src/dev/stubs/jumio.js";
 import { startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
+import { startTruliooStub, type TruliooStub } from "../src/dev/stubs/trulioo.js";
 import type { Clients } from "../src/processes/clients.js";
 import type { WorkerDeps } from "../src/processors/deps.js";
 import { kycApplicationProcessor } from "../src/processors/kyc/applications.js";
@@ -20,13 +21,14 @@ const ONFIDO_WEBHOOK = "onfido-adapters-webhook-token";
 const JUMIO_CREDENTIALS = "jumio-callback:adapters-password";
 const WRONG_SECRET = "wrong-secret-that-must-never-be-printed";
 
-// The outbound adapters over real HTTP to stubs shaped like their
+// The outbound adapters of Onfido, Jumio and Trulioo over real HTTP to stubs shaped like their
 // documented APIs, with the real admin API, workers, Postgres and Redis. A "crash" is the
 // worker dying at a chosen point of the real processor (the adapter's answer or one of its
 // writes is lost); the provider's side of it has happened.
-describe("KYC outbound adapters and their reconciliation", () => {
+describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliation", () => {
   let onfido: OnfidoStub;
   let jumio: JumioStub;
+  let trulioo: TruliooStub;
   let stack: TestStack;
   let c: Clients;
   /** The adapters as the worker builds them from the same settings, for status reads without a job. */
@@ -114,7 +116,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
     );
 
   beforeAll(async () => {
-    [onfido, jumio] = await Promise.all([startOnfidoStub(), startJumioStub()]);
+    [onfido, jumio, trulioo] = await Promise.all([startOnfidoStub(), startJumioStub(), startTruliooStub()]);
     stack = await startStack("kyc_adapters", {
       env: {
         ADMIN_API_TOKEN: TOKEN,
@@ -129,6 +131,10 @@ describe("KYC outbound adapters and their reconciliation", () => {
         JUMIO_CLIENT_SECRET: jumio.clientSecret,
         JUMIO_IP_ALLOWLIST: "127.0.0.1/32,::1/128",
         JUMIO_CALLBACK_CREDENTIALS: JUMIO_CREDENTIALS,
+        TRULIOO_TOKEN_URL: trulioo.tokenUrl,
+        TRULIOO_API_URL: trulioo.url,
+        TRULIOO_CLIENT_ID: trulioo.clientId,
+        TRULIOO_CLIENT_SECRET: trulioo.clientSecret,
         KYC_RECONCILE_AFTER: "2h",
       },
       web: true,
@@ -136,7 +142,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
       overrides: {
         "kyc-applications": (deps: WorkerDeps) => {
           const right = kycApplicationProcessor({ db: deps.db, queues: deps.queues, adapters: crashing(deps.kycAdapters) });
-          const config = { ...deps.config, ONFIDO_API_TOKEN: WRONG_SECRET, JUMIO_CLIENT_SECRET: WRONG_SECRET };
+          const config = { ...deps.config, ONFIDO_API_TOKEN: WRONG_SECRET, JUMIO_CLIENT_SECRET: WRONG_SECRET, TRULIOO_CLIENT_SECRET: WRONG_SECRET };
           const wrong = kycApplicationProcessor({
             db: deps.db,
             queues: deps.queues,
@@ -151,7 +157,7 @@ describe("KYC outbound adapters and their reconciliation", () => {
   });
   afterAll(async () => {
     await stack?.close();
-    await Promise.all([onfido?.close(), jumio?.close()]);
+    await Promise.all([onfido?.close(), jumio?.close(), trulioo?.close()]);
   });
 
   const expectRefusedCredentials = async (investorId: string, reason: string) => {
@@ -306,6 +312,64 @@ describe("KYC outbound adapters and their reconciliation", () => {
       const ref = { applicantId: accountId, investorId: id, progress: (await row(id)).kyc_submission! };
       jumio.executions.set(`${accountId}/${account.workflowExecutionId}`, jumioExecution(accountId, account.workflowExecutionId, "REJECTED", id));
       expect(await adapter.status(ref)).toMatchObject({ status: "rejected", verdictKey: `jumio:${account.workflowExecutionId}:rejected` });
+    });
+  });
+
+  describe("Trulioo (Verify, OAuth2; the verdict is in the answer)", () => {
+    it("a match approves at submission; a crash after Trulioo answered and the answer was stored runs one verify and applies once", async () => {
+      const before = trulioo.verifies;
+      const id = await newInvestor("trulioo", (inv) => crashAfterSubmit.add(inv));
+      expect(await settled(id)).toBe("completed");
+      expect(crashAfterSubmit.has(id)).toBe(false);
+      expect(trulioo.verifies - before).toBe(1);
+      const record = [...trulioo.records.values()].find((r) => r.CustomerReferenceID === id)!;
+      expect(record.CountryCode).toBe("US");
+      const k = await kyc(id);
+      expect(k).toEqual(
+        expect.objectContaining({ provider: "trulioo", status: "approved", applicantId: record.Record.TransactionRecordID, verificationUrl: null }),
+      );
+      expect((await history(id)).map((e) => [e.event_type, e.status, e.applied])).toEqual([["submit/record:match", "approved", true]]);
+    });
+
+    it("Trulioo's answer lost before it was stored: no second verify, dead-lettered naming CustomerReferenceID", async () => {
+      const before = trulioo.verifies;
+      const id = await newInvestor("trulioo", (inv) => crashOnSave.set(inv, (p) => "transactionRecordId" in p));
+      expect(await settled(id)).toBe("failed");
+      const f = await failure(id);
+      expect(f.dead).toBe(true);
+      expect(f.failedReason).toMatch(
+        new RegExp(
+          `^Trulioo verification: an earlier attempt's answer was lost, so the provider may already hold one \\(CustomerReferenceID ${id}, from .+ on\\)`,
+        ),
+      );
+      expect(trulioo.verifies - before).toBe(1);
+    });
+
+    it("a 503 from Trulioo is retried (nothing was created) and verifies once", async () => {
+      const before = trulioo.verifies;
+      trulioo.failNext = 1;
+      const id = await newInvestor("trulioo");
+      expect(await settled(id)).toBe("completed");
+      expect(trulioo.verifies - before).toBe(1);
+      expect((await row(id)).kyc_submission).toEqual(expect.objectContaining({ recordStatus: "match" }));
+      expect((await row(id)).kyc_submission).not.toHaveProperty("verifyCreate");
+    });
+
+    it("wrong client credentials: the job fails at once, naming Trulioo's refusal and no secret", async () => {
+      const id = await newInvestor("trulioo", (inv) => wrongCredentials.add(inv));
+      await expectRefusedCredentials(id, "Trulioo OAuth2 refused the client credentials (400)");
+    });
+
+    it("reconciliation reads the transaction record: a missed nomatch puts the investor in review once, however often it is polled", async () => {
+      const id = await newInvestor("trulioo", (inv) => trulioo.outcomes.set(inv, "nomatch"));
+      expect(await settled(id)).toBe("completed");
+      // The verdict of the submission was never applied (as if recorded before this code existed).
+      await c.dbh.db.deleteFrom("kyc_events").where("investor_id", "=", id).execute();
+      await c.dbh.db.updateTable("investors").set({ kyc_status: "pending", kyc_event_at: null, kyc_details: null }).where("id", "=", id).execute();
+      expect(await reconcile(id)).toBe(1);
+      expect(await reconcile(id)).toBe(1);
+      expect((await history(id)).map((e) => [e.event_type, e.status, e.applied])).toEqual([["poll/record:nomatch", "in_review", true]]);
+      expect((await kyc(id)).status).toBe("in_review");
     });
   });
 });

@@ -57,6 +57,14 @@ export const kycSchema = z.object({
   JUMIO_ACCOUNT_URL: optionalUrl(["https", "http"], "https://account.amer-1.jumio.ai"),
   /** The Jumio workflow definition key accounts are created with (10011: ID and identity verification). */
   JUMIO_WORKFLOW_KEY: intInRange(1, 1_000_000_000, 10011),
+  /** Trulioo OAuth2 token endpoint, https://auth-api.trulioo.com/connect/token. */
+  TRULIOO_TOKEN_URL: optionalUrl(["https", "http"], "https://auth-api.trulioo.com/connect/token"),
+  /** Trulioo Platform API base (regional), e.g. https://api.trulioo.com; the client adds /v3/verifications. */
+  TRULIOO_API_URL: optionalUrl(["https", "http"], "https://api.trulioo.com"),
+  TRULIOO_CLIENT_ID: optionalString(),
+  TRULIOO_CLIENT_SECRET: optionalString(),
+  /** The Trulioo package (configuration name) Verify runs. */
+  TRULIOO_CONFIGURATION_NAME: stringWithDefault("Identity Verification"),
   /** One KYC provider API request slower than this fails (and the job retries). */
   KYC_PROVIDER_TIMEOUT_MS: intInRange(100, 120_000, 10_000),
   /** The outbound adapters' breaker (one per provider): error rate that opens it, how long it stays open, calls before it can. */
@@ -70,6 +78,7 @@ type KycSettings = z.output<typeof kycSchema> & { JUMIO_CALLBACK_CREDENTIALS?: s
 const JUMIO_API = ["JUMIO_TOKEN_URL", "JUMIO_API_URL", "JUMIO_CLIENT_ID", "JUMIO_CLIENT_SECRET"] as const;
 const ONFIDO_API = ["ONFIDO_API_URL", "ONFIDO_API_TOKEN"] as const;
 const SUMSUB_API = ["SUMSUB_API_URL", "SUMSUB_APP_TOKEN", "SUMSUB_SECRET_KEY"] as const;
+const TRULIOO_API = ["TRULIOO_TOKEN_URL", "TRULIOO_API_URL", "TRULIOO_CLIENT_ID", "TRULIOO_CLIENT_SECRET"] as const;
 /** Outbound settings that only mean something on top of a provider's API settings. */
 const NEEDS_API = [
   ["ONFIDO_WORKFLOW_ID", ONFIDO_API],
@@ -88,7 +97,7 @@ export function kycConfigProblems(c: KycSettings): string[] {
   if (jumioSet.length > 0 && c.JUMIO_IP_ALLOWLIST.length === 0) {
     problems.push(`JUMIO_IP_ALLOWLIST: required when ${jumioSet.join(", ")} ${jumioSet.length === 1 ? "is" : "are"} set (Jumio callbacks carry no signature)`);
   }
-  for (const group of [JUMIO_API, ONFIDO_API, SUMSUB_API]) {
+  for (const group of [JUMIO_API, ONFIDO_API, SUMSUB_API, TRULIOO_API]) {
     const missing = group.filter((k) => c[k] === undefined);
     if (missing.length > 0 && missing.length < group.length)
       problems.push(`${missing.join(", ")}: required together with ${group.filter((k) => !missing.includes(k)).join(", ")}`);

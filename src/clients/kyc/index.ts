@@ -6,6 +6,7 @@ import { behindBreaker } from "./circuit.js";
 import { createJumioAdapter } from "./jumio.js";
 import { createOnfidoAdapter } from "./onfido.js";
 import { createSumsubAdapter } from "./sumsub.js";
+import { createTruliooAdapter } from "./trulioo.js";
 
 export type { KycAdapter, KycAdapters, KycApplicantInput, KycProgress, KycStatusRef, KycSubmission, KycSubmitContext, KycVerdict } from "./adapter.js";
 
@@ -18,6 +19,11 @@ interface KycAdapterConfig {
   ONFIDO_WORKFLOW_ID?: string;
   JUMIO_ACCOUNT_URL?: string;
   JUMIO_WORKFLOW_KEY: number;
+  TRULIOO_TOKEN_URL?: string;
+  TRULIOO_API_URL?: string;
+  TRULIOO_CLIENT_ID?: string;
+  TRULIOO_CLIENT_SECRET?: string;
+  TRULIOO_CONFIGURATION_NAME: string;
   KYC_PROVIDER_TIMEOUT_MS: number;
   KYC_BREAKER_ERROR_PERCENT: number;
   KYC_BREAKER_RESET_MS: number;
@@ -54,5 +60,17 @@ export function buildKycAdapters(config: KycAdapterConfig, registry?: Registry, 
   }
   if (clients.onfido && config.ONFIDO_WORKFLOW_ID) add(createOnfidoAdapter(clients.onfido, { workflowId: config.ONFIDO_WORKFLOW_ID }));
   if (clients.jumio && config.JUMIO_ACCOUNT_URL) add(createJumioAdapter(clients.jumio, { workflowKey: config.JUMIO_WORKFLOW_KEY }));
+  if (config.TRULIOO_TOKEN_URL && config.TRULIOO_API_URL && config.TRULIOO_CLIENT_ID && config.TRULIOO_CLIENT_SECRET) {
+    add(
+      createTruliooAdapter({
+        tokenUrl: config.TRULIOO_TOKEN_URL,
+        apiUrl: config.TRULIOO_API_URL,
+        clientId: config.TRULIOO_CLIENT_ID,
+        clientSecret: config.TRULIOO_CLIENT_SECRET,
+        configurationName: config.TRULIOO_CONFIGURATION_NAME,
+        timeoutMs: config.KYC_PROVIDER_TIMEOUT_MS,
+      }),
+    );
+  }
   return adapters;
 }

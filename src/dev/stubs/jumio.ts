@@ -70,24 +70,23 @@ export async function startJumioStub(clientId = "jumio-client-id", clientSecret 
       if (req.method === "POST" && path === "/api/v1/accounts") {
         if (!bearerOk()) return answer(401, { message: "Unauthorized" });
         if (!req.headers["user-agent"]) return answer(400, { message: "User-Agent header is required" });
-        let b: Record<string, any>;
+        let b: { customerInternalReference?: unknown; userReference?: unknown; workflowDefinition?: { key?: unknown } };
         try {
-          b = JSON.parse(body) as Record<string, any>;
+          b = JSON.parse(body) as typeof b;
         } catch {
           return answer(400, { message: "Malformed JSON" });
         }
         const ref = b.customerInternalReference;
         if (typeof ref !== "string" || ref.length < 1 || ref.length > 100 || /[<>"/;`%{}|]/.test(ref))
           return answer(400, { message: "customerInternalReference is invalid" });
-        if (b.workflowDefinition?.key === undefined) return answer(400, { message: "workflowDefinition.key is required" });
+        const workflowKey = b.workflowDefinition?.key;
+        if (workflowKey === undefined) return answer(400, { message: "workflowDefinition.key is required" });
         const accountId = randomUUID();
         const workflowExecutionId = randomUUID();
         const userReference = typeof b.userReference === "string" ? b.userReference : undefined;
-        stub.accounts.set(accountId, { customerInternalReference: ref, userReference, workflowExecutionId, workflowKey: b.workflowDefinition.key });
-        const execution = jumioExecution(accountId, workflowExecutionId, "", userReference) as Record<string, any>;
-        execution.workflow = { ...execution.workflow, status: "INITIATED", customerInternalReference: ref, definitionKey: String(b.workflowDefinition.key) };
-        delete execution.decision;
-        delete execution.completedAt;
+        stub.accounts.set(accountId, { customerInternalReference: ref, userReference, workflowExecutionId, workflowKey });
+        const { decision: _decision, completedAt: _completedAt, ...execution } = jumioExecution(accountId, workflowExecutionId, "", userReference);
+        execution.workflow = { ...execution.workflow, status: "INITIATED", customerInternalReference: ref, definitionKey: String(workflowKey) };
         stub.executions.set(`${accountId}/${workflowExecutionId}`, execution);
         const token = randomBytes(24).toString("base64url");
         return answer(200, {
