@@ -82,7 +82,12 @@ describe("config", () => {
   it("outbound settings of Onfido, Jumio and Trulioo: defaults, and each needs its provider's API settings", () => {
     const defaults = loadConfig({});
     expect([defaults.ONFIDO_WORKFLOW_ID, defaults.JUMIO_ACCOUNT_URL, defaults.TRULIOO_API_URL]).toEqual([undefined, undefined, undefined]);
-    expect([defaults.JUMIO_WORKFLOW_KEY, defaults.TRULIOO_CONFIGURATION_NAME]).toEqual([10011, "Identity Verification"]);
+    expect([defaults.JUMIO_WORKFLOW_KEY, defaults.JUMIO_LINK_LIFETIME, defaults.TRULIOO_CONFIGURATION_NAME]).toEqual([
+      10011,
+      7 * 86_400_000,
+      "Identity Verification",
+    ]);
+    expect(loadConfig({ JUMIO_LINK_LIFETIME: "30d" }).JUMIO_LINK_LIFETIME).toBe(30 * 86_400_000);
     const problems = (env: Record<string, string>) => {
       try {
         loadConfig(env);
@@ -99,6 +104,7 @@ describe("config", () => {
     expect(trulioo).toEqual(["TRULIOO_TOKEN_URL, TRULIOO_API_URL: required together with TRULIOO_CLIENT_ID, TRULIOO_CLIENT_SECRET"]);
     expect(trulioo.join("\n")).not.toContain("s3cret");
     expect(problems({ JUMIO_WORKFLOW_KEY: "0" })).toEqual([expect.stringMatching(/^JUMIO_WORKFLOW_KEY: /)]);
+    expect(problems({ JUMIO_LINK_LIFETIME: "61d" })).toEqual([expect.stringMatching(/^JUMIO_LINK_LIFETIME: expected milliseconds or a duration/)]);
     expect(
       problems({
         TRULIOO_TOKEN_URL: "https://auth-api.trulioo.com/connect/token",

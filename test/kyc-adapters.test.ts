@@ -263,7 +263,7 @@ describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliatio
       const accounts = accountsOf(id);
       expect(accounts).toHaveLength(1);
       const [accountId, account] = accounts[0]!;
-      expect(account).toEqual(expect.objectContaining({ userReference: id, workflowKey: 10011 }));
+      expect(account).toEqual(expect.objectContaining({ userReference: id, workflowKey: 10011, tokenLifetime: "604800s" }));
       const k = await kyc(id);
       expect(k).toEqual(expect.objectContaining({ provider: "jumio", status: "pending", applicantId: accountId }));
       expect(k.verificationUrl).toMatch(/^https:\/\/hookrail\.web\.amer-1\.jumio\.ai\/web\/v4\/app\?authorizationToken=/);

@@ -35,6 +35,8 @@ export interface JumioAccountRequest {
   customerInternalReference: string;
   userReference: string;
   workflowKey: number;
+  /** How long the web link stays valid, in Jumio's notation (`600s`, `30m`, `7d`). */
+  tokenLifetime: string;
 }
 
 export interface JumioClient {
@@ -98,6 +100,7 @@ export function createJumioClient(opts: JumioClientOptions): JumioClient {
           body: JSON.stringify({
             customerInternalReference: req.customerInternalReference,
             userReference: req.userReference,
+            tokenLifetime: req.tokenLifetime,
             workflowDefinition: { key: req.workflowKey },
           }),
         },

@@ -57,6 +57,8 @@ export const kycSchema = z.object({
   JUMIO_ACCOUNT_URL: optionalUrl(["https", "http"], "https://account.amer-1.jumio.ai"),
   /** The Jumio workflow definition key accounts are created with (10011: ID and identity verification). */
   JUMIO_WORKFLOW_KEY: intInRange(1, 1_000_000_000, 10011),
+  /** How long the web client link handed to the investor stays valid (Jumio's tokenLifetime: 5 minutes to 60 days; its default is 30 minutes). */
+  JUMIO_LINK_LIFETIME: duration("7d", 5 * 60_000, 60 * 86_400_000),
   /** Trulioo OAuth2 token endpoint, https://auth-api.trulioo.com/connect/token. */
   TRULIOO_TOKEN_URL: optionalUrl(["https", "http"], "https://auth-api.trulioo.com/connect/token"),
   /** Trulioo Platform API base (regional), e.g. https://api.trulioo.com; the client adds /v3/verifications. */

@@ -19,6 +19,7 @@ interface KycAdapterConfig {
   ONFIDO_WORKFLOW_ID?: string;
   JUMIO_ACCOUNT_URL?: string;
   JUMIO_WORKFLOW_KEY: number;
+  JUMIO_LINK_LIFETIME: number;
   TRULIOO_TOKEN_URL?: string;
   TRULIOO_API_URL?: string;
   TRULIOO_CLIENT_ID?: string;
@@ -59,7 +60,8 @@ export function buildKycAdapters(config: KycAdapterConfig, registry?: Registry, 
     );
   }
   if (clients.onfido && config.ONFIDO_WORKFLOW_ID) add(createOnfidoAdapter(clients.onfido, { workflowId: config.ONFIDO_WORKFLOW_ID }));
-  if (clients.jumio && config.JUMIO_ACCOUNT_URL) add(createJumioAdapter(clients.jumio, { workflowKey: config.JUMIO_WORKFLOW_KEY }));
+  if (clients.jumio && config.JUMIO_ACCOUNT_URL)
+    add(createJumioAdapter(clients.jumio, { workflowKey: config.JUMIO_WORKFLOW_KEY, linkLifetimeMs: config.JUMIO_LINK_LIFETIME }));
   if (config.TRULIOO_TOKEN_URL && config.TRULIOO_API_URL && config.TRULIOO_CLIENT_ID && config.TRULIOO_CLIENT_SECRET) {
     add(
       createTruliooAdapter({

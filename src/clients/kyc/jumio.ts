@@ -50,13 +50,14 @@ export function jumioVerdict(e: JumioWorkflowExecution, now: Date): KycVerdict |
 
 /**
  * Jumio's outbound side: `POST /api/v1/accounts` (OAuth2 bearer) with our investor id as
- * `customerInternalReference` and `userReference` and the workflow definition key; the answer's
- * `web.href` is the web client link the investor opens, the account and workflow execution ids
+ * `customerInternalReference` and `userReference`, the workflow definition key and the link's
+ * `tokenLifetime` (JUMIO_LINK_LIFETIME; Jumio's default of 30 minutes is too short for a link
+ * sent to the investor); the answer's `web.href` is the web client link the investor opens, the account and workflow execution ids
  * are what the retrieval API reads. Jumio offers no idempotency key and no lookup of an account
  * by reference, so the create goes through createOnce (./submit-once.ts): the ids are stored the
  * moment Jumio answers, and an attempt whose answer was lost is not repeated blindly.
  */
-export function createJumioAdapter(jumio: JumioClient, opts: { workflowKey: number; now?: () => number }): KycAdapter {
+export function createJumioAdapter(jumio: JumioClient, opts: { workflowKey: number; linkLifetimeMs: number; now?: () => number }): KycAdapter {
   const now = opts.now ?? Date.now;
   return {
     provider: "jumio",
@@ -70,7 +71,12 @@ export function createJumioAdapter(jumio: JumioClient, opts: { workflowKey: numb
             ? { accountId: p.accountId, workflowExecutionId: p.workflowExecutionId, webHref: p.webHref }
             : undefined,
         create: async () => {
-          const a = await jumio.createAccount({ customerInternalReference: i.id, userReference: i.id, workflowKey: opts.workflowKey });
+          const a = await jumio.createAccount({
+            customerInternalReference: i.id,
+            userReference: i.id,
+            workflowKey: opts.workflowKey,
+            tokenLifetime: `${Math.floor(opts.linkLifetimeMs / 1000)}s`,
+          });
           return { accountId: a.account.id, workflowExecutionId: a.workflowExecution.id, webHref: a.web.href };
         },
         toProgress: (v) => v,

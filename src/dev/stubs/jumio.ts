@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from "node:crypto";
  * workflow-executions/{workflowExecutionId}` needs `Authorization: Bearer <token>` (401
  * without a valid one, 404 for an unknown execution). `POST /api/v1/accounts` (Bearer, and a
  * User-Agent as Jumio requires) takes `{customerInternalReference, userReference?,
- * workflowDefinition: {key}}` and answers 200 `{timestamp, account {id}, web {href}, sdk {token},
+ * tokenLifetime?, workflowDefinition: {key}}` and answers 200 `{timestamp, account {id}, web {href}, sdk {token},
  * workflowExecution {id, credentials}}`, the execution then INITIATED in the retrieval API; 400
  * for a missing or invalid reference or key. The real account API is another host; here one
  * server answers both (`url`). `expiresIn` sets the token lifetime; `revokeTokens()` makes every
@@ -25,7 +25,10 @@ export interface JumioStub {
   clientSecret: string;
   executions: Map<string, Record<string, unknown>>;
   /** Accounts created by `POST /api/v1/accounts`: id -> the request's references and its execution. */
-  accounts: Map<string, { customerInternalReference: string; userReference?: string; workflowExecutionId: string; workflowKey: unknown }>;
+  accounts: Map<
+    string,
+    { customerInternalReference: string; userReference?: string; workflowExecutionId: string; workflowKey: unknown; tokenLifetime?: string }
+  >;
   tokenRequests: number;
   retrievals: number;
   expiresIn: number;
@@ -70,7 +73,7 @@ export async function startJumioStub(clientId = "jumio-client-id", clientSecret 
       if (req.method === "POST" && path === "/api/v1/accounts") {
         if (!bearerOk()) return answer(401, { message: "Unauthorized" });
         if (!req.headers["user-agent"]) return answer(400, { message: "User-Agent header is required" });
-        let b: { customerInternalReference?: unknown; userReference?: unknown; workflowDefinition?: { key?: unknown } };
+        let b: { customerInternalReference?: unknown; userReference?: unknown; tokenLifetime?: unknown; workflowDefinition?: { key?: unknown } };
         try {
           b = JSON.parse(body) as typeof b;
         } catch {
@@ -79,12 +82,21 @@ export async function startJumioStub(clientId = "jumio-client-id", clientSecret 
         const ref = b.customerInternalReference;
         if (typeof ref !== "string" || ref.length < 1 || ref.length > 100 || /[<>"/;`%{}|]/.test(ref))
           return answer(400, { message: "customerInternalReference is invalid" });
+        if (b.tokenLifetime !== undefined && (typeof b.tokenLifetime !== "string" || !/^([+-]?\d+)([smhd])$/.test(b.tokenLifetime))) {
+          return answer(400, { message: "tokenLifetime is invalid" });
+        }
         const workflowKey = b.workflowDefinition?.key;
         if (workflowKey === undefined) return answer(400, { message: "workflowDefinition.key is required" });
         const accountId = randomUUID();
         const workflowExecutionId = randomUUID();
         const userReference = typeof b.userReference === "string" ? b.userReference : undefined;
-        stub.accounts.set(accountId, { customerInternalReference: ref, userReference, workflowExecutionId, workflowKey });
+        stub.accounts.set(accountId, {
+          customerInternalReference: ref,
+          userReference,
+          workflowExecutionId,
+          workflowKey,
+          tokenLifetime: b.tokenLifetime as string | undefined,
+        });
         const { decision: _decision, completedAt: _completedAt, ...execution } = jumioExecution(accountId, workflowExecutionId, "", userReference);
         execution.workflow = { ...execution.workflow, status: "INITIATED", customerInternalReference: ref, definitionKey: String(workflowKey) };
         stub.executions.set(`${accountId}/${workflowExecutionId}`, execution);
