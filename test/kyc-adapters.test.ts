@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildJumio } from "../src/clients/jumio.js";
 import { buildKycAdapters, type KycAdapters, type KycSubmitContext } from "../src/clients/kyc/index.js";
@@ -8,7 +9,8 @@ import { startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
 import { startTruliooStub, type TruliooStub } from "../src/dev/stubs/trulioo.js";
 import type { Clients } from "../src/processes/clients.js";
 import type { WorkerDeps } from "../src/processors/deps.js";
-import { kycApplicationProcessor } from "../src/processors/kyc/applications.js";
+import { createTruliooAdapter } from "../src/clients/kyc/trulioo.js";
+import { kycApplicationProcessor, submitContext } from "../src/processors/kyc/applications.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet } from "./helpers/chain.js";
@@ -107,7 +109,7 @@ describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliatio
               }
               await ctx.save(patch);
             };
-            const answer = await real.submit(i, { progress: ctx.progress, save });
+            const answer = await real.submit(i, { ...ctx, save });
             if (crashAfterSubmit.delete(i.id)) throw new Error("worker died after the adapter answered, before the applicant id was stored");
             return answer;
           },
@@ -191,7 +193,7 @@ describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliatio
             verificationUrl: (run!.link as { url: string }).url,
           }),
         );
-        expect((await row(id)).kyc_submission).toEqual({ applicantId: run!.applicant_id, workflowRunId: run!.id });
+        expect((await row(id)).kyc_submission).toEqual({ applicantId: run!.applicant_id, applicantCreate: "done", workflowRunId: run!.id });
       }
       expect(onfido.applicants.size - applicantsBefore).toBe(2);
       // The retry looked the run up by tag before creating anything.
@@ -267,7 +269,12 @@ describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliatio
       const k = await kyc(id);
       expect(k).toEqual(expect.objectContaining({ provider: "jumio", status: "pending", applicantId: accountId }));
       expect(k.verificationUrl).toMatch(/^https:\/\/hookrail\.web\.amer-1\.jumio\.ai\/web\/v4\/app\?authorizationToken=/);
-      expect((await row(id)).kyc_submission).toEqual({ accountId, workflowExecutionId: account.workflowExecutionId, webHref: k.verificationUrl });
+      expect((await row(id)).kyc_submission).toEqual({
+        accountId,
+        accountCreate: "done",
+        workflowExecutionId: account.workflowExecutionId,
+        webHref: k.verificationUrl,
+      });
     });
 
     it("Jumio's answer lost before it was stored: the retry creates no second account and dead-letters naming the reference", async () => {
@@ -351,8 +358,50 @@ describe("KYC outbound adapters (Onfido, Jumio, Trulioo) and their reconciliatio
       const id = await newInvestor("trulioo");
       expect(await settled(id)).toBe("completed");
       expect(trulioo.verifies - before).toBe(1);
-      expect((await row(id)).kyc_submission).toEqual(expect.objectContaining({ recordStatus: "match" }));
-      expect((await row(id)).kyc_submission).not.toHaveProperty("verifyCreate");
+      expect((await row(id)).kyc_submission).toEqual(expect.objectContaining({ recordStatus: "match", verifyCreate: "done" }));
+    });
+
+    const bareInvestor = async () => {
+      const id = `inv-${randomUUID()}`;
+      await c.dbh.db
+        .insertInto("investors")
+        .values({ id, wallet: randomWallet(), first_name: "Ada", last_name: "Lovelace", date_of_birth: "1815-12-10", nationality: "GB" })
+        .execute();
+      return { id, firstName: "Ada", lastName: "Lovelace", dateOfBirth: "1815-12-10", nationality: "GB" };
+    };
+    const truliooAt = (apiUrl: string) =>
+      createTruliooAdapter({
+        tokenUrl: trulioo.tokenUrl,
+        apiUrl,
+        clientId: trulioo.clientId,
+        clientSecret: trulioo.clientSecret,
+        configurationName: "Identity Verification",
+        timeoutMs: 5_000,
+      });
+
+    it("two attempts racing (one whose lock expired): the conditional claim lets one verify, the other is in doubt", async () => {
+      const before = trulioo.verifies;
+      const input = await bareInvestor();
+      const adapter = truliooAt(trulioo.url);
+      const results = await Promise.allSettled([0, 1].map(() => adapter.submit(input, submitContext(c.dbh.db, input.id, null))));
+      expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+      expect((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({ kind: "in_doubt", retryable: false });
+      expect(trulioo.verifies - before).toBe(1);
+    });
+
+    it("Trulioo unreachable (connection refused): the request never left, so the marker is dropped and the retry may verify", async () => {
+      const port = await new Promise<number>((resolve) => {
+        const srv = createServer().listen(0, "127.0.0.1", () => {
+          const p = (srv.address() as { port: number }).port;
+          srv.close(() => resolve(p));
+        });
+      });
+      const input = await bareInvestor();
+      const err = await truliooAt(`http://127.0.0.1:${port}`)
+        .submit(input, submitContext(c.dbh.db, input.id, null))
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: "network", retryable: true, notSent: true });
+      expect((await row(input.id)).kyc_submission).toEqual({});
     });
 
     it("wrong client credentials: the job fails at once, naming Trulioo's refusal and no secret", async () => {

@@ -160,7 +160,10 @@ describe("KYC outbound (Sumsub) and reconciliation", () => {
       timeoutMs: 5_000,
     });
     const err = await wrong
-      .submit({ id: "x", firstName: "A", lastName: "B", dateOfBirth: "2000-01-01", nationality: "US" }, { progress: {}, save: async () => {} })
+      .submit(
+        { id: "x", firstName: "A", lastName: "B", dateOfBirth: "2000-01-01", nationality: "US" },
+        { progress: {}, save: async () => {}, claim: async () => true },
+      )
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ status: 401, retryable: false });

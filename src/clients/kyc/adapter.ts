@@ -25,6 +25,8 @@ export type KycProgress = Readonly<Record<string, string>>;
 export interface KycSubmitContext {
   progress: KycProgress;
   save(patch: Record<string, string | null>): Promise<void>;
+  /** Set `key` only if no attempt has set it; false when one has (another attempt is, or was, in flight). */
+  claim(key: string, value: string): Promise<boolean>;
 }
 
 export interface KycSubmission {

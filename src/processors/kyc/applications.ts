@@ -23,7 +23,9 @@ export async function enqueueKycApplication(queues: QueueSet, investorId: string
 
 /**
  * The adapter's view of `investors.kyc_submission`: what earlier attempts stored, and a save
- * that merges into the column (one statement, so concurrent keys of one attempt never clobber).
+ * that merges into the column (one statement, so concurrent keys of one attempt never clobber),
+ * and a claim that sets a key only where no attempt has (a conditional update: two attempts
+ * racing, e.g. one whose lock expired, cannot both start the same create).
  */
 export function submitContext(db: Kysely<Database>, investorId: string, stored: Record<string, string> | null): KycSubmitContext {
   return {
@@ -39,6 +41,16 @@ export function submitContext(db: Kysely<Database>, investorId: string, stored: 
         })
         .where("id", "=", investorId)
         .execute();
+    },
+    async claim(key, value) {
+      const claimed = await db
+        .updateTable("investors")
+        .set({ kyc_submission: sql<string>`coalesce(kyc_submission, '{}'::jsonb) || ${JSON.stringify({ [key]: value })}::jsonb`, updated_at: new Date() })
+        .where("id", "=", investorId)
+        .where(sql<boolean>`not coalesce(kyc_submission, '{}'::jsonb) ? ${key}`)
+        .returning("id")
+        .executeTakeFirst();
+      return claimed !== undefined;
     },
   };
 }
