@@ -79,6 +79,42 @@ describe("config", () => {
     expect(problems.join("\n")).not.toContain("s3cret");
   });
 
+  it("outbound settings of Onfido, Jumio and Trulioo: defaults, and each needs its provider's API settings", () => {
+    const defaults = loadConfig({});
+    expect([defaults.ONFIDO_WORKFLOW_ID, defaults.JUMIO_ACCOUNT_URL, defaults.TRULIOO_API_URL]).toEqual([undefined, undefined, undefined]);
+    expect([defaults.JUMIO_WORKFLOW_KEY, defaults.JUMIO_LINK_LIFETIME, defaults.TRULIOO_CONFIGURATION_NAME]).toEqual([
+      10011,
+      7 * 86_400_000,
+      "Identity Verification",
+    ]);
+    expect(loadConfig({ JUMIO_LINK_LIFETIME: "30d" }).JUMIO_LINK_LIFETIME).toBe(30 * 86_400_000);
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ ONFIDO_WORKFLOW_ID: "wf" })).toEqual(["ONFIDO_API_URL, ONFIDO_API_TOKEN: required with ONFIDO_WORKFLOW_ID"]);
+    expect(problems({ JUMIO_ACCOUNT_URL: "https://account.amer-1.jumio.ai" })).toEqual([
+      "JUMIO_TOKEN_URL, JUMIO_API_URL, JUMIO_CLIENT_ID, JUMIO_CLIENT_SECRET: required with JUMIO_ACCOUNT_URL",
+    ]);
+    const trulioo = problems({ TRULIOO_CLIENT_ID: "id", TRULIOO_CLIENT_SECRET: "s3cret-trulioo" });
+    expect(trulioo).toEqual(["TRULIOO_TOKEN_URL, TRULIOO_API_URL: required together with TRULIOO_CLIENT_ID, TRULIOO_CLIENT_SECRET"]);
+    expect(trulioo.join("\n")).not.toContain("s3cret");
+    expect(problems({ JUMIO_WORKFLOW_KEY: "0" })).toEqual([expect.stringMatching(/^JUMIO_WORKFLOW_KEY: /)]);
+    expect(problems({ JUMIO_LINK_LIFETIME: "61d" })).toEqual([expect.stringMatching(/^JUMIO_LINK_LIFETIME: expected milliseconds or a duration/)]);
+    expect(
+      problems({
+        TRULIOO_TOKEN_URL: "https://auth-api.trulioo.com/connect/token",
+        TRULIOO_API_URL: "https://api.trulioo.com",
+        TRULIOO_CLIENT_ID: "id",
+        TRULIOO_CLIENT_SECRET: "secret",
+      }),
+    ).toEqual([]);
+  });
+
   it("a process with two bad variables exits 1 with one readable message and no stack", async () => {
     const p = spawnNode(`${ROOT}dist/src/bin/web.js`, [], { PATH: process.env.PATH, PORT: "-1", WORKER_CONCURRENCY: "lots" });
     const { code } = await p.exited;

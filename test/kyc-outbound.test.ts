@@ -75,13 +75,13 @@ describe("KYC outbound (Sumsub) and reconciliation", () => {
           const real = deps.kycAdapters.sumsub!;
           const crashing: KycAdapter = {
             ...real,
-            submit: async (i) => {
-              const answer = await real.submit(i);
+            submit: async (i, ctx) => {
+              const answer = await real.submit(i, ctx);
               if (crashOnce.delete(i.id)) throw new Error("worker died after Sumsub answered, before the applicant id was stored");
               return answer;
             },
           };
-          return kycApplicationProcessor({ db: deps.db, adapters: { sumsub: crashing } });
+          return kycApplicationProcessor({ db: deps.db, queues: deps.queues, adapters: { sumsub: crashing } });
         },
       },
     });
@@ -159,7 +159,12 @@ describe("KYC outbound (Sumsub) and reconciliation", () => {
       linkTtlSeconds: 600,
       timeoutMs: 5_000,
     });
-    const err = await wrong.submit({ id: "x", firstName: "A", lastName: "B", dateOfBirth: "2000-01-01", nationality: "US" }).catch((e: unknown) => e);
+    const err = await wrong
+      .submit(
+        { id: "x", firstName: "A", lastName: "B", dateOfBirth: "2000-01-01", nationality: "US" },
+        { progress: {}, save: async () => {}, claim: async () => true },
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ status: 401, retryable: false });
     expect(String((err as Error).message)).not.toContain("not-the-secret");
@@ -171,7 +176,7 @@ describe("KYC outbound (Sumsub) and reconciliation", () => {
         createSumsubAdapter({ baseUrl: sumsub.url, appToken: sumsub.appToken, secretKey, levelName: "basic-kyc-level", linkTtlSeconds: 600, timeoutMs: 5_000 }),
         { timeoutMs: 10_000, errorThresholdPercentage: 50, resetTimeoutMs: 60_000, volumeThreshold: 2 },
       );
-    const ref = { applicantId: "nobody", investorId: "nobody" };
+    const ref = { applicantId: "nobody", investorId: "nobody", progress: {} };
     const refused = adapterWith("not-the-secret");
     for (let n = 0; n < 3; n++) expect(await refused.status(ref).catch((e: unknown) => e)).toMatchObject({ status: 401 });
     const failing = adapterWith(sumsub.secretKey);

@@ -13,6 +13,7 @@ import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
 import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
 import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
+import { startTruliooStub, type TruliooStub } from "../dev/stubs/trulioo.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
 import { buildClients, closeClients } from "../processes/clients.js";
 import { startWebSide } from "../processes/web.js";
@@ -33,7 +34,8 @@ let registrarStub: RegistrarStub | undefined;
 let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
-const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close()].map((p) => p?.catch(() => {})));
+let truliooStub: TruliooStub | undefined;
+const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close(), truliooStub?.close()].map((p) => p?.catch(() => {})));
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -78,6 +80,7 @@ try {
     onfidoStub = await startOnfidoStub(`api_sandbox.${randomBytes(12).toString("base64url")}`);
     env.ONFIDO_API_URL = onfidoStub.url;
     env.ONFIDO_API_TOKEN = onfidoStub.apiToken;
+    env.ONFIDO_WORKFLOW_ID ||= onfidoStub.workflowId;
   }
   if (!env.JUMIO_API_URL && !env.JUMIO_TOKEN_URL) {
     jumioStub = await startJumioStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));
@@ -85,8 +88,16 @@ try {
     env.JUMIO_API_URL = jumioStub.url;
     env.JUMIO_CLIENT_ID = jumioStub.clientId;
     env.JUMIO_CLIENT_SECRET = jumioStub.clientSecret;
+    env.JUMIO_ACCOUNT_URL ||= jumioStub.url;
     // Jumio settings require an allowlist (its callbacks are unsigned): loopback, in dev.
     env.JUMIO_IP_ALLOWLIST ||= "127.0.0.1/32,::1/128";
+  }
+  if (!env.TRULIOO_API_URL && !env.TRULIOO_TOKEN_URL) {
+    truliooStub = await startTruliooStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));
+    env.TRULIOO_TOKEN_URL = truliooStub.tokenUrl;
+    env.TRULIOO_API_URL = truliooStub.url;
+    env.TRULIOO_CLIENT_ID = truliooStub.clientId;
+    env.TRULIOO_CLIENT_SECRET = truliooStub.clientSecret;
   }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
@@ -137,8 +148,8 @@ try {
           ]),
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
-      `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
-      '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
+      `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}, Trulioo ${truliooStub ? `stub at ${truliooStub.url}` : config.TRULIOO_API_URL}`,
+      '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido, jumio, trulioo), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,
   );

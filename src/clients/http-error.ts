@@ -1,5 +1,9 @@
 /** Why a call to a provider's API failed, and whether trying again may cure it. */
-export type ProviderErrorKind = "http_5xx" | "http_429" | "http_4xx" | "network" | "bad_response";
+/**
+ * `in_doubt`: a create the provider may or may not have carried out (its answer was lost) and
+ * that it offers no way to look up: retrying could create a second one, so it is never retried.
+ */
+export type ProviderErrorKind = "http_5xx" | "http_429" | "http_4xx" | "network" | "bad_response" | "in_doubt";
 
 /** Errors a retry may cure (5xx, 429, timeouts, network) vs. ones it won't (most 4xx). */
 export class ProviderError extends Error {
@@ -9,6 +13,8 @@ export class ProviderError extends Error {
     readonly retryable: boolean,
     /** The HTTP status, when the provider answered one. */
     readonly status?: number,
+    /** True when the request never reached the provider (refused connection, unknown host): nothing happened there. */
+    readonly notSent = false,
   ) {
     super(message);
     this.name = "ProviderError";
@@ -25,6 +31,9 @@ export interface CallOptions {
   refused?: string;
 }
 
+/** Connection errors before any byte of the request left (undici's fetch puts the code in `cause`). */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
 /**
  * One HTTP call to a provider, classified the same way for every client: no answer or a
  * timeout is `network` (retryable), 429 and 5xx are retryable, other 4xx are not unless the
@@ -35,7 +44,14 @@ export async function callProvider(url: string | URL, init: RequestInit, opts: C
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(opts.timeoutMs) });
   } catch (err) {
-    throw new ProviderError(`${opts.provider} unreachable: ${(err as Error).message}`, "network", true);
+    const code = ((err as { cause?: { code?: unknown } }).cause?.code ?? "") as string;
+    throw new ProviderError(
+      `${opts.provider} unreachable: ${(err as Error).message}${code ? ` (${code})` : ""}`,
+      "network",
+      true,
+      undefined,
+      NOT_SENT.has(code),
+    );
   }
   if (res.ok) return res;
   // The body is not read further; release the socket.

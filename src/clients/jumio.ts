@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { callProvider, jsonBody, ProviderError } from "./http-error.js";
-
-const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.number().positive(), token_type: z.string() });
+import { jsonBody, ProviderError } from "./http-error.js";
+import { bearerCall, clientCredentials } from "./oauth2.js";
 
 /** Workflow details as `GET /api/v1/accounts/{accountId}/workflow-executions/{workflowExecutionId}` return them (what we read). */
 const executionSchema = z.looseObject({
@@ -23,84 +22,91 @@ const executionSchema = z.looseObject({
 });
 export type JumioWorkflowExecution = z.output<typeof executionSchema>;
 
+/** `POST /api/v1/accounts` as it answers (what we read): the account, the web client's link, the workflow execution. */
+const accountSchema = z.looseObject({
+  account: z.looseObject({ id: z.string().min(1) }),
+  web: z.looseObject({ href: z.string().url() }),
+  workflowExecution: z.looseObject({ id: z.string().min(1) }),
+});
+export type JumioAccount = z.output<typeof accountSchema>;
+
+export interface JumioAccountRequest {
+  /** Our investor id: the reference of the request and of the end user (no personal data, as Jumio asks). */
+  customerInternalReference: string;
+  userReference: string;
+  workflowKey: number;
+  /** How long the web link stays valid, in Jumio's notation (`600s`, `30m`, `7d`). */
+  tokenLifetime: string;
+}
+
 export interface JumioClient {
   getWorkflowExecution(accountId: string, workflowExecutionId: string): Promise<JumioWorkflowExecution>;
+  createAccount(req: JumioAccountRequest): Promise<JumioAccount>;
 }
 
 export interface JumioClientOptions {
   tokenUrl: string;
   apiUrl: string;
+  /** The account API's base (https://account.amer-1.jumio.ai); only needed to create accounts. */
+  accountUrl?: string;
   clientId: string;
   clientSecret: string;
   timeoutMs: number;
   now?: () => number;
 }
 
-/** Renew this long before the token's stated expiry, so a request never carries one that lapses in flight. */
-const EXPIRY_MARGIN_MS = 60_000;
-
 /**
- * Jumio's KYX APIs as documented (https://documentation.jumio.ai, "Authorization" and
- * "Retrieval"): an OAuth2 client-credentials token from the token URL (HTTP Basic client id and
- * secret, `grant_type=client_credentials`, answering `{access_token, expires_in, token_type}`),
- * then `Authorization: Bearer` on the retrieval API. Jumio asks that a token be reused until it
- * expires (60 minutes) rather than fetched per call, so it is cached; concurrent jobs share one
- * fetch. A 401 from the API drops the cached token (revoked or expired early) and retries.
+ * Jumio's KYX APIs as documented (https://documentation.jumio.ai, "Authorization", "Account"
+ * and "Retrieval"): an OAuth2 client-credentials token from the token URL (HTTP Basic client id
+ * and secret), cached until it expires (./oauth2.ts), then `Authorization: Bearer` on the
+ * account API (`POST /api/v1/accounts`, which also needs a User-Agent) and the retrieval API.
  */
 export function createJumioClient(opts: JumioClientOptions): JumioClient {
-  const now = opts.now ?? Date.now;
   const api = opts.apiUrl.replace(/\/+$/, "");
-  let cached: { token: string; renewAt: number } | undefined;
-  let inFlight: Promise<string> | undefined;
-
-  async function fetchToken(): Promise<string> {
-    const res = await callProvider(
-      opts.tokenUrl,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${Buffer.from(`${opts.clientId}:${opts.clientSecret}`).toString("base64")}`,
-          accept: "application/json",
-          "content-type": "application/x-www-form-urlencoded",
-        },
-        body: "grant_type=client_credentials",
-      },
-      { provider: "Jumio OAuth2", timeoutMs: opts.timeoutMs, refused: "refused the client credentials" },
-    );
-    const parsed = tokenSchema.safeParse(await jsonBody(res, "Jumio OAuth2"));
-    if (!parsed.success) throw new ProviderError("Jumio OAuth2 answer has an unexpected shape", "bad_response", true);
-    cached = { token: parsed.data.access_token, renewAt: now() + parsed.data.expires_in * 1000 - EXPIRY_MARGIN_MS };
-    return cached.token;
-  }
-
-  function token(): Promise<string> {
-    if (cached && now() < cached.renewAt) return Promise.resolve(cached.token);
-    inFlight ??= fetchToken().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
+  const tokens = clientCredentials({
+    provider: "Jumio OAuth2",
+    tokenUrl: opts.tokenUrl,
+    clientId: opts.clientId,
+    clientSecret: opts.clientSecret,
+    credentialsIn: "basic",
+    timeoutMs: opts.timeoutMs,
+    now: opts.now,
+  });
+  const read = async <S extends z.ZodType>(res: Response, schema: S, what: string): Promise<z.output<S>> => {
+    const parsed = schema.safeParse(await jsonBody(res, "Jumio"));
+    if (!parsed.success) throw new ProviderError(`Jumio ${what} has an unexpected shape`, "bad_response", true);
+    return parsed.data;
+  };
 
   return {
     async getWorkflowExecution(accountId, workflowExecutionId) {
-      const bearer = await token();
       const url = `${api}/api/v1/accounts/${encodeURIComponent(accountId)}/workflow-executions/${encodeURIComponent(workflowExecutionId)}`;
-      let res: Response;
-      try {
-        res = await callProvider(
-          url,
-          { method: "GET", headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } },
-          // 401: the token was revoked or expired early; a retry fetches a new one.
-          { provider: "Jumio", timeoutMs: opts.timeoutMs, retryable4xx: [401], refused: "refused to return the workflow execution" },
-        );
-      } catch (err) {
-        // The only retryable 4xx listed is 401.
-        if (err instanceof ProviderError && err.kind === "http_4xx" && err.retryable) cached = undefined;
-        throw err;
-      }
-      const parsed = executionSchema.safeParse(await jsonBody(res, "Jumio"));
-      if (!parsed.success) throw new ProviderError("Jumio workflow execution has an unexpected shape", "bad_response", true);
-      return parsed.data;
+      const res = await bearerCall(
+        tokens,
+        url,
+        { method: "GET" },
+        { provider: "Jumio", timeoutMs: opts.timeoutMs, refused: "refused to return the workflow execution" },
+      );
+      return read(res, executionSchema, "workflow execution");
+    },
+    async createAccount(req) {
+      if (!opts.accountUrl) throw new ProviderError("Jumio account API is not configured (JUMIO_ACCOUNT_URL)", "http_4xx", false);
+      const res = await bearerCall(
+        tokens,
+        `${opts.accountUrl.replace(/\/+$/, "")}/api/v1/accounts`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", "user-agent": "hookrail" },
+          body: JSON.stringify({
+            customerInternalReference: req.customerInternalReference,
+            userReference: req.userReference,
+            tokenLifetime: req.tokenLifetime,
+            workflowDefinition: { key: req.workflowKey },
+          }),
+        },
+        { provider: "Jumio", timeoutMs: opts.timeoutMs, refused: "refused to create the account" },
+      );
+      return read(res, accountSchema, "account");
     },
   };
 }
@@ -109,11 +115,12 @@ export function createJumioClient(opts: JumioClientOptions): JumioClient {
 export function buildJumio(config: {
   JUMIO_TOKEN_URL?: string;
   JUMIO_API_URL?: string;
+  JUMIO_ACCOUNT_URL?: string;
   JUMIO_CLIENT_ID?: string;
   JUMIO_CLIENT_SECRET?: string;
   KYC_PROVIDER_TIMEOUT_MS: number;
 }): JumioClient | undefined {
   const { JUMIO_TOKEN_URL: tokenUrl, JUMIO_API_URL: apiUrl, JUMIO_CLIENT_ID: clientId, JUMIO_CLIENT_SECRET: clientSecret } = config;
   if (!tokenUrl || !apiUrl || !clientId || !clientSecret) return undefined;
-  return createJumioClient({ tokenUrl, apiUrl, clientId, clientSecret, timeoutMs: config.KYC_PROVIDER_TIMEOUT_MS });
+  return createJumioClient({ tokenUrl, apiUrl, accountUrl: config.JUMIO_ACCOUNT_URL, clientId, clientSecret, timeoutMs: config.KYC_PROVIDER_TIMEOUT_MS });
 }

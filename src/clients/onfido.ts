@@ -31,9 +31,32 @@ const reportSchema = z.looseObject({
 });
 export type OnfidoReport = z.output<typeof reportSchema>;
 
+/** An applicant as `POST /v3.6/applicants` answers it (what we read). */
+const applicantSchema = z.looseObject({ id: z.string().min(1) });
+
+/** A Studio workflow run as `POST /v3.6/workflow_runs` and `GET /v3.6/workflow_runs[/{id}]` return it (what we read). */
+const workflowRunSchema = z.looseObject({
+  id: z.string().min(1),
+  applicant_id: z.string().min(1),
+  workflow_id: z.string().nullish(),
+  status: z.string().nullish(),
+  customer_user_id: z.string().nullish(),
+  tags: z.array(z.string()).nullish(),
+  link: z.looseObject({ url: z.string().nullish() }).nullish(),
+  reasons: z.array(z.string()).nullish(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+});
+export type OnfidoWorkflowRun = z.output<typeof workflowRunSchema>;
+
 export interface OnfidoClient {
   getCheck(id: string): Promise<OnfidoCheck>;
   getReport(id: string): Promise<OnfidoReport>;
+  createApplicant(a: { first_name: string; last_name: string; dob: string }): Promise<{ id: string }>;
+  createWorkflowRun(r: { workflow_id: string; applicant_id: string; customer_user_id: string; tags: string[] }): Promise<OnfidoWorkflowRun>;
+  /** `GET /v3.6/workflow_runs?tags=...`: the runs carrying every tag given (first page, newest first). */
+  findWorkflowRuns(tags: string[]): Promise<OnfidoWorkflowRun[]>;
+  getWorkflowRun(id: string): Promise<OnfidoWorkflowRun>;
 }
 
 /**
@@ -44,19 +67,26 @@ export interface OnfidoClient {
  */
 export function createOnfidoClient(opts: { baseUrl: string; apiToken: string; timeoutMs: number }): OnfidoClient {
   const base = opts.baseUrl.replace(/\/+$/, "");
-  const get = async <S extends z.ZodType>(path: string, schema: S, what: string): Promise<z.output<S>> => {
+  const call = async <S extends z.ZodType>(method: "GET" | "POST", path: string, schema: S, what: string, body?: unknown): Promise<z.output<S>> => {
+    const headers: Record<string, string> = { authorization: `Token token=${opts.apiToken}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
     const res = await callProvider(
       `${base}/${ONFIDO_API_VERSION}/${path}`,
-      { method: "GET", headers: { authorization: `Token token=${opts.apiToken}`, accept: "application/json" } },
-      { provider: "Onfido", timeoutMs: opts.timeoutMs, refused: `refused to return the ${what}` },
+      { method, headers, body: body === undefined ? undefined : JSON.stringify(body) },
+      { provider: "Onfido", timeoutMs: opts.timeoutMs, refused: method === "GET" ? `refused to return the ${what}` : `refused to create the ${what}` },
     );
     const parsed = schema.safeParse(await jsonBody(res, "Onfido"));
     if (!parsed.success) throw new ProviderError(`Onfido ${what} has an unexpected shape`, "bad_response", true);
     return parsed.data;
   };
   return {
-    getCheck: (id) => get(`checks/${encodeURIComponent(id)}`, checkSchema, "check"),
-    getReport: (id) => get(`reports/${encodeURIComponent(id)}`, reportSchema, "report"),
+    getCheck: (id) => call("GET", `checks/${encodeURIComponent(id)}`, checkSchema, "check"),
+    getReport: (id) => call("GET", `reports/${encodeURIComponent(id)}`, reportSchema, "report"),
+    createApplicant: (a) => call("POST", "applicants", applicantSchema, "applicant", a),
+    createWorkflowRun: (r) => call("POST", "workflow_runs", workflowRunSchema, "workflow run", r),
+    findWorkflowRuns: (tags) =>
+      call("GET", `workflow_runs?${tags.map((t) => `tags=${encodeURIComponent(t)}`).join("&")}`, z.array(workflowRunSchema), "workflow runs"),
+    getWorkflowRun: (id) => call("GET", `workflow_runs/${encodeURIComponent(id)}`, workflowRunSchema, "workflow run"),
   };
 }
 

@@ -120,6 +120,8 @@ export interface InvestorsTable {
   kyc_applicant_id: ColumnType<string | null, string | null | undefined, string | null>;
   kyc_verification_url: ColumnType<string | null, string | null | undefined, string | null>;
   kyc_submitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** An outbound adapter's progress at the provider (KycProgress), kept so a retry resumes instead of creating twice. */
+  kyc_submission: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -47,6 +47,8 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     chain.monitor.onFinal("mint", mintFinality(c.metrics));
     chain.monitor.start();
   }
+  const onfido = buildOnfido(c.config);
+  const jumio = buildJumio(c.config);
   const deps: WorkerDeps = {
     config: c.config,
     db: c.dbh.db,
@@ -56,9 +58,9 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     chain,
     screening: buildScreening(c.config, c.metrics.registry),
     registrar: buildRegistrar(c.config),
-    onfido: buildOnfido(c.config),
-    jumio: buildJumio(c.config),
-    kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
+    onfido,
+    jumio,
+    kycAdapters: buildKycAdapters(c.config, c.metrics.registry, { onfido, jumio }),
     ...(hooks.mintBatcher ? { hooks: { mintBatcher: hooks.mintBatcher } } : {}),
   };
   const host = startWorkers({

@@ -18,7 +18,7 @@ export function behindBreaker(adapter: KycAdapter, opts: BreakerOptions, registr
   if (registry) watchBreaker(registry, adapter.provider, breaker);
   return {
     provider: adapter.provider,
-    submit: (i) => breaker.fire(() => adapter.submit(i)) as ReturnType<KycAdapter["submit"]>,
+    submit: (i, ctx) => breaker.fire(() => adapter.submit(i, ctx)) as ReturnType<KycAdapter["submit"]>,
     status: (ref) => breaker.fire(() => adapter.status(ref)) as ReturnType<KycAdapter["status"]>,
     retryAfterMs: () => breaker.retryAfterMs(),
   };

@@ -1,5 +1,5 @@
 import type { JumioClient, JumioWorkflowExecution } from "../../clients/jumio.js";
-import type { KycStatus } from "../../db/schema.js";
+import { jumioStatus, jumioVerdictKey } from "../../clients/kyc/jumio.js";
 import type { Processor } from "../../queues/queue-module.js";
 import type { JumioJob, JumioPayload } from "../../server/webhooks/providers/jumio.js";
 import { parseProviderTime } from "../../validation/provider-time.js";
@@ -8,25 +8,14 @@ import { recordOutcome, type KycDeps, type KycOutcome } from "./apply-outcome.js
 import { providerCall } from "../../queues/provider-call.js";
 
 /**
- * Jumio's workflow decision (`decision.type`): PASSED -> approved; REJECTED -> rejected;
- * WARNING (passed with findings Jumio leaves to the client's policy) -> in review; NOT_EXECUTED
- * (a capability could not run, e.g. unusable images) -> resubmission requested.
- */
-const DECISION_STATUS: Record<string, KycStatus> = {
-  PASSED: "approved",
-  REJECTED: "rejected",
-  WARNING: "in_review",
-  NOT_EXECUTED: "resubmission_requested",
-};
-
-/**
- * A callback and, for PROCESSED, the execution's details as retrieved. ACQUIRED (the user has
- * handed in everything, processing started) -> in review; other states carry no verdict.
+ * A callback and, for PROCESSED, the execution's details as retrieved, mapped by jumioStatus
+ * (PASSED, REJECTED, WARNING, NOT_EXECUTED; ACQUIRED -> in review; other states no verdict). Its
+ * verdict key is the poll's, so a status learned by polling and its callback apply once.
  */
 export function mapJumio(p: JumioPayload, execution: JumioWorkflowExecution | undefined, receivedAt: string): KycOutcome | undefined {
   const state = p.workflowExecution.status;
   const decision = execution?.decision?.type;
-  const status = state === "PROCESSED" ? (decision ? DECISION_STATUS[decision] : undefined) : state === "ACQUIRED" ? "in_review" : undefined;
+  const status = jumioStatus(state, decision);
   const investorId = p.userReference || execution?.workflow.userReference;
   if (!status || !investorId) return undefined;
   const at = parseProviderTime(p.callbackSentAt) ?? new Date(receivedAt);
@@ -37,6 +26,7 @@ export function mapJumio(p: JumioPayload, execution: JumioWorkflowExecution | un
     investor: { by: "id", value: investorId },
     status,
     eventAt: at,
+    verdictKey: jumioVerdictKey(p.workflowExecution.id, status),
     details: {
       accountId: p.account.id,
       workflowExecutionId: p.workflowExecution.id,

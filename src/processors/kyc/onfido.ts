@@ -1,5 +1,6 @@
 import { UnrecoverableError } from "bullmq";
-import { INVESTOR_TAG_PREFIX, type OnfidoCheck, type OnfidoClient } from "../../clients/onfido.js";
+import { onfidoRunVerdict } from "../../clients/kyc/onfido.js";
+import { INVESTOR_TAG_PREFIX, type OnfidoCheck, type OnfidoClient, type OnfidoWorkflowRun } from "../../clients/onfido.js";
 import type { KycStatus } from "../../db/schema.js";
 import type { Processor } from "../../queues/queue-module.js";
 import type { OnfidoJob, OnfidoPayload } from "../../server/webhooks/providers/onfido.js";
@@ -41,6 +42,28 @@ export function mapOnfidoCheck(check: OnfidoCheck, p: OnfidoPayload["payload"], 
   };
 }
 
+/**
+ * A completed Studio workflow run (the outbound side creates one per investor), read from the
+ * API: its status through the same mapping and verdict key as the poll, so a verdict learned by
+ * polling and this webhook apply once. Investor: `customer_user_id`, else the investor tag.
+ */
+export function mapOnfidoRun(run: OnfidoWorkflowRun, p: OnfidoPayload["payload"], receivedAt: string): KycOutcome | undefined {
+  const verdict = onfidoRunVerdict(run, new Date(receivedAt));
+  if (verdict === "pending") return undefined;
+  const investorId = run.customer_user_id || run.tags?.find((t) => t.startsWith(INVESTOR_TAG_PREFIX))?.slice(INVESTOR_TAG_PREFIX.length);
+  if (!investorId) throw new UnrecoverableError(`Onfido workflow run ${run.id} has no customer_user_id`);
+  return {
+    source: "onfido",
+    eventKey: `onfido:workflow_run:${run.id}:${run.status}`,
+    eventType: p.action,
+    investor: { by: "id", value: investorId },
+    status: verdict.status,
+    eventAt: parseProviderTime(p.object.completed_at_iso8601) ?? verdict.eventAt,
+    verdictKey: verdict.verdictKey,
+    details: verdict.details,
+  };
+}
+
 /** Which check an event is about: a check event names it, a report event names its report. */
 async function checkOf(onfido: OnfidoClient, p: OnfidoPayload["payload"]): Promise<OnfidoCheck | undefined> {
   if (p.action === "check.completed") return providerCall(() => onfido.getCheck(p.object.id));
@@ -53,12 +76,17 @@ async function checkOf(onfido: OnfidoClient, p: OnfidoPayload["payload"]): Promi
 
 /**
  * `kyc-onfido`: check.completed and report.completed carry only the object's id, so the check
- * is read from Onfido's API; its result is the outcome. Other events carry no verdict.
+ * is read from Onfido's API; its result is the outcome. workflow_run.completed reads the run.
+ * Other events carry no verdict.
  */
 export const onfidoEventProcessor =
   (deps: KycDeps & { onfido: OnfidoClient }): Processor<OnfidoJob> =>
   async (data, job, log) => {
     const p = data.payload.payload;
+    if (p.action === "workflow_run.completed") {
+      const run = await providerCall(() => deps.onfido.getWorkflowRun(p.object.id));
+      return recordOutcome(deps, mapOnfidoRun(run, p, data.receivedAt), job.id, log, { action: p.action, objectId: p.object.id, runStatus: run.status });
+    }
     const check = await checkOf(deps.onfido, p);
     const outcome = check ? mapOnfidoCheck(check, p, data.receivedAt) : undefined;
     return recordOutcome(deps, outcome, job.id, log, { action: p.action, objectId: p.object.id, checkStatus: check?.status });

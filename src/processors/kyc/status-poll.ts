@@ -25,19 +25,20 @@ export async function enqueueStatusPolls(queues: QueueSet, runMillis: number, in
 }
 
 /**
- * A polled verdict as an outcome. The event key is the verdict's own (`<verdictKey>:poll`), so
- * polling the same verdict again is a duplicate; a webhook of the same verdict, whenever it
- * comes, carries the same verdictKey and applyKycOutcome records it as a restatement.
+ * A verdict read from the provider's API (a poll, or the answer to the submission) as an
+ * outcome. The event key is the verdict's own (`<verdictKey>:<channel>`), so reading the same
+ * verdict again is a duplicate; a webhook of the same verdict, whenever it comes, carries the
+ * same verdictKey and applyKycOutcome records it as a restatement.
  */
-export const polledOutcome = (provider: KycProvider, investorId: string, v: KycVerdict): KycOutcome => ({
+export const verdictOutcome = (provider: KycProvider, investorId: string, v: KycVerdict, channel: "poll" | "submit"): KycOutcome => ({
   source: provider,
-  eventKey: `${v.verdictKey}:poll`,
-  eventType: `poll/${v.eventType}`,
+  eventKey: `${v.verdictKey}:${channel}`,
+  eventType: `${channel}/${v.eventType}`,
   investor: { by: "id", value: investorId },
   status: v.status,
   eventAt: v.eventAt,
   verdictKey: v.verdictKey,
-  details: { ...v.details, polled: true },
+  details: { ...v.details, ...(channel === "poll" ? { polled: true } : {}) },
 });
 
 /** Poll one investor's provider; applies through the same outcome step as the webhooks. */
@@ -46,7 +47,7 @@ export const kycStatusProcessor =
   async ({ investorId }, job, log, token) => {
     const investor = await deps.db
       .selectFrom("investors")
-      .select(["id", "kyc_provider", "kyc_applicant_id", "kyc_status"])
+      .select(["id", "kyc_provider", "kyc_applicant_id", "kyc_status", "kyc_submission"])
       .where("id", "=", investorId)
       .executeTakeFirst();
     if (!investor?.kyc_provider || !investor.kyc_applicant_id) return { outcome: "no_applicant", investorId };
@@ -55,9 +56,10 @@ export const kycStatusProcessor =
     const adapter = deps.adapters[investor.kyc_provider];
     if (!adapter) return { outcome: "provider_off", investorId, provider: investor.kyc_provider };
     const applicantId = investor.kyc_applicant_id;
-    const verdict = await circuitCall(() => adapter.status({ applicantId, investorId }), adapter, job, token);
+    const progress = investor.kyc_submission ?? {};
+    const verdict = await circuitCall(() => adapter.status({ applicantId, investorId, progress }), adapter, job, token);
     if (verdict === "pending") return { outcome: "pending", investorId };
-    const r = await applyKycOutcome(deps, polledOutcome(investor.kyc_provider, investorId, verdict), job.id);
+    const r = await applyKycOutcome(deps, verdictOutcome(investor.kyc_provider, investorId, verdict, "poll"), job.id);
     log.info({ investorId, kycStatus: verdict.status, applied: r.applied, duplicate: r.duplicate, released: r.released.length }, "KYC status polled");
     return r;
   };
