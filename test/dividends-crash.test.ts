@@ -36,6 +36,8 @@ describe("a dividend worker killed mid-payout", () => {
         DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
         DIVIDEND_BATCH_SIZE: "2",
         DIVIDEND_PAYOUT_CONCURRENCY: "1",
+        // The killed run's job is handed out again within seconds, not a minute.
+        WORKER_LOCK_DURATION_MS: "5000",
       }),
     );
     workers.push(w);
