@@ -5,7 +5,9 @@ import { sepaCreditor } from "../src/config/sepa.js";
 import { startSepaBankStub, type SepaBankStub } from "../src/dev/stubs/sepa-bank.js";
 import { createLogger } from "../src/log.js";
 import type { Clients } from "../src/processes/clients.js";
+import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
 import { runCollection } from "../src/processors/sepa/collection.js";
+import { registerSchedulers } from "../src/schedulers/register.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { waitFor } from "./helpers/env.js";
@@ -193,6 +195,14 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
       [2, "150.50", [["FRST", "2031-03-15", "150.50"]]],
       [2, "150.50", [["RCUR", "2031-04-15", "150.50"]]],
     ]);
+    // The check can fail: a file missing a mandatory element, with children out of order, or a bad amount.
+    expect(checkPain008(files[0]!.replace(/<ReqdColltnDt>[^<]*<\/ReqdColltnDt>/, "")).problems).toContain("CstmrDrctDbtInitn/PmtInf: missing ReqdColltnDt");
+    expect(checkPain008(files[0]!.replace(/(<MsgId>[^<]*<\/MsgId>)(<CreDtTm>[^<]*<\/CreDtTm>)/, "$2$1")).problems).toContain(
+      "CstmrDrctDbtInitn/GrpHdr: MsgId out of order",
+    );
+    expect(checkPain008(files[0]!.replace(">100.00<", ">100.001<")).problems).toEqual(
+      expect.arrayContaining([expect.stringContaining('"100.001" is not a valid InstdAmt')]),
+    );
     const e2e = (await Promise.all([s1, s2].map((s) => debitsOf(s.id)))).flat();
     expect(summaries.flatMap((s) => s.blocks.flatMap((b) => b.debits.map((d) => d.endToEndId))).sort()).toEqual(e2e.map((d) => d.end_to_end_id).sort());
     for (const summary of summaries) {
@@ -210,6 +220,16 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
       .where("msg_id", "=", first.submitted[0].msgId)
       .executeTakeFirstOrThrow();
     expect(stored).toEqual({ msg_id: first.submitted[0].msgId, document: files[0], bank_file_id: bank.files.get(stored.msg_id!)!.fileId, status: "submitted" });
+  });
+
+  it("the collection runs on its own scheduler, daily at 06:00 UTC by default", async () => {
+    await registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+    const queue = c.queues.queue("sepa-collection");
+    try {
+      expect(await queue.getJobScheduler("sepa-collection-daily")).toEqual(expect.objectContaining({ pattern: "0 6 * * *", tz: "UTC", name: "collect" }));
+    } finally {
+      for (const m of QUEUE_MODULES) if (m.scheduler) await c.queues.queue(m.name).removeJobScheduler(m.scheduler.id);
+    }
   });
 
   it("a run killed after submitting and before recording: the rerun submits the same MsgId, the bank's duplicate counts as success, nothing is collected twice", async () => {

@@ -1,4 +1,6 @@
+import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
+import { ProviderError } from "../clients/http-error.js";
 import { sepaCreditor } from "../config/sepa.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import { utcDay } from "../validation/calendar.js";
@@ -34,7 +36,10 @@ export const sepaCollectionQueue = defineQueue({
     const lead = { FRST: config.SEPA_LEAD_DAYS_FRST, RCUR: config.SEPA_LEAD_DAYS_RCUR };
     return async (data, job, log) => {
       const runDay = data.date ?? utcDay(job.opts.prevMillis ?? job.timestamp);
-      const result = await runCollection({ db, bank: sepaBank, creditor, lead, log }, runDay);
+      const result = await runCollection({ db, bank: sepaBank, creditor, lead, log }, runDay).catch((err: unknown) => {
+        // A refusal (a 4xx other than the duplicate) will not change on retry: dead-letter with the bank's answer.
+        throw err instanceof ProviderError && !err.retryable ? new UnrecoverableError(err.message) : err;
+      });
       log.info({ runDay, debits: result.debits, files: result.files }, "SEPA collection run");
       return result;
     };

@@ -212,7 +212,8 @@ const TYPES: Record<string, RegExp> = {
   DtOfSgntr: /^\d{4}-\d{2}-\d{2}$/,
   NbOfTxs: /^[0-9]{1,15}$/,
   CtrlSum: /^\d{1,16}(\.\d{1,2})?$/,
-  InstdAmt: /^\d{1,13}(\.\d{1,5})?$/,
+  // The XSD allows 5 decimals; the EPC rulebook 2, and at most 999999999.99.
+  InstdAmt: /^\d{1,9}(\.\d{1,2})?$/,
   PmtMtd: /^DD$/,
   SeqTp: /^(FRST|RCUR|FNAL|OOFF)$/,
   IBAN: /^[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}$/,
