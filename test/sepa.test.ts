@@ -7,6 +7,7 @@ import { createLogger } from "../src/log.js";
 import type { Clients } from "../src/processes/clients.js";
 import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
 import { runCollection } from "../src/processors/sepa/collection.js";
+import { buildPain008 } from "../src/processors/sepa/pain008.js";
 import { registerSchedulers } from "../src/schedulers/register.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
@@ -220,6 +221,24 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
       .where("msg_id", "=", first.submitted[0].msgId)
       .executeTakeFirstOrThrow();
     expect(stored).toEqual({ msg_id: first.submitted[0].msgId, document: files[0], bank_file_id: bank.files.get(stored.msg_id!)!.fileId, status: "submitted" });
+  });
+
+  it("a value the file cannot carry names the field, never the value (IBANs and names are personal data)", () => {
+    const creditor = { id: CREDITOR.SEPA_CREDITOR_ID, name: CREDITOR.SEPA_CREDITOR_NAME, iban: CREDITOR.SEPA_CREDITOR_IBAN };
+    const debit = {
+      endToEndId: "HR1",
+      amountCents: 1000n,
+      sequenceType: "FRST" as const,
+      mandateRef: "M1",
+      signatureDate: "2026-11-30",
+      debtorName: "Ada Lovelace",
+      bic: null,
+      remittance: "x",
+    };
+    const build = (iban: string) => () =>
+      buildPain008({ msgId: "HR1C1", createdAt: new Date(), collectionDate: "2031-01-15", creditor, debits: [{ ...debit, iban }] });
+    expect(build("DE75512108001245126199")()).toContain("<IBAN>DE75512108001245126199</IBAN>");
+    expect(build("DE00512108001245126199")).toThrow("pain.008 HR1C1 not built: debtorIBAN is invalid (value not shown: personal data)");
   });
 
   it("the collection runs on its own scheduler, daily at 06:00 UTC by default", async () => {

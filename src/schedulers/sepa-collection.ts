@@ -5,6 +5,7 @@ import { sepaCreditor } from "../config/sepa.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import { utcDay } from "../validation/calendar.js";
 import { runCollection } from "../processors/sepa/collection.js";
+import { Pain008Error } from "../processors/sepa/pain008.js";
 import { DAY_SECONDS, defineQueue } from "../queues/queue-module.js";
 
 /** Scheduled runs take their day from the scheduled time; a manual trigger may name one. */
@@ -37,8 +38,9 @@ export const sepaCollectionQueue = defineQueue({
     return async (data, job, log) => {
       const runDay = data.date ?? utcDay(job.opts.prevMillis ?? job.timestamp);
       const result = await runCollection({ db, bank: sepaBank, creditor, lead, log }, runDay).catch((err: unknown) => {
-        // A refusal (a 4xx other than the duplicate) will not change on retry: dead-letter with the bank's answer.
-        throw err instanceof ProviderError && !err.retryable ? new UnrecoverableError(err.message) : err;
+        // A refusal (a 4xx other than the duplicate) or a value the file cannot carry will not change on retry.
+        const final = (err instanceof ProviderError && !err.retryable) || err instanceof Pain008Error;
+        throw final ? new UnrecoverableError((err as Error).message) : err;
       });
       log.info({ runDay, debits: result.debits, files: result.files }, "SEPA collection run");
       return result;

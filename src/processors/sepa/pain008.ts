@@ -76,9 +76,21 @@ export function buildPain008(file: CollectionFile): string {
       info.addTransaction(tx);
     }
   }
-  const xml = doc.toString();
+  let xml: string;
+  try {
+    xml = doc.toString();
+  } catch (err) {
+    // The library's messages quote the offending value (an IBAN, a name): keep only the field.
+    const field = /^[A-Za-z0-9_.]+/.exec((err as Error).message)?.[0] ?? "a field";
+    throw new Pain008Error(`pain.008 ${file.msgId} not built: ${field} is invalid (value not shown: personal data)`);
+  }
   assertExactAmounts(xml, file.debits);
   return xml;
+}
+
+/** The library refused a value: names the field, never the value. */
+export class Pain008Error extends Error {
+  override name = "Pain008Error";
 }
 
 /** Thrown when the library printed an amount other than the exact one: the file is never sent. */

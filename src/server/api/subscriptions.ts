@@ -10,7 +10,7 @@ import { baseUnitsString } from "../../validation/fields.js";
 import { invalid } from "../invalid.js";
 import { createOnce, iso } from "./create-once.js";
 import { mandateRefString } from "./mandates.js";
-import { address, parseBody } from "./validation.js";
+import { address, identifier, parseBody } from "./validation.js";
 
 const subscriptionId = z.string().regex(/^[A-Za-z0-9.-]{1,64}$/, { error: "expected 1-64 letters, digits, '.' or '-'" });
 
@@ -18,7 +18,7 @@ export const subscriptionInput = z
   .strictObject({
     /** Optional: without it one is generated, and a repeat is found by mandate and token. */
     id: subscriptionId.optional(),
-    investorId: z.string().min(1).max(128),
+    investorId: identifier,
     mandateRef: mandateRefString,
     tokenAddress: address,
     /** EUR debited each period. */
