@@ -8,6 +8,7 @@ import type { Clients } from "../src/processes/clients.js";
 import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
 import { runCollection } from "../src/processors/sepa/collection.js";
 import { buildPain008 } from "../src/processors/sepa/pain008.js";
+import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { registerSchedulers } from "../src/schedulers/register.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
@@ -369,5 +370,39 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
     expect(notXml.body.issues).toEqual([expect.stringMatching(/^data\.document: /)]);
     const notSepa = await report("payment_status_report", "<Document><Something/></Document>");
     expect(notSepa.body.issues).toEqual(["data.document: expected a pain.002 (CstmrPmtStsRpt) or camt.054 (BkToCstmrDbtCdtNtfctn) document"]);
+  });
+
+  it("a credit whose amount is not the debit's flags the order through the payment path and dead-letters the report; nothing is minted", async () => {
+    const inv = await newInvestor(true);
+    const mandate = await newMandate(inv.id);
+    const sub = await newSubscription({ investorId: inv.id, mandateRef: mandate, amount: "20.00", startPeriod: "2035-02" });
+    expect((await collect("2035-02-10")).submitted).toHaveLength(1);
+    const [debit] = await debitsOf(sub.id);
+    const credit = camt054({
+      msgId: `CAMT-${randomUUID().slice(0, 8)}`,
+      creditorIban: CREDITOR.SEPA_CREDITOR_IBAN,
+      bookingDate: "2035-02-15",
+      direction: "CRDT",
+      movements: [{ endToEndId: debit!.end_to_end_id, amount: "19.99" }],
+    });
+    const sent = await report("debit_credit_notification", credit);
+    expect(sent.status).toBe(202);
+    const flagged = await waitFor(
+      async () => ((await order(debit!.order_reference)).status === "flagged" ? order(debit!.order_reference) : undefined),
+      20_000,
+      "order flagged",
+    );
+    expect(flagged.flagReason).toContain("amount 19.99 != expected 20");
+    const letter = await waitFor(
+      async () => (await listDeadLetters(c.queues.deadLetters("sepa-reports"))).find((l) => l.jobId === sent.body.jobId),
+      20_000,
+      "report dead-lettered",
+    );
+    expect(letter).toEqual(
+      expect.objectContaining({ unrecoverable: true, failedReason: expect.stringContaining(`does not match order ${debit!.order_reference}`) }),
+    );
+    expect(await c.dbh.db.selectFrom("chain_transactions").select("intent_key").where("intent_key", "=", `mint:${debit!.order_reference}`).execute()).toEqual(
+      [],
+    );
   });
 });
