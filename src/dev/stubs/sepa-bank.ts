@@ -1,5 +1,5 @@
 // Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { XMLParser } from "fast-xml-parser";
 
@@ -11,7 +11,9 @@ import { XMLParser } from "fast-xml-parser";
  * `GrpHdr/MsgId` the bank already has answers 409 `{error: {code: "DUPLICATE_MESSAGE_ID"}}` and
  * is not stored again; XML that does not parse, or has no MsgId, answers 400.
  * `GET /payment-files?messageId=` answers the stored file's record (404 when unknown).
- * `failNext = n` makes the next n uploads answer 503. Every upload is kept in `uploads`.
+ * `failNext = n` makes the next n uploads answer 503; `holdUploads` makes the bank take a new
+ * file and never answer (a client that dies waiting has submitted without knowing it). Every
+ * upload is kept in `uploads` (status 0: not answered).
  */
 export interface SepaBankStub {
   url: string;
@@ -20,6 +22,7 @@ export interface SepaBankStub {
   /** Accepted files by MsgId. */
   files: Map<string, { fileId: string; body: string }>;
   failNext: number;
+  holdUploads: boolean;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,8 @@ const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, rem
 
 export async function startSepaBankStub(apiKey = "sepa-bank-test-key"): Promise<SepaBankStub> {
   let nextId = 1;
-  const stub = { apiKey, uploads: [], files: new Map(), failNext: 0 } as unknown as SepaBankStub;
+  const stub = { apiKey, uploads: [], files: new Map(), failNext: 0, holdUploads: false } as unknown as SepaBankStub;
+  const held = new Set<ServerResponse>();
   const server: Server = createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -69,15 +73,25 @@ export async function startSepaBankStub(apiKey = "sepa-bank-test-key"): Promise<
         return error(400, "INVALID_FILE", "Not a pain.008 document with a GrpHdr/MsgId");
       }
       const seen = stub.files.get(messageId);
-      record(seen ? 409 : 201, messageId);
+      const hold = !seen && stub.holdUploads;
+      record(seen ? 409 : hold ? 0 : 201, messageId);
       if (seen) return error(409, "DUPLICATE_MESSAGE_ID", `A file with MsgId ${messageId} was already received`);
       const fileId = `PF-${String(nextId++).padStart(6, "0")}`;
       stub.files.set(messageId, { fileId, body });
+      if (hold) {
+        held.add(res);
+        res.on("close", () => held.delete(res));
+        return;
+      }
       json(201, { fileId, messageId, status: "RECEIVED", numberOfTransactions: header?.NbOfTxs, controlSum: header?.CtrlSum });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  stub.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  stub.close = () =>
+    new Promise<void>((resolve) => {
+      for (const res of held) res.destroy();
+      server.close(() => resolve());
+    });
   return stub;
 }
