@@ -6,7 +6,7 @@ import { startSepaBankStub, type SepaBankStub } from "../src/dev/stubs/sepa-bank
 import { createLogger } from "../src/log.js";
 import type { Clients } from "../src/processes/clients.js";
 import { QUEUE_MODULES } from "../src/processes/queue-modules.js";
-import { runCollection } from "../src/processors/sepa/collection.js";
+import { planDebits, runCollection } from "../src/processors/sepa/collection.js";
 import { buildPain008 } from "../src/processors/sepa/pain008.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { registerSchedulers } from "../src/schedulers/register.js";
@@ -404,5 +404,20 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
     expect(await c.dbh.db.selectFrom("chain_transactions").select("intent_key").where("intent_key", "=", `mint:${debit!.order_reference}`).execute()).toEqual(
       [],
     );
+  });
+
+  it("a debit planned under a mandate revoked before its file was built is never sent: closed as REVOKED, its order failed", async () => {
+    const inv = await newInvestor();
+    const mandate = await newMandate(inv.id);
+    const sub = await newSubscription({ investorId: inv.id, mandateRef: mandate, amount: "30.00", startPeriod: "2037-01" });
+    // A run that died after planning: the debit exists, no file yet.
+    expect(await planDebits({ db: c.dbh.db, lead: { FRST: 5, RCUR: 2 } }, "2037-01-10")).toEqual([`SDD-${sub.id}-2037-01`]);
+    await revoke(mandate);
+    const filesBefore = bank.files.size;
+    const rerun = await collect("2037-01-10");
+    expect(rerun).toEqual(expect.objectContaining({ debits: 0, dropped: [`SDD-${sub.id}-2037-01`], files: [] }));
+    expect(bank.files.size).toBe(filesBefore);
+    expect((await debitsOf(sub.id))[0]).toEqual(expect.objectContaining({ status: "rejected", reason_code: "REVOKED", collection_id: null }));
+    expect((await order(`SDD-${sub.id}-2037-01`)).status).toBe("failed");
   });
 });

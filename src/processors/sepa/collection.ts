@@ -6,6 +6,7 @@ import type { Logger } from "../../log.js";
 import { formatCents, toCents } from "../../validation/euro.js";
 import { addDays, dueDate, laterDay, nextPeriod } from "../../validation/calendar.js";
 import { collectionMsgId, debitEndToEndId, debitOrderReference } from "./ids.js";
+import { applyFailedPayment } from "../orders/order-payments.js";
 import { buildPain008, type FileDebit } from "./pain008.js";
 
 export interface LeadDays {
@@ -108,6 +109,30 @@ export async function planDebits(deps: Pick<CollectionDeps, "db" | "lead">, runD
     }
   }
   return created;
+}
+
+/**
+ * Debits planned under a mandate that was revoked before they went into a file are never sent:
+ * the debit is closed (`rejected`, reason `REVOKED`) and its order failed.
+ */
+export async function dropRevoked(db: Kysely<Database>): Promise<string[]> {
+  const dropped = await db
+    .updateTable("sepa_debits")
+    .set({ status: "rejected", reason_code: "REVOKED", updated_at: new Date() })
+    .where("status", "=", "pending")
+    .where("collection_id", "is", null)
+    .where("mandate_ref", "in", db.selectFrom("sepa_mandates").select("mandate_ref").where("status", "=", "revoked"))
+    .returning(["order_reference", "end_to_end_id", "mandate_ref"])
+    .execute();
+  for (const d of dropped) {
+    await applyFailedPayment(db, {
+      source: "bank",
+      referenceId: d.order_reference,
+      proof: d.end_to_end_id,
+      reason: `SEPA mandate ${d.mandate_ref} revoked before the debit was sent`,
+    });
+  }
+  return dropped.map((d) => d.order_reference);
 }
 
 /**
@@ -216,7 +241,8 @@ export async function submitFiles(deps: Pick<CollectionDeps, "db" | "bank" | "lo
 /** One collection run: plan what is due, build the files, submit them. Each step resumes what an earlier run left. */
 export async function runCollection(deps: CollectionDeps, runDay: string) {
   const debits = await planDebits(deps, runDay);
+  const dropped = await dropRevoked(deps.db);
   const files = await assembleFiles(deps);
   const submitted = await submitFiles(deps);
-  return { runDay, debits: debits.length, files, submitted };
+  return { runDay, debits: debits.length, dropped, files, submitted };
 }
