@@ -8,6 +8,7 @@ import * as m0006 from "./0006_dividends.js";
 import * as m0007 from "./0007_drop_processed_events.js";
 import * as m0008 from "./0008_kyc_applicants.js";
 import * as m0009 from "./0009_chain_production.js";
+import * as m0011 from "./0011_sepa.js";
 import * as m0012 from "./0012_kyc_submission.js";
 
 /**
@@ -24,5 +25,6 @@ export const migrations: Record<string, Migration> = {
   "0007_drop_processed_events": m0007,
   "0008_kyc_applicants": m0008,
   "0009_chain_production": m0009,
+  "0011_sepa": m0011,
   "0012_kyc_submission": m0012,
 };

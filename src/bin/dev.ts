@@ -12,6 +12,7 @@ import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
 import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
+import { startSepaBankStub, type SepaBankStub } from "../dev/stubs/sepa-bank.js";
 import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
 import { startTruliooStub, type TruliooStub } from "../dev/stubs/trulioo.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
@@ -31,6 +32,7 @@ let anvil: Anvil | undefined;
 let sqsEmulator: SqsEmulator | undefined;
 let screeningStub: ComplyAdvantageStub | undefined;
 let registrarStub: RegistrarStub | undefined;
+let sepaBankStub: SepaBankStub | undefined;
 let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
@@ -68,6 +70,15 @@ try {
     registrarStub = await startRegistrarStub(randomBytes(12).toString("base64url"));
     env.REGISTRAR_API_URL = registrarStub.url;
     env.REGISTRAR_API_KEY = registrarStub.apiKey;
+  }
+  // SEPA Direct Debit: a bank file API stub and a made-up creditor (the EPC's example creditor id).
+  if (!env.SEPA_BANK_API_URL) {
+    sepaBankStub = await startSepaBankStub(randomBytes(12).toString("base64url"));
+    env.SEPA_BANK_API_URL = sepaBankStub.url;
+    env.SEPA_BANK_API_KEY = sepaBankStub.apiKey;
+    env.SEPA_CREDITOR_ID ||= "DE98ZZZ09999999999";
+    env.SEPA_CREDITOR_NAME ||= "hookrail dev fund";
+    env.SEPA_CREDITOR_IBAN ||= "DE89370400440532013000";
   }
   // KYC providers' APIs: investors created with a kycProvider get an applicant at the stub.
   if (!env.SUMSUB_API_URL) {
@@ -148,6 +159,7 @@ try {
           ]),
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
+      `  SEPA bank: ${sepaBankStub ? `payment-file API stub at ${sepaBankStub.url}` : config.SEPA_BANK_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}, Trulioo ${truliooStub ? `stub at ${truliooStub.url}` : config.TRULIOO_API_URL}`,
       '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido, jumio, trulioo), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
@@ -162,6 +174,7 @@ try {
     await sqsEmulator?.stop();
     await screeningStub?.close();
     await registrarStub?.close();
+    await sepaBankStub?.close();
     await closeKycStubs();
     await embedded?.stop();
     await anvil?.stop();
@@ -170,6 +183,7 @@ try {
   await sqsEmulator?.stop().catch(() => {});
   await screeningStub?.close().catch(() => {});
   await registrarStub?.close().catch(() => {});
+  await sepaBankStub?.close().catch(() => {});
   await closeKycStubs();
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});

@@ -6,6 +6,7 @@ import { dividendsSchema } from "./dividends.js";
 import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
 import { relaySchema } from "./relay.js";
+import { sepaSchema } from "./sepa.js";
 import { webhooksSchema } from "./webhooks.js";
 
 /** One schema over the whole environment; each feature's section lives in its own file. */
@@ -15,7 +16,8 @@ export const configSchema = baseSchema
   .extend(relaySchema.shape)
   .extend(amlSchema.shape)
   .extend(dividendsSchema.shape)
-  .extend(kycSchema.shape);
+  .extend(kycSchema.shape)
+  .extend(sepaSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 

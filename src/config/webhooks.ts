@@ -62,6 +62,8 @@ const publicKeyList = () =>
 export const webhooksSchema = z.object({
   PAYMENTS_WEBHOOK_SECRETS: standardWebhookSecrets(),
   BAKKT_WEBHOOK_SECRETS: standardWebhookSecrets(),
+  /** The bank's SEPA status reports (pain.002, camt.054) on /webhooks/payments/sepa. */
+  SEPA_WEBHOOK_SECRETS: standardWebhookSecrets(),
   SUMSUB_WEBHOOK_SECRETS: csvList(),
   /** Onfido webhook tokens (rotation list): X-SHA2-Signature is the hex HMAC-SHA256 of the body with one. */
   ONFIDO_WEBHOOK_SECRETS: csvList(),
@@ -79,6 +81,7 @@ export const webhooksSchema = z.object({
   FIREBLOCKS_JWKS_COOLDOWN_MS: intInRange(0, 3_600_000, 30_000),
   PAYMENTS_IP_ALLOWLIST: cidrList(),
   BAKKT_IP_ALLOWLIST: cidrList(),
+  SEPA_IP_ALLOWLIST: cidrList(),
   SUMSUB_IP_ALLOWLIST: cidrList(),
   FIREBLOCKS_IP_ALLOWLIST: cidrList(),
   ONFIDO_IP_ALLOWLIST: cidrList(),

@@ -68,6 +68,10 @@ export interface Database {
   aml_alerts: AmlAlertsTable;
   distributions: DistributionsTable;
   distribution_lines: DistributionLinesTable;
+  sepa_mandates: SepaMandatesTable;
+  sepa_subscriptions: SepaSubscriptionsTable;
+  sepa_collections: SepaCollectionsTable;
+  sepa_debits: SepaDebitsTable;
 }
 
 /** One screening per investor and period (the unique key makes a rerun a no-op). */
@@ -282,4 +286,75 @@ export interface DistributionLinesTable {
   status: ColumnType<DistributionLineStatus, DistributionLineStatus | undefined, DistributionLineStatus>;
   tx_hash: Nullable<string>;
   paid_at: NullableTime;
+}
+
+export type SepaMandateStatus = "active" | "revoked";
+
+/** A SEPA Direct Debit mandate. The IBAN is personal data: masked in answers, never logged. */
+export interface SepaMandatesTable {
+  mandate_ref: string;
+  investor_id: string;
+  creditor_id: string;
+  iban: string;
+  bic: string | null;
+  debtor_name: string;
+  /** YYYY-MM-DD. */
+  signature_date: string;
+  status: ColumnType<SepaMandateStatus, SepaMandateStatus | undefined, SepaMandateStatus>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  revoked_at: NullableTime;
+}
+
+/** A monthly debit of `amount` EUR under a mandate, buying `amount * token_amount_per_eur` token base units. */
+export interface SepaSubscriptionsTable {
+  id: string;
+  investor_id: string;
+  mandate_ref: string;
+  token_address: string;
+  amount: string;
+  token_amount_per_eur: string;
+  day_of_month: number;
+  /** YYYY-MM: the first month collected. */
+  start_period: string;
+  created_at: Timestamp;
+}
+
+export type SepaCollectionStatus = "built" | "submitted";
+
+/** One pain.008 file: stored when built, so every submission of it is byte for byte the same. */
+export interface SepaCollectionsTable {
+  id: Generated<string>;
+  msg_id: string | null;
+  collection_date: string;
+  status: ColumnType<SepaCollectionStatus, SepaCollectionStatus | undefined, SepaCollectionStatus>;
+  document: string;
+  tx_count: number;
+  control_sum: string;
+  bank_file_id: Nullable<string>;
+  submissions: ColumnType<number, number | undefined, number>;
+  created_at: Timestamp;
+  submitted_at: NullableTime;
+}
+
+export type SepaSequenceType = "FRST" | "RCUR";
+export type SepaDebitStatus = "pending" | "submitted" | "settled" | "rejected" | "returned";
+
+/** One debit per subscription and period; its order is `order_reference`. */
+export interface SepaDebitsTable {
+  id: Generated<string>;
+  subscription_id: string;
+  period: string;
+  mandate_ref: string;
+  order_reference: string;
+  end_to_end_id: string;
+  amount: string;
+  sequence_type: SepaSequenceType;
+  due_date: string;
+  collection_date: string;
+  collection_id: Nullable<string>;
+  status: ColumnType<SepaDebitStatus, SepaDebitStatus | undefined, SepaDebitStatus>;
+  reason_code: Nullable<string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }

@@ -13,15 +13,18 @@ import { sumsubProcessor } from "../processors/kyc/sumsub.js";
 import { truliooProcessor } from "../processors/kyc/trulioo.js";
 import { mintsQueue } from "../processors/orders/mint.js";
 import { bankPaymentsProcessor } from "../processors/orders/payments.js";
+import { sepaReportsProcessor } from "../processors/sepa/status-reports.js";
 import type { z } from "zod";
 import { withProcessor, type Processor, type QueueModule, type QueueSettings } from "../queues/queue-module.js";
 import { brokerEventsQueue } from "../relay/job.js";
 import { amlRescreenQueue } from "../schedulers/aml-rescreen.js";
 import { dividendsDueQueue } from "../schedulers/dividends-due.js";
 import { kycReconcileQueue } from "../schedulers/kyc-reconcile.js";
+import { sepaCollectionQueue } from "../schedulers/sepa-collection.js";
 import { bakktQueue } from "../server/webhooks/providers/bakkt.js";
 import { fireblocksQueue } from "../server/webhooks/providers/fireblocks.js";
 import { paymentsQueue } from "../server/webhooks/providers/payments.js";
+import { sepaReportsQueue } from "../server/webhooks/providers/sepa.js";
 import { jumioQueue } from "../server/webhooks/providers/jumio.js";
 import { onfidoQueue } from "../server/webhooks/providers/onfido.js";
 import { sumsubQueue } from "../server/webhooks/providers/sumsub.js";
@@ -57,6 +60,8 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   dividendsDueQueue,
   dividendPayoutsQueue,
   registrarNoticesQueue,
+  served(sepaReportsQueue, sepaReportsProcessor),
+  sepaCollectionQueue,
 ];
 
 export const QUEUE_NAMES: readonly string[] = QUEUE_MODULES.map((m) => m.name);

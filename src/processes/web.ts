@@ -21,6 +21,7 @@ function featureRoutes(c: Clients): Mount[] {
         log: c.log,
         onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
         onKycRequested: (id) => enqueueKycApplication(c.queues, id),
+        sepaCreditorId: c.config.SEPA_CREDITOR_ID,
       }),
     },
   ];

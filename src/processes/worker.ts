@@ -3,6 +3,7 @@ import { buildJumio } from "../clients/jumio.js";
 import { buildKycAdapters } from "../clients/kyc/index.js";
 import { buildOnfido } from "../clients/onfido.js";
 import { buildRegistrar } from "../clients/registrar.js";
+import { buildSepaBank } from "../clients/sepa-bank.js";
 import type { Config } from "../config/index.js";
 import { onShutdown } from "../lifecycle/shutdown.js";
 import { serveMetrics, closeServer } from "../metrics-server.js";
@@ -58,6 +59,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     chain,
     screening: buildScreening(c.config, c.metrics.registry),
     registrar: buildRegistrar(c.config),
+    sepaBank: buildSepaBank(c.config),
     onfido,
     jumio,
     kycAdapters: buildKycAdapters(c.config, c.metrics.registry, { onfido, jumio }),

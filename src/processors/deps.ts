@@ -4,6 +4,7 @@ import type { JumioClient } from "../clients/jumio.js";
 import type { KycAdapters } from "../clients/kyc/index.js";
 import type { OnfidoClient } from "../clients/onfido.js";
 import type { RegistrarClient } from "../clients/registrar.js";
+import type { SepaBankClient } from "../clients/sepa-bank.js";
 import type { Config } from "../config/index.js";
 import type { Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
@@ -29,6 +30,8 @@ export interface WorkerDeps {
   onfido?: OnfidoClient;
   /** Present when Jumio's API is configured: Jumio callbacks wait for it (the decision is read from the API). */
   jumio?: JumioClient;
+  /** Present when the bank's payment-file API is configured: SEPA collections wait for it. */
+  sepaBank?: SepaBankClient;
   /** The KYC providers whose outbound API is configured (applicant creation, status polls). */
   kycAdapters: KycAdapters;
   /** Test fixtures only: points where a test kills the process. */

@@ -6,7 +6,9 @@ import { adminAuth } from "./auth.js";
 import { custodyRoutes } from "./custody.js";
 import { distributionRoutes, type DistributionApiDeps } from "./distributions.js";
 import { investorRoutes, type InvestorApiDeps } from "./investors.js";
+import { mandateRoutes } from "./mandates.js";
 import { orderRoutes } from "./orders.js";
+import { subscriptionRoutes } from "./subscriptions.js";
 
 export const API_PATH = "/api";
 
@@ -17,6 +19,8 @@ export interface AdminApiDeps {
   log: Logger;
   onDistributionDeclared: DistributionApiDeps["onDeclared"];
   onKycRequested: InvestorApiDeps["onKycRequested"];
+  /** SEPA_CREDITOR_ID: mandates are taken under it; unset, creating one answers 503. */
+  sepaCreditorId?: string;
 }
 
 /**
@@ -29,6 +33,8 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono {
   app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
   app.route("/orders", orderRoutes(deps.db));
   app.route("/custody-transactions", custodyRoutes(deps.db));
+  app.route("/mandates", mandateRoutes({ db: deps.db, creditorId: deps.sepaCreditorId }));
+  app.route("/subscriptions", subscriptionRoutes(deps.db));
   app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));
   return app;
 }

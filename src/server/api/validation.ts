@@ -11,7 +11,7 @@ export const identifier = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, { error: "
 
 export const address = addressString();
 
-const isoDate = z
+export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "expected YYYY-MM-DD" })
   .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), { error: "not a calendar date" });

@@ -4,12 +4,14 @@ import { fireblocksProvider } from "./fireblocks.js";
 import { jumioProvider } from "./jumio.js";
 import { onfidoProvider } from "./onfido.js";
 import { paymentsProvider } from "./payments.js";
+import { sepaProvider } from "./sepa.js";
 import { sumsubProvider } from "./sumsub.js";
 import { truliooProvider } from "./trulioo.js";
 
 /** Every webhook provider; the route table under /webhooks is built from this list. */
 export const WEBHOOK_PROVIDERS: readonly WebhookProvider[] = [
   paymentsProvider,
+  sepaProvider,
   bakktProvider,
   sumsubProvider,
   onfidoProvider,
