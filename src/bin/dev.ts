@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
 import { createChainClients } from "../chain/clients.js";
@@ -22,6 +22,9 @@ import { registerSchedulers } from "../schedulers/register.js";
 import { startRelaySide } from "../processes/relay.js";
 import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../dev/sqs-emulator.js";
 import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
+import { JwksStub } from "../dev/stubs/fireblocks-jwks.js";
+import { makeUpWebhookSecrets } from "../dev/simulator/dev-secrets.js";
+import { DEV_SIMULATOR_ENV_FILE } from "../dev/simulator/settings.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
@@ -33,6 +36,7 @@ let registrarStub: RegistrarStub | undefined;
 let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
+let jwksStub: JwksStub | undefined;
 const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close()].map((p) => p?.catch(() => {})));
 try {
   const env = { ...process.env };
@@ -86,6 +90,12 @@ try {
     // Jumio settings require an allowlist (its callbacks are unsigned): loopback, in dev.
     env.JUMIO_IP_ALLOWLIST ||= "127.0.0.1/32,::1/128";
   }
+  // Webhook secrets: made up where unset, so every route accepts what `npm run simulate` signs.
+  if (!env.FIREBLOCKS_JWKS_URL) {
+    jwksStub = await JwksStub.start();
+    env.FIREBLOCKS_JWKS_URL = jwksStub.url;
+  }
+  const webhookSecrets = await makeUpWebhookSecrets(env, jwksStub);
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
   const madeUpToken = !env.ADMIN_API_TOKEN;
@@ -105,6 +115,29 @@ try {
   }
   const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
+  // What the simulator needs to sign and to reach this instance; read by `npm run simulate`.
+  mkdirSync(".dev", { recursive: true });
+  const simulatorEnv: Record<string, string> = {
+    ...webhookSecrets.simulatorEnv,
+    SIMULATOR_TARGET: `http://127.0.0.1:${web.port}`,
+    ...(sqsEmulator
+      ? {
+          AWS_REGION: config.AWS_REGION,
+          AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+          AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+          BAKKT_SQS_PRIMARY_URL: sqsEmulator.primaryUrl,
+          BAKKT_SQS_DR_URL: sqsEmulator.drUrl,
+        }
+      : {}),
+  };
+  writeFileSync(
+    DEV_SIMULATOR_ENV_FILE,
+    Object.entries(simulatorEnv)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+      .join(""),
+    { mode: 0o600 },
+  );
   process.stdout.write(
     `${[
       "",
@@ -137,6 +170,10 @@ try {
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
       '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
+      ...(webhookSecrets.printed.length
+        ? [`  webhook secrets (made up for this run; also in ${DEV_SIMULATOR_ENV_FILE} for the simulator):`, ...webhookSecrets.printed.map((l) => `    ${l}`)]
+        : []),
+      `  simulate:  npm run simulate -- payments completed   (npm run simulate -- --list shows every event)`,
       "",
     ].join("\n")}\n`,
   );
@@ -150,6 +187,7 @@ try {
     await screeningStub?.close();
     await registrarStub?.close();
     await closeKycStubs();
+    await jwksStub?.stop();
     await embedded?.stop();
     await anvil?.stop();
   });
@@ -158,6 +196,7 @@ try {
   await screeningStub?.close().catch(() => {});
   await registrarStub?.close().catch(() => {});
   await closeKycStubs();
+  await jwksStub?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
   exitOnStartupError(err);
