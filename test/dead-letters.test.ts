@@ -208,6 +208,36 @@ describe("dead letters", () => {
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.out).skipped).toEqual([{ jobId: "no-such", reason: "no such dead letter" }]);
   });
+
+  it("one id form: the id the dashboard shows for a dead letter (list's `id`) is what replay takes, also as copied from the dashboard's URL", async () => {
+    // A provider's identity with `.` in it: its job id carries %2E, its letter's id a .<timestamp> suffix.
+    const jobId = "pay-BTX%2E77.payment%2Ecompleted";
+    failing.add("ev-dotted");
+    await queues.queue("payments").add("payment", job("ev-dotted"), { jobId, attempts: 1 });
+    const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === jobId));
+    expect(letter.id).toMatch(/^pay-BTX%2E77\.payment%2Ecompleted\.\d+$/);
+    // The dashboard lists the dead-letter queue's jobs: the letter is the job with exactly this id.
+    expect((await queues.deadLetters("payments").getJob(letter.id))?.data.jobId).toBe(jobId);
+    const listed = await dlqCli("list", "payments");
+    expect(JSON.parse(listed.out.trim().split("\n").at(-1)!).id).toBe(letter.id);
+
+    failing.delete("ev-dotted");
+    const replayed = await dlqCli("replay", "payments", "--id", letter.id);
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.out)).toEqual({ replayed: [jobId], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState(jobId)) === "completed");
+
+    // Again, with the id as the dashboard's address bar shows it (% encoded once more).
+    failing.add("ev-dotted");
+    await queues.queue("payments").remove(jobId);
+    await queues.queue("payments").add("payment", job("ev-dotted"), { jobId, attempts: 1 });
+    const again = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === jobId));
+    failing.delete("ev-dotted");
+    const fromUrl = await dlqCli("replay", "payments", "--id", encodeURIComponent(again.id));
+    expect(JSON.parse(fromUrl.out)).toEqual({ replayed: [jobId], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState(jobId)) === "completed");
+    expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
+  });
 });
 
 describe("postponing a job", () => {
