@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
+import { QUEUE_MODULES, QUEUE_NAMES } from "../src/processes/queue-modules.js";
+import { humanDuration, retryWindowMs } from "../src/queues/queue-module.js";
+import { ROOT } from "./helpers/process.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 const BOARD_AUTH = { authorization: `Basic ${Buffer.from("ops:board-pass-123").toString("base64")}` };
@@ -23,5 +26,13 @@ describe("ops surface", () => {
       if (q.name.endsWith("-dlq")) expect(q.hasWorkers, q.name).toBeNull();
       else expect(q.hasWorkers, q.name).toBe(false);
     }
+  });
+
+  it("the README's retry table is each queue's attempts and backoff as defined", () => {
+    const readme = readFileSync(`${ROOT}README.md`, "utf8");
+    const rows = [...readme.matchAll(/^\|\s*`([a-z-]+)`\s*\|\s*(\d+)\s*\|([^|]+)\|([^|]+)\|$/gm)].map((m) => [m[1], Number(m[2]), m[3]!.trim(), m[4]!.trim()]);
+    expect(rows).toEqual(QUEUE_MODULES.map((m) => [m.name, m.attempts, humanDuration(m.backoffMs), humanDuration(retryWindowMs(m))]));
+    // The case a new user met: a payment for an unknown reference gives up after about 17 minutes.
+    expect(humanDuration(retryWindowMs(QUEUE_MODULES.find((m) => m.name === "payments")!))).toBe("17 min");
   });
 });
