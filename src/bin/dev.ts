@@ -97,6 +97,9 @@ try {
   }
   const webhookSecrets = await makeUpWebhookSecrets(env, jwksStub);
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
+  // And a metrics token, so /metrics on the web port can be scraped at once.
+  const madeUpMetricsToken = !env.METRICS_TOKEN;
+  env.METRICS_TOKEN ||= randomBytes(18).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
   const madeUpToken = !env.ADMIN_API_TOKEN;
   env.ADMIN_API_TOKEN ||= randomBytes(18).toString("base64url");
@@ -147,6 +150,7 @@ try {
       `  health:    http://127.0.0.1:${web.port}/healthz`,
       `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
       `  admin API: http://127.0.0.1:${web.port}/api  (${madeUpToken ? `Authorization: Bearer ${config.ADMIN_API_TOKEN}` : "bearer ADMIN_API_TOKEN"})`,
+      `  metrics:   http://127.0.0.1:${web.port}/metrics  (${madeUpMetricsToken ? `Authorization: Bearer ${config.METRICS_TOKEN}` : "bearer METRICS_TOKEN"})`,
       `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
       ...(deployment
         ? [

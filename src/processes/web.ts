@@ -37,6 +37,7 @@ export interface WebSide {
 export async function startWebSide(c: Clients, opts: { boardPassword?: string; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
   const password = opts.boardPassword ?? c.config.BOARD_PASSWORD;
   if (!password) c.log.warn("BOARD_PASSWORD is not set: the dashboard at /admin/queues is disabled");
+  if (!c.config.METRICS_TOKEN) c.log.warn("METRICS_TOKEN is not set: /metrics is not served on the web port");
   registerQueueDepthGauge(c.metrics.registry, c.queues);
   const app = buildApp({
     redis: c.redis,
@@ -47,6 +48,7 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string; m
     board: password ? { username: c.config.BOARD_USERNAME, password } : undefined,
     mounts: featureRoutes(c),
     metricsText: opts.metricsText,
+    metricsToken: c.config.METRICS_TOKEN,
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: c.config.PORT, hostname: "0.0.0.0" }, () => resolve(s));

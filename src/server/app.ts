@@ -8,6 +8,7 @@ import type { Metrics } from "../metrics.js";
 import type { QueueSet } from "../queues/queue-set.js";
 import { BOARD_PATH, boardRoutes } from "./board.js";
 import { healthRoutes } from "./health.js";
+import { metricsAuth } from "./metrics-auth.js";
 
 /** A feature's routes and where they are mounted. */
 export interface Mount {
@@ -25,16 +26,20 @@ export interface AppDeps {
   mounts?: Mount[];
   /** What /metrics serves; defaults to this process's registry (a cluster worker serves the aggregate). */
   metricsText?: () => Promise<string>;
+  /** Bearer token /metrics requires; unset = no /metrics on this port (404). */
+  metricsToken?: string;
 }
 
 /** The web process's routes. Feature routes (webhooks, admin API) are mounted by the caller. */
 export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(deps));
-  app.get("/metrics", async (c) => {
-    const body = await (deps.metricsText ? deps.metricsText() : deps.metrics.registry.metrics());
-    return c.text(body, 200, { "content-type": deps.metrics.registry.contentType });
-  });
+  if (deps.metricsToken) {
+    app.get("/metrics", metricsAuth(deps.metricsToken), async (c) => {
+      const body = await (deps.metricsText ? deps.metricsText() : deps.metrics.registry.metrics());
+      return c.text(body, 200, { "content-type": deps.metrics.registry.contentType });
+    });
+  }
   if (deps.board) app.route(BOARD_PATH, boardRoutes(deps.queues, deps.board));
   for (const m of deps.mounts ?? []) app.route(m.path, m.app);
   app.onError((err, c) => {
