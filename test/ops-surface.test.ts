@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE_MODULES, QUEUE_NAMES } from "../src/processes/queue-modules.js";
 import { humanDuration, retryWindowMs } from "../src/queues/queue-module.js";
@@ -7,13 +8,54 @@ import { metricsAuthHeader } from "./helpers/env.js";
 import { ROOT } from "./helpers/process.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
+const API_TOKEN = "ops-surface-admin-token-0123";
+const MiB = 1024 * 1024;
+
+/**
+ * POST `total` bytes in 64 KiB writes (chunked, or with the Content-Length declared up front),
+ * stopping as soon as the server answers: the status, and how much was written by then.
+ */
+function postUntilAnswered(
+  url: string,
+  headers: Record<string, string>,
+  total: number,
+  declareLength: boolean,
+): Promise<{ status: number; body: string; written: number }> {
+  return new Promise((resolve, reject) => {
+    let written = 0;
+    let answered = false;
+    const req = http.request(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers, ...(declareLength ? { "content-length": String(total) } : {}) },
+    });
+    req.on("response", (res) => {
+      answered = true;
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body, written }));
+    });
+    // The server closes the connection after its 413: writes after that fail, as intended.
+    req.on("error", (err) => (answered ? undefined : reject(err)));
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const pump = () => {
+      while (!answered && written < total) {
+        written += chunk.length;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      if (!answered) req.end();
+    };
+    req.write("[");
+    pump();
+  });
+}
+
 const BOARD_AUTH = { authorization: `Basic ${Buffer.from("ops:board-pass-123").toString("base64")}` };
 
 // The ops surface of a listening web process: the board, /metrics, headers and body limits.
 describe("ops surface", () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack("ops_surface", { env: { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123" }, web: true });
+    stack = await startStack("ops_surface", { env: { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123", ADMIN_API_TOKEN: API_TOKEN }, web: true });
   });
   afterAll(() => stack?.close());
 
@@ -53,5 +95,32 @@ describe("ops surface", () => {
     const { c } = stack;
     const bare = buildApp({ redis: c.redis, db: c.dbh.db, queues: c.queues, metrics: c.metrics, log: c.log });
     expect((await bare.request("/metrics")).status).toBe(404);
+  });
+
+  it("every route but the webhooks (their own limit) answers 413 past MAX_BODY_BYTES (1 MiB) before reading the rest", async () => {
+    const api = { authorization: `Bearer ${API_TOKEN}` };
+    // The case a new user met: an authenticated 60 MB POST to the admin API.
+    const declared = await postUntilAnswered(`${stack.base}/api/investors`, api, 60 * MiB, true);
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body)).toEqual({ error: `body larger than ${MiB} bytes` });
+    expect(declared.written).toBeLessThan(60 * MiB);
+    // Chunked, with no length to refuse up front: cut off once past the limit.
+    const chunked = await postUntilAnswered(`${stack.base}/api/investors`, api, 60 * MiB, false);
+    expect(chunked.status).toBe(413);
+    expect(chunked.written).toBeLessThan(60 * MiB);
+    // The dashboard's actions too.
+    const board = await postUntilAnswered(`${stack.base}/admin/queues/api/queues/payments/retry/failed`, BOARD_AUTH, 2 * MiB, true);
+    expect(board.status).toBe(413);
+    // Under the limit the API reads and validates as before: a clear 400, not a 413.
+    const small = await fetch(`${stack.base}/api/investors`, {
+      method: "POST",
+      headers: { ...api, "content-type": "application/json" },
+      body: JSON.stringify({ id: "x".repeat(1000) }),
+    });
+    expect(small.status).toBe(400);
+    // The webhook routes keep WEBHOOK_MAX_BYTES (256 KiB), in their own words.
+    const hook = await postUntilAnswered(`${stack.base}/webhooks/payments`, {}, 512 * 1024, true);
+    expect(hook.status).toBe(413);
+    expect(JSON.parse(hook.body)).toEqual({ error: `body larger than ${256 * 1024} bytes` });
   });
 });

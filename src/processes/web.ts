@@ -12,7 +12,7 @@ import type { Clients } from "./clients.js";
 /** The web process's feature routes (webhook receivers, admin API), built from its clients. */
 function featureRoutes(c: Clients): Mount[] {
   return [
-    { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
+    { path: WEBHOOKS_PATH, app: webhookRoutes(c), limitsOwnBodies: true },
     {
       path: API_PATH,
       app: adminApiRoutes({
@@ -49,6 +49,7 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string; m
     mounts: featureRoutes(c),
     metricsText: opts.metricsText,
     metricsToken: c.config.METRICS_TOKEN,
+    maxBodyBytes: c.config.MAX_BODY_BYTES,
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: c.config.PORT, hostname: "0.0.0.0" }, () => resolve(s));
