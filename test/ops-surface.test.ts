@@ -1,5 +1,8 @@
-import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import http from "node:http";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUE_MODULES, QUEUE_NAMES } from "../src/processes/queue-modules.js";
 import { humanDuration, retryWindowMs } from "../src/queues/queue-module.js";
@@ -122,5 +125,57 @@ describe("ops surface", () => {
     const hook = await postUntilAnswered(`${stack.base}/webhooks/payments`, {}, 512 * 1024, true);
     expect(hook.status).toBe(413);
     expect(JSON.parse(hook.body)).toEqual({ error: `body larger than ${256 * 1024} bytes` });
+  });
+
+  it("the board loads nothing from another host: every asset its page names is served by hookrail, the fonts included", async () => {
+    const page = await (await fetch(`${stack.base}/admin/queues`, { headers: BOARD_AUTH })).text();
+    const base = new URL("/admin/queues/", stack.base);
+    const refs = [...page.matchAll(/\b(?:href|src)="([^"]+)"/g)].map((m) => m[1]!).filter((r) => r !== "/admin/queues/");
+    expect(refs.length).toBeGreaterThan(4);
+    for (const ref of refs) {
+      const url = new URL(ref, base);
+      expect(url.origin, ref).toBe(stack.base);
+      expect((await fetch(url, { headers: BOARD_AUTH })).status, ref).toBe(200);
+    }
+    // The page's stylesheet of web fonts, and every font it names, from hookrail.
+    expect(refs).toContain("hookrail-static/fonts.css");
+    const css = await (await fetch(new URL("hookrail-static/fonts.css", base), { headers: BOARD_AUTH })).text();
+    for (const family of ["IBM Plex Sans", "IBM Plex Mono"]) expect(css).toContain(`font-family: '${family}'`);
+    const fonts = [...css.matchAll(/url\(([^)]+)\)/g)].map((m) => m[1]!);
+    expect(fonts.length).toBeGreaterThan(10);
+    for (const font of new Set(fonts.filter((f) => f.includes("latin-")))) {
+      const res = await fetch(new URL(font, new URL("hookrail-static/", base)), { headers: BOARD_AUTH });
+      expect(res.status, font).toBe(200);
+      expect(res.headers.get("content-type"), font).toMatch(/^font\/woff2?$/);
+      expect((await res.arrayBuffer()).byteLength, font).toBeGreaterThan(1000);
+    }
+    // bull-board's own language files are served too (the shim makes them loadable with credentials in the URL).
+    expect((await fetch(new URL("static/locales/en-US/messages.json?v=9.10.1", base), { headers: BOARD_AUTH })).status).toBe(200);
+    expect((await fetch(new URL("hookrail-static/fonts/passwd", base), { headers: BOARD_AUTH })).status).toBe(404);
+  });
+
+  it("in a real browser (Debian's Chromium), the board opened with credentials in the URL renders translated, with no CSP violation", async () => {
+    const url = `http://ops:board-pass-123@${stack.base.slice("http://".length)}/admin/queues`;
+    // --dump-dom prints the DOM once the page's scripts have run (virtual time lets them finish).
+    // Not spawnSync: the web side under test runs in this very process.
+    const args = ["--headless", "--no-sandbox", "--disable-gpu", `--user-data-dir=${mkdtempSync(join(tmpdir(), "chromium-"))}`];
+    const run = await new Promise<{ dom: string; log: string }>((resolve, reject) => {
+      const child = spawn("chromium", [...args, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom", url], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let dom = "";
+      let log = "";
+      child.stdout.on("data", (d) => (dom += d));
+      child.stderr.on("data", (d) => (log += d));
+      child.on("error", (err) => reject(new Error(`chromium must be installed (.ci/run installs Debian's chromium): ${err.message}`)));
+      child.on("close", () => resolve({ dom, log }));
+    });
+    // The queue cards rendered, with bull-board's English words, not its translation keys.
+    expect(run.dom).toContain(">payments<");
+    expect(run.dom).toContain(">payments-dlq<");
+    expect(run.dom).toContain("No workers");
+    expect(run.dom).not.toMatch(/>[A-Z]+(\.[A-Z_]+)+</);
+    // The console would report a blocked script, style, font or request.
+    expect(run.log).not.toMatch(/Refused to|Content Security Policy|Failed to load resource/);
   });
 });

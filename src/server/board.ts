@@ -5,6 +5,7 @@ import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { basicAuth } from "hono/basic-auth";
 import type { QueueSet } from "../queues/queue-set.js";
+import { BOARD_ASSETS, boardAssetRoutes, selfHostedBoardPage } from "./board-assets.js";
 
 export const BOARD_PATH = "/admin/queues";
 
@@ -37,6 +38,9 @@ export function boardRoutes(queues: QueueSet, credentials: { username: string; p
   adapter.setBasePath(BOARD_PATH);
   const app = new Hono();
   app.use("*", basicAuth({ username: credentials.username, password: credentials.password, realm: "hookrail" }));
+  // Nothing the board needs comes from another host: fonts and the fetch shim are hookrail's.
+  app.route(`/${BOARD_ASSETS}`, boardAssetRoutes());
+  app.use("*", selfHostedBoardPage());
   app.route("/", adapter.registerPlugin());
   return app;
 }
