@@ -127,6 +127,29 @@ describe("ops surface", () => {
     expect(JSON.parse(hook.body)).toEqual({ error: `body larger than ${256 * 1024} bytes` });
   });
 
+  it("the board page and its API send the security headers, under a CSP that allows only hookrail itself", async () => {
+    for (const path of ["/admin/queues", "/admin/queues/api/queues", "/api/orders/none", "/healthz"]) {
+      const res = await fetch(`${stack.base}${path}`, { headers: path.startsWith("/api") ? { authorization: `Bearer ${API_TOKEN}` } : BOARD_AUTH });
+      expect(res.headers.get("x-frame-options"), path).toBe("DENY");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(res.headers.get("referrer-policy"), path).toBe("no-referrer");
+      const csp = Object.fromEntries(
+        res.headers
+          .get("content-security-policy")!
+          .split(";")
+          .map((d) => d.trim().split(/\s+/))
+          .map(([k, ...v]) => [k, v]),
+      );
+      expect(csp["frame-ancestors"], path).toEqual(["'none'"]);
+      expect(csp["default-src"], path).toEqual(["'self'"]);
+      expect(csp["script-src"], path).toEqual(["'self'"]);
+      // Only 'self' (and data: images): no other host is allowed to serve the board anything.
+      for (const sources of Object.values(csp) as string[][]) for (const src of sources) expect(src, path).toMatch(/^('self'|'none'|'unsafe-inline'|data:)$/);
+    }
+    // Refused answers carry them too (the browser still must not frame a 401 page).
+    expect((await fetch(`${stack.base}/admin/queues`)).headers.get("x-frame-options")).toBe("DENY");
+  });
+
   it("the board loads nothing from another host: every asset its page names is served by hookrail, the fonts included", async () => {
     const page = await (await fetch(`${stack.base}/admin/queues`, { headers: BOARD_AUTH })).text();
     const base = new URL("/admin/queues/", stack.base);

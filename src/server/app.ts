@@ -10,6 +10,7 @@ import type { QueueSet } from "../queues/queue-set.js";
 import { BOARD_PATH, boardRoutes } from "./board.js";
 import { healthRoutes } from "./health.js";
 import { metricsAuth } from "./metrics-auth.js";
+import { opsSecurityHeaders } from "./security-headers.js";
 
 /** A feature's routes and where they are mounted. */
 export interface Mount {
@@ -52,6 +53,7 @@ function limitBodies(max: number, mounts: readonly Mount[]): MiddlewareHandler {
 /** The web process's routes. Feature routes (webhooks, admin API) are mounted by the caller. */
 export function buildApp(deps: AppDeps): Hono {
   const app = new Hono();
+  app.use("*", opsSecurityHeaders());
   if (deps.maxBodyBytes !== undefined) app.use("*", limitBodies(deps.maxBodyBytes, deps.mounts ?? []));
   app.route("/", healthRoutes(deps));
   if (deps.metricsToken) {
