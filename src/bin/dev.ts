@@ -25,6 +25,7 @@ import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
 import { JwksStub } from "../dev/stubs/fireblocks-jwks.js";
 import { makeUpWebhookSecrets } from "../dev/simulator/dev-secrets.js";
 import { DEV_SIMULATOR_ENV_FILE } from "../dev/simulator/settings.js";
+import { chainSchema } from "../config/chain.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
@@ -50,7 +51,11 @@ try {
   let deployment: Deployment | undefined;
   if (!env.RPC_URL) {
     mkdirSync(".anvil", { recursive: true });
-    anvil = await startAnvil({ stateFile: ".anvil/state.json" });
+    const port = chainSchema.shape.DEV_CHAIN_PORT.safeParse(env.DEV_CHAIN_PORT);
+    if (!port.success) throw new Error(`DEV_CHAIN_PORT: ${port.error.issues[0]?.message}`);
+    anvil = await startAnvil({ stateFile: ".anvil/state.json", port: port.data }).catch((err: Error) => {
+      throw new Error(`${err.message} (DEV_CHAIN_PORT=${port.data}; set another, or 0 for any free port)`);
+    });
     env.RPC_URL = anvil.url;
     env.CHAIN_ID = "31337";
     env.SIGNER_PRIVATE_KEY ||= ANVIL_KEYS.signer;
