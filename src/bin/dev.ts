@@ -182,7 +182,7 @@ try {
       ...(webhookSecrets.printed.length
         ? [`  webhook secrets (made up for this run; also in ${DEV_SIMULATOR_ENV_FILE} for the simulator):`, ...webhookSecrets.printed.map((l) => `    ${l}`)]
         : []),
-      `  simulate:  npm run simulate -- payments completed   (npm run simulate -- --list shows every event)`,
+      "  simulate:  npm run simulate -- payments completed   (npm run simulate -- --list shows every event and what it needs)",
       "",
     ].join("\n")}\n`,
   );
