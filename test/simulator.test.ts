@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SIMULATED_EVENTS } from "../src/dev/simulator/catalog.js";
+import { ONFIDO_EXAMPLE_CHECK, SIMULATED_EVENTS } from "../src/dev/simulator/catalog.js";
 import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../src/dev/sqs-emulator.js";
 import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../src/dev/stubs/onfido.js";
 import { startJumioStub, type JumioStub } from "../src/dev/stubs/jumio.js";
@@ -113,10 +113,9 @@ describe("npm run simulate", () => {
     await order("ATK-TX-10001", "externalUserId", "2500.50");
     await order("ATK-TX-10002", "12672", "1000.00");
     await order("77c16517-4513-4124-ab53-a798c310c848", "sample-user-id", "100");
-    onfido.checks.set(
-      "8546921-123123-123123",
-      onfidoCheck(onfido.url, "8546921-123123-123123", { applicantId: "app-1", result: "clear", tags: ["investor:inv-onfido-1"] }),
-    );
+    // Onfido's API (its stub here) knows the check the event names, as dev mode's stub does.
+    const check = ONFIDO_EXAMPLE_CHECK;
+    onfido.checks.set(check.id, onfidoCheck(onfido.url, check.id, { applicantId: check.applicantId, result: "clear", tags: [`investor:${check.investorId}`] }));
 
     const env = testEnv(stack.name, {
       ...secrets,

@@ -10,7 +10,8 @@ import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
-import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
+import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
+import { ONFIDO_EXAMPLE_CHECK } from "../dev/simulator/catalog.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
 import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
 import { exitOnStartupError, onShutdown } from "../lifecycle/shutdown.js";
@@ -85,6 +86,12 @@ try {
     onfidoStub = await startOnfidoStub(`api_sandbox.${randomBytes(12).toString("base64url")}`);
     env.ONFIDO_API_URL = onfidoStub.url;
     env.ONFIDO_API_TOKEN = onfidoStub.apiToken;
+    // The check the simulator's `onfido check-completed` names, so that event can be applied here.
+    const example = ONFIDO_EXAMPLE_CHECK;
+    onfidoStub.checks.set(
+      example.id,
+      onfidoCheck(onfidoStub.url, example.id, { applicantId: example.applicantId, result: "clear", tags: [`investor:${example.investorId}`] }),
+    );
   }
   if (!env.JUMIO_API_URL && !env.JUMIO_TOKEN_URL) {
     jumioStub = await startJumioStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));

@@ -72,6 +72,9 @@ const fireblocksV2 = `{
   }
 }`;
 
+/** The check `onfido check-completed` names: Onfido's API must know it (dev mode's Onfido stub does), tagged with its investor. */
+export const ONFIDO_EXAMPLE_CHECK = { id: "8546921-123123-123123", applicantId: "1030303-123123-123123", investorId: "inv-onfido-1" } as const;
+
 /** Every event the simulator knows, in the order `--all` sends them. */
 export const SIMULATED_EVENTS: readonly SimulatedEvent[] = [
   {
@@ -152,8 +155,8 @@ export const SIMULATED_EVENTS: readonly SimulatedEvent[] = [
     provider: "onfido",
     event: "check-completed",
     source: "documentation.onfido.com, webhooks",
-    needs: "the check at Onfido's API (in dev: --set payload.object.id=<a check of an investor created with kycProvider onfido>)",
-    body: onfidoEvent("check.completed", "8546921-123123-123123"),
+    needs: `an investor ${ONFIDO_EXAMPLE_CHECK.investorId}, and Onfido's API to know check ${ONFIDO_EXAMPLE_CHECK.id} tagged investor:${ONFIDO_EXAMPLE_CHECK.investorId} (dev mode's Onfido stub does)`,
+    body: onfidoEvent("check.completed", ONFIDO_EXAMPLE_CHECK.id),
     transport: ONFIDO,
     accepted: 202,
   },
@@ -161,7 +164,7 @@ export const SIMULATED_EVENTS: readonly SimulatedEvent[] = [
     provider: "onfido",
     event: "check-started",
     source: "documentation.onfido.com, webhooks",
-    body: onfidoEvent("check.started", "8546921-123123-123123"),
+    body: onfidoEvent("check.started", ONFIDO_EXAMPLE_CHECK.id),
     transport: ONFIDO,
     accepted: 202,
   },
