@@ -3,7 +3,7 @@
 // Nothing imports upward; server and relay (ingress) never import processors or schedulers,
 // and processors import from an ingress only the *types* of the jobs it accepted (its
 // provider readers and the relay's job), never its code. Dev-only code (src/dev) is loaded
-// by src/bin/dev.ts alone. Exits 1 listing every violation.
+// by src/bin/dev.ts and the simulator (src/bin/simulate.ts) alone. Exits 1 listing every violation.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,8 +68,8 @@ for (const file of files(src)) {
     if (target.startsWith("..")) continue; // db/migrations and other roots outside src/
     const to = layerOf(target);
     // Dev-only code (embedded servers, SaaS stubs) is for `npm run dev`, tests and benches.
-    if (target.startsWith("dev/") && !rel.startsWith("dev/") && rel !== "bin/dev.ts") {
-      problems.push(`${rel}: imports ${target} (only src/bin/dev.ts may load dev-only code)`);
+    if (target.startsWith("dev/") && !rel.startsWith("dev/") && rel !== "bin/dev.ts" && rel !== "bin/simulate.ts") {
+      problems.push(`${rel}: imports ${target} (only src/bin/dev.ts and src/bin/simulate.ts may load dev-only code)`);
       continue;
     }
     if (to === from || to === "platform") continue;

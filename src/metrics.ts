@@ -10,9 +10,17 @@ export interface Metrics {
   jobWait: Histogram<"queue">;
 }
 
+/**
+ * prom-client's gauges of active handles, requests and resources are also exported as sums
+ * named `..._total`, a suffix Prometheus reserves for counters (`promtool check metrics`
+ * refuses them). The sums are dropped: `sum(nodejs_active_handles)` etc. give them.
+ */
+const NON_COUNTERS_NAMED_TOTAL = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const name of NON_COUNTERS_NAMED_TOTAL) registry.removeSingleMetric(name);
   return {
     registry,
     jobDuration: new Histogram({

@@ -88,7 +88,8 @@ describe("dead letters", () => {
     expect(letter.jobId).toBe("pay-ev-always");
     expect(letter.queue).toBe("payments");
     expect(letter.data).toEqual(expect.objectContaining({ eventId: "ev-always", payload: payment("ev-always") }));
-    expect(letter.failedReason).toBe("provider said no to ev-always");
+    // The final reason says retrying stopped, then why the last attempt failed.
+    expect(letter.failedReason).toMatch(/^gave up after 3 attempts over \d+ (ms|s): provider said no to ev-always$/);
     expect(letter.attemptsMade).toBe(3);
     expect(letter.unrecoverable).toBe(false);
     expect(letter.stacktrace.join("\n")).toContain("provider said no");
@@ -99,7 +100,7 @@ describe("dead letters", () => {
     // The CLI lists it.
     const listed = await dlqCli("list", "payments");
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.out.trim())).toEqual(expect.objectContaining({ jobId: "pay-ev-always", failedReason: "provider said no to ev-always" }));
+    expect(JSON.parse(listed.out.trim())).toEqual(expect.objectContaining({ jobId: "pay-ev-always", id: letter.id, failedReason: letter.failedReason }));
 
     // The provider recovers; replay puts it back under its original id and it completes.
     failing.delete("ev-always");
@@ -207,6 +208,36 @@ describe("dead letters", () => {
     const missing = await dlqCli("replay", "payments", "--id", "no-such");
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.out).skipped).toEqual([{ jobId: "no-such", reason: "no such dead letter" }]);
+  });
+
+  it("one id form: the id the dashboard shows for a dead letter (list's `id`) is what replay takes, also as copied from the dashboard's URL", async () => {
+    // A provider's identity with `.` in it: its job id carries %2E, its letter's id a .<timestamp> suffix.
+    const jobId = "pay-BTX%2E77.payment%2Ecompleted";
+    failing.add("ev-dotted");
+    await queues.queue("payments").add("payment", job("ev-dotted"), { jobId, attempts: 1 });
+    const letter = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === jobId));
+    expect(letter.id).toMatch(/^pay-BTX%2E77\.payment%2Ecompleted\.\d+$/);
+    // The dashboard lists the dead-letter queue's jobs: the letter is the job with exactly this id.
+    expect((await queues.deadLetters("payments").getJob(letter.id))?.data.jobId).toBe(jobId);
+    const listed = await dlqCli("list", "payments");
+    expect(JSON.parse(listed.out.trim().split("\n").at(-1)!).id).toBe(letter.id);
+
+    failing.delete("ev-dotted");
+    const replayed = await dlqCli("replay", "payments", "--id", letter.id);
+    expect(replayed.code).toBe(0);
+    expect(JSON.parse(replayed.out)).toEqual({ replayed: [jobId], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState(jobId)) === "completed");
+
+    // Again, with the id as the dashboard's address bar shows it (% encoded once more).
+    failing.add("ev-dotted");
+    await queues.queue("payments").remove(jobId);
+    await queues.queue("payments").add("payment", job("ev-dotted"), { jobId, attempts: 1 });
+    const again = await waitFor(async () => (await listDeadLetters(queues.deadLetters("payments"))).find((l) => l.jobId === jobId));
+    failing.delete("ev-dotted");
+    const fromUrl = await dlqCli("replay", "payments", "--id", encodeURIComponent(again.id));
+    expect(JSON.parse(fromUrl.out)).toEqual({ replayed: [jobId], skipped: [] });
+    await waitFor(async () => (await queues.queue("payments").getJobState(jobId)) === "completed");
+    expect(await listDeadLetters(queues.deadLetters("payments"))).toHaveLength(0);
   });
 });
 

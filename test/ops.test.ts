@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +6,7 @@ import { parse } from "yaml";
 import { freePort } from "../src/dev/embedded-redis.js";
 import { chainMetrics } from "../src/chain/metrics.js";
 import { relayMetrics } from "../src/relay/metrics.js";
-import { testEnv } from "./helpers/env.js";
+import { metricsAuthHeader, testEnv } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
@@ -31,6 +32,7 @@ describe("operations files", () => {
   let stack: TestStack;
   let worker: Spawned;
   let exported: Set<string>;
+  let texts: Record<string, string>;
 
   beforeAll(async () => {
     // The real processes' /metrics: web in-process, a worker as a child with METRICS_PORT.
@@ -47,7 +49,7 @@ describe("operations files", () => {
     );
     await worker.waitForOutput(/worker started/, 30_000);
     const [webText, workerText] = await Promise.all([
-      fetch(`${stack.base}/metrics`).then((r) => r.text()),
+      fetch(`${stack.base}/metrics`, { headers: metricsAuthHeader }).then((r) => r.text()),
       fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()),
     ]);
     // The relay needs SQS to start; its metrics module is the one its process registers.
@@ -55,7 +57,8 @@ describe("operations files", () => {
     relayMetrics(relayRegistry);
     // So are the chain monitor's (this worker has no chain configured).
     chainMetrics(relayRegistry, 1n);
-    exported = new Set([...exportedNames(webText), ...exportedNames(workerText), ...exportedNames(await relayRegistry.metrics())]);
+    texts = { web: webText, worker: workerText, relay: await relayRegistry.metrics() };
+    exported = new Set(Object.values(texts).flatMap((t) => [...exportedNames(t)]));
   });
   afterAll(async () => {
     worker?.child.kill("SIGTERM");
@@ -65,6 +68,17 @@ describe("operations files", () => {
   });
 
   const rules = (parse(readFileSync(`${ROOT}ops/prometheus/alerts.yml`, "utf8")) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules);
+
+  it("promtool (Prometheus' own linter) passes every process's /metrics and the alert rules", () => {
+    const promtool = execFileSync("bash", [`${ROOT}scripts/promtool.sh`], { encoding: "utf8" }).trim();
+    for (const [process, text] of Object.entries(texts)) {
+      expect(text, process).toContain("# TYPE ");
+      const check = spawnSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" });
+      expect({ process, status: check.status, problems: `${check.stdout}${check.stderr}` }).toEqual({ process, status: 0, problems: "" });
+    }
+    const rules = spawnSync(promtool, ["check", "rules", `${ROOT}ops/prometheus/alerts.yml`], { encoding: "utf8" });
+    expect(rules.status, `${rules.stdout}${rules.stderr}`).toBe(0);
+  });
 
   it("the alert rules file loads and every rule is complete", () => {
     expect(rules.length).toBeGreaterThanOrEqual(5);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../src/dev/embedded-redis.js";
-import { testEnv, waitFor } from "./helpers/env.js";
+import { metricsAuthHeader, TEST_METRICS_TOKEN, testEnv, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 import { paymentBody, standardHeaders } from "./helpers/webhook-senders.js";
@@ -44,7 +44,11 @@ describe("web process with WEB_CONCURRENCY=2 (node:cluster, real processes)", ()
   beforeAll(async () => {
     stack = await startStack("webcluster");
     port = await freePort();
-    web = spawnNode(`${ROOT}dist/src/bin/web.js`, [], testEnv(stack.name, { PORT: String(port), WEB_CONCURRENCY: "2", PAYMENTS_WEBHOOK_SECRETS: PAY }));
+    web = spawnNode(
+      `${ROOT}dist/src/bin/web.js`,
+      [],
+      testEnv(stack.name, { PORT: String(port), WEB_CONCURRENCY: "2", PAYMENTS_WEBHOOK_SECRETS: PAY, METRICS_TOKEN: TEST_METRICS_TOKEN }),
+    );
     await waitFor(async () => lines(web.stdout()).filter((l) => l.msg === "web listening").length >= 2, 30_000, "two workers listening");
   });
   afterAll(async () => {
@@ -73,7 +77,7 @@ describe("web process with WEB_CONCURRENCY=2 (node:cluster, real processes)", ()
 
     // Whichever worker answers the scrape, it reports the whole process.
     for (let i = 0; i < 4; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "close" } });
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "close", ...metricsAuthHeader } });
       const text = await res.text();
       const total = [...text.matchAll(/^hookrail_webhook_requests_total\{[^}]*outcome="accepted"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
       expect(total).toBe(20);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildClients, type Clients } from "../src/processes/clients.js";
 import { startWebSide } from "../src/processes/web.js";
 import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
-import { testConfig, uniqueName } from "./helpers/env.js";
+import { metricsAuthHeader, testConfig, uniqueName } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 describe("web process", () => {
@@ -39,7 +39,7 @@ describe("web process", () => {
 
   it("exports Prometheus metrics including queue depths", async () => {
     await c.queues.queue("dividend-payouts").add("pay", { distributionId: "d-2026-12" }, { jobId: "dividend-d-2026-12" });
-    const res = await fetch(`${stack.base}/metrics`);
+    const res = await fetch(`${stack.base}/metrics`, { headers: metricsAuthHeader });
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toContain('hookrail_queue_jobs{queue="dividend-payouts",state="waiting"} 1');

@@ -175,7 +175,7 @@ describe("webhook -> processor -> chain, over HTTP", () => {
     );
     expect(job.opts.attempts).toBe(10);
     expect(job.attemptsMade).toBe(1);
-    expect(job.failedReason).toBe(`no order with reference ${unknownRef} (yet); will retry`);
+    expect(job.failedReason).toBe(`no order with reference ${unknownRef} (yet)`);
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(0n);
     expect(await mintTxCount(ref)).toBe(0);
     expect(await mintTxCount(unknownRef)).toBe(0);

@@ -6,6 +6,7 @@ import { createLogger } from "../src/log.js";
 import { createMetrics } from "../src/metrics.js";
 import type { Clients } from "../src/processes/clients.js";
 import { webhookRoutes } from "../src/server/webhooks/index.js";
+import { metricsAuthHeader } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 import {
   fireblocksV1Headers,
@@ -435,7 +436,7 @@ describe("webhook receiver", () => {
   });
 
   it("exports request counts by provider and outcome and a latency histogram on /metrics", async () => {
-    const text = await (await fetch(`${stack.base}/metrics`)).text();
+    const text = await (await fetch(`${stack.base}/metrics`, { headers: metricsAuthHeader })).text();
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="payments",outcome="accepted"\} [1-9]/);
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="payments",outcome="unauthorized"\} [1-9]/);
     expect(text).toMatch(/hookrail_webhook_requests_total\{provider="bakkt",outcome="duplicate"\} [1-9]/);

@@ -131,7 +131,7 @@ async function startWebProcess(workers, redisUrl, replicaAcks) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`web process exited with ${child.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "close" } }).then(
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: "close" } }).then(
       (r) => r.ok,
       () => false,
     );

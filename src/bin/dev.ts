@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
 import { createChainClients } from "../chain/clients.js";
@@ -10,7 +10,8 @@ import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
-import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
+import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
+import { ONFIDO_EXAMPLE_CHECK } from "../dev/simulator/catalog.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
 import { startSepaBankStub, type SepaBankStub } from "../dev/stubs/sepa-bank.js";
 import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
@@ -24,6 +25,10 @@ import { registerSchedulers } from "../schedulers/register.js";
 import { startRelaySide } from "../processes/relay.js";
 import { EMULATOR_CREDENTIALS, startSqsEmulator, type SqsEmulator } from "../dev/sqs-emulator.js";
 import { createSqsClient, relayQueueUrls } from "../relay/sqs-client.js";
+import { JwksStub } from "../dev/stubs/fireblocks-jwks.js";
+import { makeUpWebhookSecrets } from "../dev/simulator/dev-secrets.js";
+import { DEV_SIMULATOR_ENV_FILE } from "../dev/simulator/settings.js";
+import { chainSchema } from "../config/chain.js";
 
 // One process with web + worker (+ relay) and embedded defaults, for trying hookrail on a
 // laptop. Embedded PGlite allows one process per data directory, hence one process.
@@ -36,6 +41,7 @@ let sepaBankStub: SepaBankStub | undefined;
 let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
+let jwksStub: JwksStub | undefined;
 let truliooStub: TruliooStub | undefined;
 const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close(), truliooStub?.close()].map((p) => p?.catch(() => {})));
 try {
@@ -50,7 +56,11 @@ try {
   let deployment: Deployment | undefined;
   if (!env.RPC_URL) {
     mkdirSync(".anvil", { recursive: true });
-    anvil = await startAnvil({ stateFile: ".anvil/state.json" });
+    const port = chainSchema.shape.DEV_CHAIN_PORT.safeParse(env.DEV_CHAIN_PORT);
+    if (!port.success) throw new Error(`DEV_CHAIN_PORT: ${port.error.issues[0]?.message}`);
+    anvil = await startAnvil({ stateFile: ".anvil/state.json", port: port.data }).catch((err: Error) => {
+      throw new Error(`${err.message} (DEV_CHAIN_PORT=${port.data}; set another, or 0 for any free port)`);
+    });
     env.RPC_URL = anvil.url;
     env.CHAIN_ID = "31337";
     // Two signers, so dev mode mints from several keys as production may.
@@ -92,6 +102,12 @@ try {
     env.ONFIDO_API_URL = onfidoStub.url;
     env.ONFIDO_API_TOKEN = onfidoStub.apiToken;
     env.ONFIDO_WORKFLOW_ID ||= onfidoStub.workflowId;
+    // The check the simulator's `onfido check-completed` names, so that event can be applied here.
+    const example = ONFIDO_EXAMPLE_CHECK;
+    onfidoStub.checks.set(
+      example.id,
+      onfidoCheck(onfidoStub.url, example.id, { applicantId: example.applicantId, result: "clear", tags: [`investor:${example.investorId}`] }),
+    );
   }
   if (!env.JUMIO_API_URL && !env.JUMIO_TOKEN_URL) {
     jumioStub = await startJumioStub(randomBytes(8).toString("hex"), randomBytes(16).toString("hex"));
@@ -110,7 +126,16 @@ try {
     env.TRULIOO_CLIENT_ID = truliooStub.clientId;
     env.TRULIOO_CLIENT_SECRET = truliooStub.clientSecret;
   }
+  // Webhook secrets: made up where unset, so every route accepts what `npm run simulate` signs.
+  if (!env.FIREBLOCKS_JWKS_URL) {
+    jwksStub = await JwksStub.start();
+    env.FIREBLOCKS_JWKS_URL = jwksStub.url;
+  }
+  const webhookSecrets = await makeUpWebhookSecrets(env, jwksStub);
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
+  // And a metrics token, so /metrics on the web port can be scraped at once.
+  const madeUpMetricsToken = !env.METRICS_TOKEN;
+  env.METRICS_TOKEN ||= randomBytes(18).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
   const madeUpToken = !env.ADMIN_API_TOKEN;
   env.ADMIN_API_TOKEN ||= randomBytes(18).toString("base64url");
@@ -129,6 +154,29 @@ try {
   }
   const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
+  // What the simulator needs to sign and to reach this instance; read by `npm run simulate`.
+  mkdirSync(".dev", { recursive: true });
+  const simulatorEnv: Record<string, string> = {
+    ...webhookSecrets.simulatorEnv,
+    SIMULATOR_TARGET: `http://127.0.0.1:${web.port}`,
+    ...(sqsEmulator
+      ? {
+          AWS_REGION: config.AWS_REGION,
+          AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+          AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+          BAKKT_SQS_PRIMARY_URL: sqsEmulator.primaryUrl,
+          BAKKT_SQS_DR_URL: sqsEmulator.drUrl,
+        }
+      : {}),
+  };
+  writeFileSync(
+    DEV_SIMULATOR_ENV_FILE,
+    Object.entries(simulatorEnv)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+      .join(""),
+    { mode: 0o600 },
+  );
   process.stdout.write(
     `${[
       "",
@@ -138,6 +186,7 @@ try {
       `  health:    http://127.0.0.1:${web.port}/healthz`,
       `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
       `  admin API: http://127.0.0.1:${web.port}/api  (${madeUpToken ? `Authorization: Bearer ${config.ADMIN_API_TOKEN}` : "bearer ADMIN_API_TOKEN"})`,
+      `  metrics:   http://127.0.0.1:${web.port}/metrics  (${madeUpMetricsToken ? `Authorization: Bearer ${config.METRICS_TOKEN}` : "bearer METRICS_TOKEN"})`,
       `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
       ...(deployment
         ? [
@@ -162,6 +211,10 @@ try {
       `  SEPA bank: ${sepaBankStub ? `payment-file API stub at ${sepaBankStub.url}` : config.SEPA_BANK_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}, Trulioo ${truliooStub ? `stub at ${truliooStub.url}` : config.TRULIOO_API_URL}`,
       '    try:    POST /api/investors with "kycProvider": "sumsub" (or onfido, jumio, trulioo), then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
+      ...(webhookSecrets.printed.length
+        ? [`  webhook secrets (made up for this run; also in ${DEV_SIMULATOR_ENV_FILE} for the simulator):`, ...webhookSecrets.printed.map((l) => `    ${l}`)]
+        : []),
+      "  simulate:  npm run simulate -- payments completed   (npm run simulate -- --list shows every event and what it needs)",
       "",
     ].join("\n")}\n`,
   );
@@ -176,6 +229,7 @@ try {
     await registrarStub?.close();
     await sepaBankStub?.close();
     await closeKycStubs();
+    await jwksStub?.stop();
     await embedded?.stop();
     await anvil?.stop();
   });
@@ -185,6 +239,7 @@ try {
   await registrarStub?.close().catch(() => {});
   await sepaBankStub?.close().catch(() => {});
   await closeKycStubs();
+  await jwksStub?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
   exitOnStartupError(err);

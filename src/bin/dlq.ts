@@ -6,7 +6,9 @@ import { createRedis, waitReady } from "../redis/connection.js";
 
 const USAGE = `usage: npm run dlq -- <command> <queue> [options]
   list <queue>                     show dead letters (JSON, one per line)
-  replay <queue> --id ID [--id ID] put these back on <queue> under their original ids
+  replay <queue> --id ID [--id ID] put these back on <queue> under their original ids; ID is the
+                                   dead letter's id as the dashboard and list show it (the
+                                   failed job's id works too)
   replay <queue> --all             put every dead letter back
   purge <queue>                    delete every dead letter of <queue>
 queues: ${QUEUE_NAMES.join(", ")}`;

@@ -76,9 +76,21 @@ async function rpcAnswers(url: string): Promise<boolean> {
   }
 }
 
-/** Start anvil on a free loopback port and wait until it answers JSON-RPC. */
+/** Fails with a clear message when something already listens on the port (perhaps another anvil, which would answer in its place). */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === "EADDRINUSE" ? `port ${port} is already in use: cannot start anvil there` : `port ${port}: ${err.message}`)),
+    );
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve()));
+  });
+}
+
+/** Start anvil on `port` (else a free loopback port) and wait until it answers JSON-RPC. */
 export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
-  const port = opts.port ?? (await freePort());
+  if (opts.port) await assertPortFree(opts.port);
+  const port = opts.port || (await freePort());
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(opts.chainId ?? 31337), "--silent"];
   if (opts.blockTime) args.push("--block-time", String(opts.blockTime));
   if (opts.mixedMining) args.push("--mixed-mining", ...(opts.blockTime ? [] : ["--block-time", "1"]));

@@ -40,7 +40,11 @@ export const baseSchema = z.object({
   /** HTTP workers of the web process (node:cluster, one port); Heroku sets it per dyno size. */
   WEB_CONCURRENCY: intInRange(1, 64, 1),
   SHUTDOWN_TIMEOUT_MS: intInRange(1000, 25_000, 20_000),
-  /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT). */
+  /** Largest request body of the admin API, the dashboard and every other web route but the webhooks (WEBHOOK_MAX_BYTES). */
+  MAX_BODY_BYTES: intInRange(1_024, 64 * 1024 * 1024, 1024 * 1024),
+  /** Bearer token of /metrics on the web port (the port providers post to); unset = /metrics is not served there. */
+  METRICS_TOKEN: optionalString().pipe(z.string().min(16, { error: "expected at least 16 characters" }).optional()),
+  /** Worker and relay processes serve /metrics on this port; unset = off (web uses PORT, behind METRICS_TOKEN). */
   METRICS_PORT: z.preprocess(
     emptyToUndefined,
     z.coerce

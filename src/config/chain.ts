@@ -22,6 +22,8 @@ export const chainSchema = z.object({
   /** JSON-RPC endpoint of the EVM node. Absent: workers run without the mint processor (dev and tests start anvil). */
   RPC_URL: optionalUrl(["http", "https"], "http://127.0.0.1:8545"),
   CHAIN_ID: intInRange(1, 2 ** 31 - 1, 31337),
+  /** Dev mode only: the port of the local anvil it starts when RPC_URL is unset (fixed, so wallets and scripts keep one URL); 0 = any free port. */
+  DEV_CHAIN_PORT: intInRange(0, 65535, 8545),
   /**
    * The signer keys, comma-separated (one key is a list of one). New intents go to the signer
    * with the fewest transactions in flight; the first key is the treasury that pays dividends.

@@ -12,7 +12,7 @@ import type { Clients } from "./clients.js";
 /** The web process's feature routes (webhook receivers, admin API), built from its clients. */
 function featureRoutes(c: Clients): Mount[] {
   return [
-    { path: WEBHOOKS_PATH, app: webhookRoutes(c) },
+    { path: WEBHOOKS_PATH, app: webhookRoutes(c), limitsOwnBodies: true },
     {
       path: API_PATH,
       app: adminApiRoutes({
@@ -38,6 +38,7 @@ export interface WebSide {
 export async function startWebSide(c: Clients, opts: { boardPassword?: string; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
   const password = opts.boardPassword ?? c.config.BOARD_PASSWORD;
   if (!password) c.log.warn("BOARD_PASSWORD is not set: the dashboard at /admin/queues is disabled");
+  if (!c.config.METRICS_TOKEN) c.log.warn("METRICS_TOKEN is not set: /metrics is not served on the web port");
   registerQueueDepthGauge(c.metrics.registry, c.queues);
   const app = buildApp({
     redis: c.redis,
@@ -48,6 +49,8 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string; m
     board: password ? { username: c.config.BOARD_USERNAME, password } : undefined,
     mounts: featureRoutes(c),
     metricsText: opts.metricsText,
+    metricsToken: c.config.METRICS_TOKEN,
+    maxBodyBytes: c.config.MAX_BODY_BYTES,
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: c.config.PORT, hostname: "0.0.0.0" }, () => resolve(s));

@@ -62,8 +62,35 @@ async function letterEntries(dlq: Queue): Promise<Job[]> {
   return jobs.filter((j): j is Job => Boolean(j)).sort((a, b) => a.timestamp - b.timestamp);
 }
 
-export async function listDeadLetters(dlq: Queue): Promise<DeadLetter[]> {
-  return (await letterEntries(dlq)).map((j) => deadLetterSchema.parse(j.data));
+/** A dead letter and its id: the id the dashboard shows for it, which replay accepts. */
+export type ListedDeadLetter = DeadLetter & { id: string };
+
+export async function listDeadLetters(dlq: Queue): Promise<ListedDeadLetter[]> {
+  return (await letterEntries(dlq)).map((j) => ({ id: String(j.id), ...deadLetterSchema.parse(j.data) }));
+}
+
+const decodedOnce = (id: string): string | undefined => {
+  try {
+    const d = decodeURIComponent(id);
+    return d === id ? undefined : d;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The letter an operator means by `id`. One form is shown everywhere, the letter's own id (the
+ * dashboard's job id on the dead-letter queue, `id` in `npm run dlq -- list`): that letter.
+ * The failed job's id also works (its newest letter). An id copied from the dashboard's URL,
+ * where `%` is encoded once more (`%252E`), is read decoded once.
+ */
+function findLetter(entries: Job[], byJobId: Map<string, Job[]>, id: string): Job | undefined {
+  for (const candidate of [id, decodedOnce(id)]) {
+    if (candidate === undefined) continue;
+    const found = entries.find((e) => e.id === candidate) ?? byJobId.get(candidate)?.at(-1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 export interface ReplayResult {
@@ -84,9 +111,9 @@ export async function replayDeadLetters(queue: Queue, dlq: Queue, ids: string[] 
     const id = (e.data as DeadLetter).jobId;
     byJobId.set(id, [...(byJobId.get(id) ?? []), e]);
   }
-  // The newest letter of each job is the one replayed.
-  const targets: (Job | undefined)[] = ids === "all" ? [...byJobId.values()].map((l) => l.at(-1)) : ids.map((id) => byJobId.get(id)?.at(-1));
-  // Older letters of the same job go once the newest is replayed.
+  // The newest letter of each job is the one replayed with --all.
+  const targets: (Job | undefined)[] = ids === "all" ? [...byJobId.values()].map((l) => l.at(-1)) : ids.map((id) => findLetter(entries, byJobId, id));
+  // The job's other letters go once one is replayed.
   const older = (entry: Job) => (byJobId.get((entry.data as DeadLetter).jobId) ?? []).filter((e) => e !== entry);
   for (let i = 0; i < targets.length; i++) {
     const entry = targets[i];

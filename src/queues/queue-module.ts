@@ -61,6 +61,25 @@ export const withProcessor = <S extends z.ZodType, Deps extends { config: unknow
 
 export const DAY_SECONDS = 24 * 60 * 60;
 
+/**
+ * How long a queue keeps retrying a job that always fails: the sum of its exponential backoff
+ * waits (backoffMs, doubling) between its attempts, processing time aside.
+ */
+export const retryWindowMs = (def: Pick<QueueSettings, "attempts" | "backoffMs">): number => def.backoffMs * (2 ** (def.attempts - 1) - 1);
+
+/** A duration for people: `850 ms`, `14 s`, `17 min`, `2 h 16 min`, `1 d 2 h`. */
+export function humanDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1_000);
+  if (s < 60) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return min % 60 ? `${h} h ${min % 60} min` : `${h} h`;
+  const d = Math.floor(h / 24);
+  return h % 24 ? `${d} d ${h % 24} h` : `${d} d`;
+}
+
 export const deadLetterName = (queue: string) => `${queue}-dlq`;
 
 export function jobOptions(def: QueueSettings): DefaultJobOptions {

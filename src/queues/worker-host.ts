@@ -3,8 +3,16 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../log.js";
 import { issuesOf } from "../validation/issues.js";
 import { addDeadLetter, deadLetterFromJob } from "./dead-letter.js";
-import type { Processor, QueueModule } from "./queue-module.js";
+import { humanDuration, type Processor, type QueueModule } from "./queue-module.js";
 import type { QueueSet } from "./queue-set.js";
+
+/** The last attempt's error, reworded to say retrying is over (its stack and cause kept). */
+function gaveUp(err: Error, attempts: number, sinceAddedMs: number): Error {
+  const final = new Error(`gave up after ${attempts} attempt${attempts === 1 ? "" : "s"} over ${humanDuration(sinceAddedMs)}: ${err.message}`, { cause: err });
+  final.name = err.name;
+  if (err.stack) final.stack = err.stack;
+  return final;
+}
 
 export interface WorkerHostOptions<Deps extends { config: unknown }> {
   connection: Redis;
@@ -79,10 +87,12 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
       } catch (err) {
         // The processor postponed the job itself (moveToDelayed): not a failure.
         if (err instanceof DelayedError || (err as Error)?.name === "DelayedError") throw err;
-        const error = err instanceof Error ? err : new Error(String(err));
-        const unrecoverable = isUnrecoverable(error);
+        const thrown = err instanceof Error ? err : new Error(String(err));
+        const unrecoverable = isUnrecoverable(thrown);
         const attempts = job.opts.attempts ?? 1;
         const last = unrecoverable || job.attemptsMade + 1 >= attempts;
+        // The final reason (dead letter and the board's failed job) says that retrying stopped.
+        const error = last && !unrecoverable ? gaveUp(thrown, attempts, Date.now() - job.timestamp) : thrown;
         if (last) {
           // Written before the job is marked failed: if this add fails the job is retried
           // rather than lost without a dead letter.

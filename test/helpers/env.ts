@@ -5,6 +5,10 @@ import { dropScratchNamespace } from "../../src/dev/scratch-namespace.js";
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
+/** The bearer token /metrics on the web port takes in tests (METRICS_TOKEN). */
+export const TEST_METRICS_TOKEN = "test-metrics-token-0123456789";
+export const metricsAuthHeader = { authorization: `Bearer ${TEST_METRICS_TOKEN}` } as const;
+
 /** A name unique to this test file run: its Postgres schema and its BullMQ prefix. */
 export function uniqueName(label: string): string {
   return `t_${label.replace(/[^a-z0-9]/gi, "_").toLowerCase()}_${randomBytes(4).toString("hex")}`;
@@ -19,6 +23,7 @@ export function testConfig(name: string, extra: Record<string, string> = {}): Co
     QUEUE_PREFIX: name,
     PORT: "0",
     LOG_LEVEL: "silent",
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
     ...extra,
   });
 }

@@ -12,8 +12,8 @@ export interface Spawned {
 }
 
 /** Run a built entry point (or a plain-JS fixture) as a real child process. */
-export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv): Spawned {
-  const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Spawned {
+  const child = spawn(process.execPath, [script, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d.toString()));

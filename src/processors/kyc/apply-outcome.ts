@@ -31,7 +31,7 @@ export interface KycOutcome {
 export class UnknownInvestorError extends Error {
   override name = "UnknownInvestorError";
   constructor(ref: string) {
-    super(`no investor ${ref} (yet); will retry`);
+    super(`no investor ${ref} (yet)`);
   }
 }
 

@@ -20,7 +20,7 @@ export interface CompletedPayment {
 export class UnknownOrderError extends Error {
   override name = "UnknownOrderError";
   constructor(referenceId: string) {
-    super(`no order with reference ${referenceId} (yet); will retry`);
+    super(`no order with reference ${referenceId} (yet)`);
   }
 }
 
