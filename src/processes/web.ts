@@ -2,6 +2,7 @@ import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
+import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
@@ -21,6 +22,7 @@ function featureRoutes(c: Clients): Mount[] {
         log: c.log,
         onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
         onKycRequested: (id) => enqueueKycApplication(c.queues, id),
+        onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
       }),
     },
   ];

@@ -1,4 +1,5 @@
 import { buildChain } from "../chain/index.js";
+import { buildFireblocksApi } from "../clients/fireblocks-api.js";
 import { buildJumio } from "../clients/jumio.js";
 import { buildKycAdapters } from "../clients/kyc/index.js";
 import { buildOnfido } from "../clients/onfido.js";
@@ -59,6 +60,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     onfido: buildOnfido(c.config),
     jumio: buildJumio(c.config),
     kycAdapters: buildKycAdapters(c.config, c.metrics.registry),
+    fireblocks: buildFireblocksApi(c.config, c.metrics.registry),
     ...(hooks.mintBatcher ? { hooks: { mintBatcher: hooks.mintBatcher } } : {}),
   };
   const host = startWorkers({

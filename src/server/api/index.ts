@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
 import { adminAuth } from "./auth.js";
-import { custodyRoutes } from "./custody.js";
+import { custodyRoutes, custodyTransferRoutes, type CustodyTransferApiDeps } from "./custody.js";
 import { distributionRoutes, type DistributionApiDeps } from "./distributions.js";
 import { investorRoutes, type InvestorApiDeps } from "./investors.js";
 import { orderRoutes } from "./orders.js";
@@ -17,6 +17,7 @@ export interface AdminApiDeps {
   log: Logger;
   onDistributionDeclared: DistributionApiDeps["onDeclared"];
   onKycRequested: InvestorApiDeps["onKycRequested"];
+  onCustodyTransferRequested: CustodyTransferApiDeps["onTransferRequested"];
 }
 
 /**
@@ -29,6 +30,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono {
   app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
   app.route("/orders", orderRoutes(deps.db));
   app.route("/custody-transactions", custodyRoutes(deps.db));
+  app.route("/custody/transfers", custodyTransferRoutes({ db: deps.db, onTransferRequested: deps.onCustodyTransferRequested }));
   app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));
   return app;
 }
