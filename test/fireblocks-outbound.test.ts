@@ -184,6 +184,7 @@ describe("Fireblocks outbound: vaults on KYC approval, transfers out of custody"
         ADMIN_API_TOKEN: TOKEN,
         SUMSUB_WEBHOOK_SECRETS: SUMSUB_WEBHOOK_SECRET,
         FIREBLOCKS_PUBLIC_KEYS: webhookKeys.publicPem,
+        FIREBLOCKS_JWKS_URL: fb.jwksUrl,
         FIREBLOCKS_API_URL: fb.url,
         FIREBLOCKS_API_KEY: fb.apiKey,
         FIREBLOCKS_API_SECRET_KEY: fb.secretKeyPem.replace(/\n/g, "\\n"),
@@ -208,6 +209,7 @@ describe("Fireblocks outbound: vaults on KYC approval, transfers out of custody"
       },
     });
     c = stack.c;
+    fb.webhookUrl = `${stack.base}/webhooks/custody/fireblocks`;
   });
   afterAll(async () => {
     await stack?.close();
@@ -318,15 +320,30 @@ describe("Fireblocks outbound: vaults on KYC approval, transfers out of custody"
     expect((await api("POST", "/custody/transfers", transfer)).status).toBe(200);
     expect((await api("POST", "/custody/transfers", { ...transfer, amount: "0.123456789012345679" })).status).toBe(409);
 
+    // Fireblocks moves it on; each status change arrives as a signed webhook v2 (the stub's JWKS).
     for (const [status, txHash] of [
       ["BROADCASTING", ""],
       ["CONFIRMING", "0xfeed"],
       ["COMPLETED", "0xfeed"],
     ] as const) {
-      fb.setStatus(tx.id, status, txHash);
-      const body = JSON.stringify({ type: "TRANSACTION_STATUS_UPDATED", tenantId: "tenant", timestamp: Date.now(), data: { ...tx, status, txHash } });
-      expect((await webhook("/custody/fireblocks", body, fireblocksV1Headers(webhookKeys.privateKey, body))).status).toBe(202);
+      expect(await fb.setStatus(tx.id, status, txHash)).toBe(202);
     }
+    expect(fb.webhooks.filter((w) => w.txId === tx.id).map((w) => [w.eventType, w.status, w.delivered])).toEqual([
+      ["transaction.created", "SUBMITTED", 202],
+      ["transaction.status.updated", "BROADCASTING", 202],
+      ["transaction.status.updated", "CONFIRMING", 202],
+      ["transaction.status.updated", "COMPLETED", 202],
+    ]);
+    // A v1 webhook (RSA-SHA512) of an older status changes nothing: the lifecycle only moves forward.
+    const stale = JSON.stringify({
+      type: "TRANSACTION_STATUS_UPDATED",
+      tenantId: "tenant",
+      timestamp: Date.now(),
+      data: { ...tx, status: "QUEUED", txHash: "" },
+    });
+    const staleDelivery = await webhook("/custody/fireblocks", stale, fireblocksV1Headers(webhookKeys.privateKey, stale));
+    expect(staleDelivery.status).toBe(202);
+    await jobDone("custody-fireblocks", staleDelivery.body.jobId);
     const done = await waitFor(
       async () => {
         const r = (await api("GET", `/custody/transfers/${id}`)).body;

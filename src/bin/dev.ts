@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
@@ -9,6 +9,7 @@ import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
+import { startFireblocksApiStub, type FireblocksApiStub } from "../dev/stubs/fireblocks-api.js";
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
 import { startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
@@ -33,7 +34,8 @@ let registrarStub: RegistrarStub | undefined;
 let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
-const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close()].map((p) => p?.catch(() => {})));
+let fireblocksStub: FireblocksApiStub | undefined;
+const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close(), fireblocksStub?.close()].map((p) => p?.catch(() => {})));
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -88,6 +90,15 @@ try {
     // Jumio settings require an allowlist (its callbacks are unsigned): loopback, in dev.
     env.JUMIO_IP_ALLOWLIST ||= "127.0.0.1/32,::1/128";
   }
+  // Fireblocks: vaults and transfers at the stub, which completes each transaction by itself and
+  // reports it with signed webhooks v2 (its own JWKS) to this process, so the loop runs locally.
+  if (!env.FIREBLOCKS_API_URL) {
+    fireblocksStub = await startFireblocksApiStub(randomUUID(), { autoAdvance: true });
+    env.FIREBLOCKS_API_URL = fireblocksStub.url;
+    env.FIREBLOCKS_API_KEY = fireblocksStub.apiKey;
+    env.FIREBLOCKS_API_SECRET_KEY = fireblocksStub.secretKeyPem;
+    env.FIREBLOCKS_JWKS_URL ||= fireblocksStub.jwksUrl;
+  }
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // Dev mode makes up an admin token too, so the admin API can be tried at once.
   const madeUpToken = !env.ADMIN_API_TOKEN;
@@ -107,6 +118,7 @@ try {
   }
   const relay = startRelaySide(c, { queueUrls, sqs });
   const web = await startWebSide(c, { boardPassword });
+  if (fireblocksStub) fireblocksStub.webhookUrl = `http://127.0.0.1:${web.port}/webhooks/custody/fireblocks`;
   process.stdout.write(
     `${[
       "",
@@ -138,6 +150,7 @@ try {
       `  screening: ${screeningStub ? `ComplyAdvantage stub at ${screeningStub.url} (clean for every name)` : config.COMPLYADVANTAGE_API_URL}`,
       `  registrar: ${registrarStub ? `registrar stub at ${registrarStub.url}` : config.REGISTRAR_API_URL}`,
       `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
+      `  custody:   Fireblocks ${fireblocksStub ? `stub at ${fireblocksStub.url} (completes every transaction, signed webhooks v2)` : (config.FIREBLOCKS_API_URL ?? "not configured")}`,
       '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,

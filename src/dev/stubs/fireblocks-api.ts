@@ -1,8 +1,8 @@
 // Dev-only: for `npm run dev`, tests and benchmarks; no production process loads src/dev (scripts/check-layers.mjs).
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { compactVerify } from "jose";
+import { CompactSign, compactVerify, exportJWK, type JWK } from "jose";
 
 /**
  * A local stand-in for the part of Fireblocks' API (https://developers.fireblocks.com/reference)
@@ -28,9 +28,17 @@ import { compactVerify } from "jose";
  * table; the two duplicate refusals' codes (1026, 1438) and 1400 are not in it, and hookrail's
  * client reads only the HTTP status.
  *
+ * Webhooks v2: with `webhookUrl` set, every transaction created sends `transaction.created` and
+ * every `setStatus` `transaction.status.updated` there, `{id, eventType, eventVersion,
+ * resourceId, createdAt, workspaceId, data}` signed with a detached RS512 JWS in
+ * `Fireblocks-Webhook-Signature` whose key is published at `GET /.well-known/jwks.json` (the
+ * stand-in for https://keys.fireblocks.io/.well-known/jwks.json; not authenticated).
+ * `autoAdvance` (dev mode) moves each new transaction on to COMPLETED by itself.
+ *
  * `failNext = n` answers the next n authenticated requests 503. `loseNextAnswer(path)` carries
  * out the next request to that path and then drops the connection without answering (an answer
- * lost on the way). `setStatus` moves a transaction, as Fireblocks' processing would.
+ * lost on the way). `setStatus` moves a transaction, as Fireblocks' processing would, and
+ * resolves with the receiver's HTTP status for its webhook (undefined without `webhookUrl`).
  */
 export interface FireblocksApiStub {
   url: string;
@@ -42,8 +50,14 @@ export interface FireblocksApiStub {
   transactions: Map<string, StubTransaction>;
   requests: { method: string; path: string; status: number; code?: number }[];
   failNext: number;
+  /** Where webhooks v2 go (e.g. `http://127.0.0.1:3000/webhooks/custody/fireblocks`); unset = none sent. */
+  webhookUrl: string | undefined;
+  /** `{eventType, txId, status, delivered}` of every webhook sent. */
+  webhooks: { eventType: string; txId: string; status: string; delivered: number | undefined }[];
+  /** The JWKS document's URL (FIREBLOCKS_JWKS_URL). */
+  jwksUrl: string;
   loseNextAnswer(path: string): void;
-  setStatus(id: string, status: string, txHash?: string): StubTransaction;
+  setStatus(id: string, status: string, txHash?: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -85,8 +99,12 @@ const vaultView = (v: StubVault) => ({
   assets: [...v.assets.values()].map((a) => ({ id: a.id, total: "0", balance: "0", available: "0", pending: "0", frozen: "0", lockedAmount: "0" })),
 });
 
-export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<FireblocksApiStub> {
+export async function startFireblocksApiStub(apiKey = randomUUID(), opts: { autoAdvance?: boolean } = {}): Promise<FireblocksApiStub> {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const webhookKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+  const kid = randomBytes(8).toString("hex");
+  const jwks = { keys: [{ ...(await exportJWK(createPublicKey(webhookKey))), kid, use: "sig", alg: "RS512" } as JWK] };
+  const workspaceId = randomUUID();
   const nonces = new Set<string>();
   const idempotent = new Map<string, { status: number; json: unknown }>();
   const byExternal = new Map<string, string>();
@@ -100,6 +118,8 @@ export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<Fir
     transactions: new Map(),
     requests: [],
     failNext: 0,
+    webhookUrl: undefined,
+    webhooks: [],
     loseNextAnswer: (path: string) => losing.set(path, (losing.get(path) ?? 0) + 1),
     setStatus(id: string, status: string, txHash?: string) {
       const tx = stub.transactions.get(id);
@@ -107,9 +127,42 @@ export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<Fir
       tx.status = status;
       if (txHash) tx.txHash = txHash;
       tx.lastUpdated = Date.now();
-      return tx;
+      return emit("transaction.status.updated", tx);
     },
   } as unknown as FireblocksApiStub;
+
+  async function emit(eventType: string, tx: StubTransaction): Promise<number | undefined> {
+    const url = stub.webhookUrl;
+    if (!url) return undefined;
+    const body = JSON.stringify({ id: randomUUID(), eventType, eventVersion: 1, resourceId: tx.id, createdAt: Date.now(), workspaceId, data: tx });
+    const jws = await new CompactSign(Buffer.from(body)).setProtectedHeader({ alg: "RS512", kid }).sign(webhookKey);
+    const [header, , signature] = jws.split(".");
+    let delivered: number | undefined;
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "fireblocks-webhook-signature": `${header}..${signature}` },
+        body,
+      });
+      await res.body?.cancel();
+      delivered = res.status;
+    } catch {
+      delivered = undefined;
+    }
+    stub.webhooks.push({ eventType, txId: tx.id, status: tx.status, delivered });
+    return delivered;
+  }
+
+  // Dev mode: Fireblocks' processing of a new transaction, one status every few hundred ms.
+  function advance(id: string) {
+    const steps = ["BROADCASTING", "CONFIRMING", "COMPLETED"];
+    const txHash = `0x${randomBytes(32).toString("hex")}`;
+    const next = (i: number) => {
+      if (i >= steps.length) return;
+      setTimeout(() => void stub.setStatus(id, steps[i]!, i > 0 ? txHash : undefined).finally(() => next(i + 1)), 300).unref();
+    };
+    next(0);
+  }
 
   async function authenticate(req: { headers: Record<string, string | string[] | undefined>; url?: string }, body: string) {
     const auth = String(req.headers.authorization ?? "");
@@ -202,6 +255,7 @@ export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<Fir
       };
       stub.transactions.set(tx.id, tx);
       if (externalTxId) byExternal.set(externalTxId, tx.id);
+      void emit("transaction.created", tx).finally(() => opts.autoAdvance && advance(tx.id));
       return { status: 200, json: { id: tx.id, status: tx.status } };
     }
     const ext = /^\/v1\/transactions\/external_tx_id\/([^/]+)$/.exec(path);
@@ -225,6 +279,10 @@ export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<Fir
       const pathWithQuery = req.url ?? "/";
       const [path, query = ""] = pathWithQuery.split("?") as [string, string?];
       const method = req.method ?? "";
+      if (method === "GET" && path === "/.well-known/jwks.json") {
+        res.writeHead(200, { "content-type": "application/json" });
+        return res.end(JSON.stringify(jwks));
+      }
       const answer = (status: number, json: unknown) => {
         const code = (json as { code?: number } | undefined)?.code;
         stub.requests.push({ method, path, status, ...(status >= 400 && typeof code === "number" ? { code } : {}) });
@@ -258,6 +316,7 @@ export async function startFireblocksApiStub(apiKey = randomUUID()): Promise<Fir
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  stub.jwksUrl = `${stub.url}/.well-known/jwks.json`;
   stub.close = () =>
     new Promise((r) => {
       server.closeAllConnections();
