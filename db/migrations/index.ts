@@ -10,6 +10,7 @@ import * as m0008 from "./0008_kyc_applicants.js";
 import * as m0009 from "./0009_chain_production.js";
 import * as m0011 from "./0011_sepa.js";
 import * as m0012 from "./0012_kyc_submission.js";
+import * as m0014 from "./0014_fireblocks_outbound.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   "0009_chain_production": m0009,
   "0011_sepa": m0011,
   "0012_kyc_submission": m0012,
+  "0014_fireblocks_outbound": m0014,
 };

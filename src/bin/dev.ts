@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
@@ -9,6 +9,7 @@ import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
 import { redisAnswers, startRedisServer, type EmbeddedRedis } from "../dev/embedded-redis.js";
 import { startComplyAdvantageStub, type ComplyAdvantageStub } from "../dev/stubs/complyadvantage.js";
+import { startFireblocksApiStub, type FireblocksApiStub } from "../dev/stubs/fireblocks-api.js";
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
 import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { ONFIDO_EXAMPLE_CHECK } from "../dev/simulator/catalog.js";
@@ -43,7 +44,9 @@ let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
 let jwksStub: JwksStub | undefined;
 let truliooStub: TruliooStub | undefined;
-const closeKycStubs = () => Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close(), truliooStub?.close()].map((p) => p?.catch(() => {})));
+let fireblocksStub: FireblocksApiStub | undefined;
+const closeKycStubs = () =>
+  Promise.all([sumsubStub?.close(), onfidoStub?.close(), jumioStub?.close(), truliooStub?.close(), fireblocksStub?.close()].map((p) => p?.catch(() => {})));
 try {
   const env = { ...process.env };
   if (!env.REDIS_URL && !(await redisAnswers("127.0.0.1", 6379))) {
@@ -131,6 +134,17 @@ try {
     jwksStub = await JwksStub.start();
     env.FIREBLOCKS_JWKS_URL = jwksStub.url;
   }
+  // Fireblocks: vaults and transfers at the stub, which completes each transaction by itself and
+  // reports it with signed webhooks v2 to this process, so the loop runs locally. Its signing
+  // key is published in the same local JWKS as the simulator's.
+  if (!env.FIREBLOCKS_API_URL) {
+    fireblocksStub = await startFireblocksApiStub(randomUUID(), { autoAdvance: true });
+    env.FIREBLOCKS_API_URL = fireblocksStub.url;
+    env.FIREBLOCKS_API_KEY = fireblocksStub.apiKey;
+    env.FIREBLOCKS_API_SECRET_KEY = fireblocksStub.secretKeyPem;
+    if (jwksStub) await jwksStub.publish(fireblocksStub.webhookKid, fireblocksStub.webhookSigningKey);
+    else env.FIREBLOCKS_JWKS_URL ||= fireblocksStub.jwksUrl;
+  }
   const webhookSecrets = await makeUpWebhookSecrets(env, jwksStub);
   const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // And a metrics token, so /metrics on the web port can be scraped at once.
@@ -177,6 +191,7 @@ try {
       .join(""),
     { mode: 0o600 },
   );
+  if (fireblocksStub) fireblocksStub.webhookUrl = `http://127.0.0.1:${web.port}/webhooks/custody/fireblocks`;
   process.stdout.write(
     `${[
       "",
@@ -215,6 +230,9 @@ try {
         ? [`  webhook secrets (made up for this run; also in ${DEV_SIMULATOR_ENV_FILE} for the simulator):`, ...webhookSecrets.printed.map((l) => `    ${l}`)]
         : []),
       "  simulate:  npm run simulate -- payments completed   (npm run simulate -- --list shows every event and what it needs)",
+      `  KYC APIs:  Sumsub ${sumsubStub ? `stub at ${sumsubStub.url}` : config.SUMSUB_API_URL}, Onfido ${onfidoStub ? `stub at ${onfidoStub.url}` : config.ONFIDO_API_URL}, Jumio ${jumioStub ? `stub at ${jumioStub.url}` : config.JUMIO_API_URL}`,
+      `  custody:   Fireblocks ${fireblocksStub ? `stub at ${fireblocksStub.url} (completes every transaction, signed webhooks v2)` : (config.FIREBLOCKS_API_URL ?? "not configured")}`,
+      '    try:    POST /api/investors with "kycProvider": "sumsub", then GET /api/investors/<id> shows kyc.applicantId and kyc.verificationUrl',
       "",
     ].join("\n")}\n`,
   );

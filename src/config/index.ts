@@ -2,6 +2,7 @@ import { z } from "zod";
 import { amlSchema } from "./aml.js";
 import { baseSchema } from "./base.js";
 import { chainConfigProblems, chainSchema } from "./chain.js";
+import { custodyConfigProblems, custodySchema } from "./custody.js";
 import { dividendsSchema } from "./dividends.js";
 import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
@@ -17,7 +18,8 @@ export const configSchema = baseSchema
   .extend(amlSchema.shape)
   .extend(dividendsSchema.shape)
   .extend(kycSchema.shape)
-  .extend(sepaSchema.shape);
+  .extend(sepaSchema.shape)
+  .extend(custodySchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -45,7 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
     : configSchema;
   const result = schema.safeParse(env);
   if (result.success) {
-    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data)];
+    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data), ...custodyConfigProblems(result.data)];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);
   }

@@ -61,6 +61,7 @@ export interface Database {
   chain_tx_versions: ChainTxVersionsTable;
   mint_intent_orders: MintIntentOrdersTable;
   custody_transactions: CustodyTransactionsTable;
+  custody_transfers: CustodyTransfersTable;
   broker_events: BrokerEventsTable;
   broker_groups: BrokerGroupsTable;
   broker_entities: BrokerEntitiesTable;
@@ -126,6 +127,12 @@ export interface InvestorsTable {
   kyc_submitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** An outbound adapter's progress at the provider (KycProgress), kept so a retry resumes instead of creating twice. */
   kyc_submission: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
+  /** The investor's Fireblocks vault account, written once by the custody-vaults job. */
+  custody_vault_id: ColumnType<string | null, string | null | undefined, string | null>;
+  custody_asset_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The deposit address of the vault's asset wallet. */
+  custody_deposit_address: ColumnType<string | null, string | null | undefined, string | null>;
+  custody_vault_created_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -357,4 +364,18 @@ export interface SepaDebitsTable {
   reason_code: Nullable<string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** A transfer out of custody we requested; `id` is the Fireblocks externalTxId. */
+export interface CustodyTransfersTable {
+  id: string;
+  vault_id: string;
+  asset_id: string;
+  /** numeric: written and read as an exact decimal string. */
+  amount: string;
+  destination: ColumnType<Record<string, unknown>, string, string>;
+  /** The Fireblocks transaction, once created (its lifecycle is in custody_transactions). */
+  fireblocks_tx_id: ColumnType<string | null, string | null | undefined, string | null>;
+  created_at: Timestamp;
+  submitted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }

@@ -2,6 +2,8 @@ import { amlScreeningQueue } from "../processors/aml/screening.js";
 import { bakktWebhooksProcessor } from "../processors/broker/bakkt-webhooks.js";
 import { brokerEventsProcessor } from "../processors/broker/events.js";
 import { custodyProcessor } from "../processors/custody/fireblocks.js";
+import { custodyTransfersQueue } from "../processors/custody/transfers.js";
+import { custodyVaultsQueue } from "../processors/custody/vaults.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import { dividendPayoutsQueue } from "../processors/dividends/payouts.js";
 import { registrarNoticesQueue } from "../processors/dividends/registrar-notices.js";
@@ -62,6 +64,8 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   registrarNoticesQueue,
   served(sepaReportsQueue, sepaReportsProcessor),
   sepaCollectionQueue,
+  custodyVaultsQueue,
+  custodyTransfersQueue,
 ];
 
 export const QUEUE_NAMES: readonly string[] = QUEUE_MODULES.map((m) => m.name);

@@ -2,6 +2,7 @@ import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
+import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
@@ -22,6 +23,7 @@ function featureRoutes(c: Clients): Mount[] {
         onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
         onKycRequested: (id) => enqueueKycApplication(c.queues, id),
         sepaCreditorId: c.config.SEPA_CREDITOR_ID,
+        onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
       }),
     },
   ];

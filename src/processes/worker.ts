@@ -1,4 +1,5 @@
 import { buildChain } from "../chain/index.js";
+import { buildFireblocksApi } from "../clients/fireblocks-api.js";
 import { buildJumio } from "../clients/jumio.js";
 import { buildKycAdapters } from "../clients/kyc/index.js";
 import { buildOnfido } from "../clients/onfido.js";
@@ -63,6 +64,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     onfido,
     jumio,
     kycAdapters: buildKycAdapters(c.config, c.metrics.registry, { onfido, jumio }),
+    fireblocks: buildFireblocksApi(c.config, c.metrics.registry),
     ...(hooks.mintBatcher ? { hooks: { mintBatcher: hooks.mintBatcher } } : {}),
   };
   const host = startWorkers({

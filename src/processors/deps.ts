@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { ChainAccess } from "../chain/index.js";
+import type { FireblocksApi } from "../clients/fireblocks-api.js";
 import type { JumioClient } from "../clients/jumio.js";
 import type { KycAdapters } from "../clients/kyc/index.js";
 import type { OnfidoClient } from "../clients/onfido.js";
@@ -34,6 +35,8 @@ export interface WorkerDeps {
   sepaBank?: SepaBankClient;
   /** The KYC providers whose outbound API is configured (applicant creation, status polls). */
   kycAdapters: KycAdapters;
+  /** Present when Fireblocks' API is configured: custody vaults and transfers. */
+  fireblocks?: FireblocksApi;
   /** Test fixtures only: points where a test kills the process. */
   hooks?: { mintBatcher?: MintBatcherHooks };
 }

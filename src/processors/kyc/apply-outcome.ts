@@ -2,6 +2,7 @@ import { sql, type Kysely } from "kysely";
 import type { Database, KycSource, KycStatus } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
 import type { QueueSet } from "../../queues/queue-set.js";
+import { enqueueCustodyVault } from "../custody/vaults.js";
 import { enqueueMint } from "../orders/mint.js";
 
 /**
@@ -118,6 +119,8 @@ export async function applyKycOutcome(deps: KycDeps, o: KycOutcome, jobId: strin
       await enqueueMint(deps.queues, reference_id);
       released.push(reference_id);
     }
+    // An approved investor gets a custody vault (one job per investor; a no-op without Fireblocks).
+    await enqueueCustodyVault(deps.queues, result.investorId);
   }
   return { ...result, released };
 }

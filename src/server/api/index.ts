@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
 import { adminAuth } from "./auth.js";
-import { custodyRoutes } from "./custody.js";
+import { custodyRoutes, custodyTransferRoutes, type CustodyTransferApiDeps } from "./custody.js";
 import { distributionRoutes, type DistributionApiDeps } from "./distributions.js";
 import { investorRoutes, type InvestorApiDeps } from "./investors.js";
 import { mandateRoutes } from "./mandates.js";
@@ -21,6 +21,7 @@ export interface AdminApiDeps {
   onKycRequested: InvestorApiDeps["onKycRequested"];
   /** SEPA_CREDITOR_ID: mandates are taken under it; unset, creating one answers 503. */
   sepaCreditorId?: string;
+  onCustodyTransferRequested: CustodyTransferApiDeps["onTransferRequested"];
 }
 
 /**
@@ -35,6 +36,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono {
   app.route("/custody-transactions", custodyRoutes(deps.db));
   app.route("/mandates", mandateRoutes({ db: deps.db, creditorId: deps.sepaCreditorId }));
   app.route("/subscriptions", subscriptionRoutes(deps.db));
+  app.route("/custody/transfers", custodyTransferRoutes({ db: deps.db, onTransferRequested: deps.onCustodyTransferRequested }));
   app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));
   return app;
 }

@@ -38,6 +38,13 @@ function investorView(i: Selectable<InvestorsTable>, history: Selectable<KycEven
         details: h.details,
       })),
     },
+    // Null until KYC approval has opened the investor's Fireblocks vault (custody-vaults job).
+    custody: {
+      vaultId: i.custody_vault_id,
+      assetId: i.custody_asset_id,
+      depositAddress: i.custody_deposit_address,
+      vaultCreatedAt: iso(i.custody_vault_created_at),
+    },
     aml: {
       risk: i.aml_risk,
       latestScreening: aml.latest
