@@ -101,6 +101,7 @@ try {
     const batched = await sendAllInFlight(spare, batchCalls);
     const summary = (r) => ({
       seconds: +r.seconds.toFixed(2),
+      all_sent_s: +r.sentSeconds.toFixed(2),
       blocks: r.blocks,
       blocks_with_mints: r.blocksUsed,
       transactions: r.transactions,
