@@ -242,6 +242,8 @@ export async function analyse({ pgc, schema, tag, publicClient, queues, t0Ms }) 
       return [k, { median_s: r2(median(v)), last_s: r2(v.length ? Math.max(...v) : null), of: v.length }];
     }),
   );
+  // The monitor's share: from the block that mined an intent to its orders completed (block timestamps have 1 s resolution).
+  const lags = [...byIntent.values()].map((i) => (i.confirmed_at.getTime() - Number(i.block.timestamp) * 1000) / 1000);
   const signers = {};
   for (const i of intents) signers[i.from_address] = (signers[i.from_address] ?? 0) + 1;
   const txOrders = intents.map((i) => i.orders);
@@ -252,6 +254,7 @@ export async function analyse({ pgc, schema, tag, publicClient, queues, t0Ms }) 
     transactions: intents.length,
     versions_signed: intents.reduce((s, i) => s + i.versions, 0),
     broadcasts: intents.reduce((s, i) => s + i.broadcasts, 0),
+    block_to_completed_s: { median: r2(median(lags)), max: r2(Math.max(...lags)) },
     orders_per_transaction: { min: Math.min(...txOrders), median: median(txOrders), max: Math.max(...txOrders) },
     gas_used: gasUsed,
     gas_per_order: Math.round(Number(gasUsed) / orders),

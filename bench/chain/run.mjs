@@ -163,6 +163,7 @@ try {
       versions_signed: a.versions_signed,
       broadcasts: a.broadcasts,
       orders_per_transaction: a.orders_per_transaction,
+      block_to_completed_s: a.block_to_completed_s,
       gas_per_order: a.gas_per_order,
       blocks_with_mints: a.mint_blocks.with_mints,
       transactions_per_signer: a.signers,
