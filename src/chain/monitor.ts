@@ -44,6 +44,20 @@ export interface PassReport {
   stuck: number;
 }
 
+/** Mined rows handled at once per signer in one pass. */
+const MINED_PARALLEL = 16;
+/** A transaction signed this long ago and never broadcast has lost the process that would have. */
+const ORPHANED_AFTER_MS = 5_000;
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
 const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promise<TransactionReceipt | undefined> => {
   try {
     return await publicClient.getTransactionReceipt({ hash });
@@ -138,23 +152,23 @@ export class ChainMonitor {
       [...bySigner].map(async ([signer, list]) => {
         const minedCount = BigInt(await publicClient.getTransactionCount({ address: signer as Address, blockTag: "latest" }));
         const pending: IntentRow[] = [];
-        for (const row of list) {
-          let current: IntentRow | undefined = row;
-          if (current.status !== "mined" && BigInt(current.nonce!) < minedCount) {
-            current = await this.recordMined(current, report);
-            if (!current) continue;
-          }
-          if (current.status === "mined") {
-            await this.checkMined(current, head, canonicalHash, report);
-          } else {
-            pending.push(current);
-          }
-        }
+        const done: IntentRow[] = [];
+        for (const row of list) (row.status === "mined" || BigInt(row.nonce!) < minedCount ? done : pending).push(row);
+        // Mined rows need a few round trips each; many at once (a block of single mints) in parallel.
+        await inParallel(done, MINED_PARALLEL, async (row) => {
+          const current = row.status === "mined" ? row : await this.recordMined(row, report);
+          if (current?.status === "mined") await this.checkMined(current, head, canonicalHash, report);
+        });
         if (pending.length === 0) return;
         const first = pending[0]!;
+        // A row still `signed` a moment after signing is normal (its job broadcasts it next);
+        // one left `signed` for longer lost its broadcaster.
+        const orphaned = first.status === "signed" && (first.signed_at === null || Date.now() - first.signed_at.getTime() > ORPHANED_AFTER_MS);
         const missing =
-          first.status === "signed" ||
-          (BigInt(first.nonce!) === minedCount && !(await publicClient.getTransaction({ hash: first.tx_hash as Hex }).catch(() => undefined)));
+          orphaned ||
+          (first.status !== "signed" &&
+            BigInt(first.nonce!) === minedCount &&
+            !(await publicClient.getTransaction({ hash: first.tx_hash as Hex }).catch(() => undefined)));
         if (missing) {
           for (const p of pending) {
             await sender.broadcast(p, head).catch((err: Error) => this.opts.log.warn({ intentKey: p.intent_key, err: err.message }, "rebroadcast failed"));

@@ -164,18 +164,7 @@ export class TxSender {
    */
   async pickSigner(): Promise<Address> {
     if (this.signers.length === 1) return this.address;
-    if (!this.load || Date.now() - this.load.at > 1_000) {
-      const counts = await this.opts.db
-        .selectFrom("chain_transactions")
-        .select(["from_address", (eb) => eb.fn.countAll<string>().as("n")])
-        .where("chain_id", "=", this.opts.chainId)
-        .where("status", "in", ["intent", ...IN_FLIGHT])
-        .groupBy("from_address")
-        .execute();
-      const byAddress = new Map(counts.map((c) => [c.from_address, Number(c.n)]));
-      this.load = { at: Date.now(), counts: new Map(this.signers.map((s) => [s, byAddress.get(s) ?? 0])) };
-    }
-    const counts = this.load.counts;
+    const counts = await this.inFlight();
     // Ties go round-robin, so a process that finds every signer idle still spreads its intents.
     let best: Address | undefined;
     for (let i = 0; i < this.signers.length; i += 1) {
@@ -187,7 +176,31 @@ export class TxSender {
     return best!;
   }
 
-  private load: { at: number; counts: Map<Address, number> } | undefined;
+  /**
+   * Transactions in flight per signer, read at most once a second. Concurrent callers share
+   * one read and one map, so the picks made while it is fresh all count.
+   */
+  private inFlight(): Promise<Map<Address, number>> {
+    if (!this.load || Date.now() - this.load.at > 1_000) {
+      const at = Date.now();
+      const counts = this.opts.db
+        .selectFrom("chain_transactions")
+        .select(["from_address", (eb) => eb.fn.countAll<string>().as("n")])
+        .where("chain_id", "=", this.opts.chainId)
+        .where("status", "in", ["intent", ...IN_FLIGHT])
+        .groupBy("from_address")
+        .execute()
+        .then((rows) => {
+          const byAddress = new Map(rows.map((c) => [c.from_address, Number(c.n)]));
+          return new Map(this.signers.map((s) => [s, byAddress.get(s) ?? 0]));
+        });
+      this.load = { at, counts };
+      counts.catch(() => (this.load = undefined));
+    }
+    return this.load.counts;
+  }
+
+  private load: { at: number; counts: Promise<Map<Address, number>> } | undefined;
   private turn = 0;
 
   /**
