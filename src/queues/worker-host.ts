@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { Logger } from "../log.js";
 import { issuesOf } from "../validation/issues.js";
 import { addDeadLetter, deadLetterFromJob } from "./dead-letter.js";
@@ -7,8 +7,8 @@ import type { Processor, QueueModule } from "./queue-module.js";
 import type { QueueSet } from "./queue-set.js";
 
 export interface WorkerHostOptions<Deps extends { config: unknown }> {
-  connection: Redis;
-  prefix: string;
+  /** Blocking connection (reconnects forever); each queue's prefix comes from `queues`. */
+  connection: RedisClient;
   queues: QueueSet;
   /** The queue list; `serve` picks which of them this process works on. */
   // biome-ignore lint/suspicious/noExplicitAny: each module's data type differs; the host only passes it through.
@@ -99,7 +99,7 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
     };
     const worker = new Worker(name, handler, {
       connection: opts.connection,
-      prefix: opts.prefix,
+      prefix: opts.queues.prefixOf(name),
       concurrency: opts.concurrency,
       ...(def.limiter ? { limiter: def.limiter(opts.deps.config) } : {}),
       // A job whose worker died is picked up again once its lock expires and the next stalled
