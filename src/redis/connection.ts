@@ -22,8 +22,52 @@ export function redisTarget(config: { REDIS_URL: string; REDIS_CLUSTER_NODES?: r
  */
 export type RedisRole = "producer" | "worker";
 
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { ...roleOptions(role), ...extra });
+export interface ConnectionTuning {
+  /** Producers: the commands of one event-loop turn leave in one socket write (see coalesceWrites). Default on. */
+  coalesceWrites?: boolean;
+}
+
+export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}, tuning: ConnectionTuning = {}): Redis {
+  const redis = new Redis(url, { ...roleOptions(role), ...extra });
+  if (role === "producer" && tuning.coalesceWrites !== false) coalesceWrites(redis);
+  return redis;
+}
+
+const COALESCED = Symbol("hookrail.coalescedWrites");
+
+/**
+ * Cork the connection's socket at its first write of an event-loop turn and uncork it in
+ * that turn's check phase (setImmediate), so every command sent meanwhile (a request's
+ * EXISTS and add, and those of the other requests read in the same turn) leaves in one
+ * write. ioredis writes each command to the socket at once: two loopback `write` syscalls
+ * per webhook, which cost more CPU in the web process than BullMQ's add itself (profile in
+ * BENCHMARKS.md, "Receiver cost"). Unlike ioredis's auto-pipelining this builds no
+ * Pipeline, so BullMQ's dozens of script commands are not copied per batch. The delay is
+ * at most what is left of the turn the command was sent in.
+ */
+export function coalesceWrites(redis: Redis): void {
+  const patch = () => {
+    const stream = redis.stream as (typeof redis.stream & { [COALESCED]?: true }) | undefined;
+    if (!stream || stream[COALESCED]) return;
+    stream[COALESCED] = true;
+    const write = stream.write;
+    let corked = false;
+    const release = () => {
+      corked = false;
+      stream.uncork();
+    };
+    stream.write = function (this: typeof stream, ...args: Parameters<typeof write>) {
+      if (!corked) {
+        corked = true;
+        this.cork();
+        setImmediate(release);
+      }
+      return write.apply(this, args);
+    } as typeof write;
+  };
+  // A reconnect brings a new socket; "connect" fires before the ready check is sent.
+  redis.on("connect", patch);
+  patch();
 }
 
 function roleOptions(role: RedisRole): RedisOptions {
@@ -92,10 +136,12 @@ export function createCluster(seeds: readonly string[], role: RedisRole, extra: 
     ...extra,
     redisOptions: { ...perNode, ...auth, ...extra.redisOptions },
   };
-  return new Cluster(
+  const cluster = new Cluster(
     urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
     options,
   );
+  if (role === "producer") cluster.on("+node", (node: Redis) => coalesceWrites(node));
+  return cluster;
 }
 
 export const isCluster = (client: RedisClient): client is Cluster => client.isCluster;
