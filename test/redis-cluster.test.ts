@@ -12,7 +12,9 @@ import { loadProcessConfig } from "../src/processes/config.js";
 import { RedisPolicyError, redisTarget } from "../src/redis/connection.js";
 import { brokerEventsQueue } from "../src/relay/job.js";
 import { registerSchedulers } from "../src/schedulers/register.js";
-import { testConfig, waitFor } from "./helpers/env.js";
+import { freePort } from "../src/dev/embedded-redis.js";
+import { testConfig, testEnv, waitFor } from "./helpers/env.js";
+import { ROOT, spawnNode } from "./helpers/process.js";
 import { startRedisCluster, type TestCluster } from "./helpers/redis-cluster.js";
 import { emulatorClient, envelope, freshQueues, remaining, send } from "./helpers/relay.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
@@ -60,6 +62,8 @@ describe("on a Redis Cluster (3 masters + 3 replicas)", () => {
       // A job whose worker lost its master is handed out again soon after the failover.
       WORKER_LOCK_DURATION_MS: "5000",
       RELAY_WAIT_TIME_SECONDS: "1",
+      // Closing hands unfinished jobs back after this instead of waiting the default 20 s.
+      SHUTDOWN_TIMEOUT_MS: "3000",
     };
     stack = await startStack("cluster", { env, web: true, worker: true });
     c = stack.c;
@@ -162,6 +166,24 @@ describe("on a Redis Cluster (3 masters + 3 replicas)", () => {
         r.disconnect();
       }
     }
+  });
+
+  it("runs the real web binary on the cluster with WEB_CONCURRENCY=2: a webhook is queued, then SIGTERM exits 0", async () => {
+    const port = await freePort();
+    const web = spawnNode(`${ROOT}dist/src/bin/web.js`, [], testEnv(stack.name, { ...env, PORT: String(port), WEB_CONCURRENCY: "2" }));
+    try {
+      await waitFor(async () => (web.stdout().match(/"msg":"web listening"/g)?.length ?? 0) >= 2, 30_000, "two web workers listening");
+      const ref = `ATK-TX-${randomUUID()}`;
+      await seedOrders([ref]);
+      const body = paymentBody({ referenceId: ref, bankTransactionId: `BTX-${ref}`, amount: "2500.50" });
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/payments`, { method: "POST", body, headers: standardHeaders(PAY, body) });
+      expect(res.status).toBe(202);
+      const { jobId } = (await res.json()) as { jobId: string };
+      expect(await c.queues.queue("payments").getJob(jobId)).toBeDefined();
+    } finally {
+      web.child.kill("SIGTERM");
+    }
+    expect((await web.exited).code).toBe(0);
   });
 
   it("answers /readyz after pinging every master", async () => {
