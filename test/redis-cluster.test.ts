@@ -69,9 +69,13 @@ describe("on a Redis Cluster (3 masters + 3 replicas)", () => {
     c = stack.c;
   });
   afterAll(async () => {
-    await stack?.close();
-    await cluster?.stop();
-  });
+    try {
+      // Bounded, so that the cluster's servers are stopped below whatever closing does.
+      await Promise.race([stack?.close(), new Promise((r) => setTimeout(r, 40_000).unref())]);
+    } finally {
+      await cluster?.stop();
+    }
+  }, 90_000);
 
   /** The slot-owning master of a queue's keys (its `meta` key stands for all of them). */
   const masterOfQueue = (queue: string) => cluster.masterOf(`${c.queues.prefixOf(queue)}:${queue}:meta`);

@@ -36,6 +36,13 @@ export interface WorkerHost {
   close(timeoutMs: number): Promise<void>;
 }
 
+/** How long each step of a forced stop may take. */
+const STOP_STEP_MS = 2_000;
+
+/** True if `p` settled within `ms`. */
+const settlesWithin = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+
 const isUnrecoverable = (err: unknown) => err instanceof UnrecoverableError || (err as Error)?.name === "UnrecoverableError";
 
 /**
@@ -129,14 +136,23 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
         // (30 s): another worker starts them at once. Processors are idempotent, so the
         // abandoned run here cannot double an effect.
         opts.log.warn({ jobs: [...inFlight.keys()] }, "in-flight jobs did not finish in time; handing them back");
-        await Promise.all(
-          [...inFlight.values()].map(({ job, token }) =>
-            job.moveToWait(token).catch((err: Error) => opts.log.error({ jobId: job.id, err: err.message }, "could not hand a job back; its lock will expire")),
+        // Both steps are bounded: on a connection that cannot reach Redis (a Redis Cluster
+        // node mid-failover, say) the worker connection queues commands without end, and a
+        // stop must not hang on them; the caller disconnects and exits either way.
+        const handedBack = await settlesWithin(
+          Promise.all(
+            [...inFlight.values()].map(({ job, token }) =>
+              job
+                .moveToWait(token)
+                .catch((err: Error) => opts.log.error({ jobId: job.id, err: err.message }, "could not hand a job back; its lock will expire")),
+            ),
           ),
+          STOP_STEP_MS,
         );
+        if (!handedBack) opts.log.error({ jobs: [...inFlight.keys()] }, "Redis did not take the jobs back in time; their locks will expire");
         // worker.close(true) would only return the graceful close already under way (BullMQ
-        // memoises it), so we stop waiting here; the caller disconnects and exits.
-        await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+        // memoises it), so we stop waiting here.
+        await settlesWithin(Promise.all(workers.map((w) => w.disconnect().catch(() => {}))), STOP_STEP_MS);
       }
     },
   };
