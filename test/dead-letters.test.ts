@@ -29,7 +29,6 @@ const job = (eventId: string) => ({ eventId, receivedAt: new Date().toISOString(
 const hostWith = (queues: QueueSet, prefix: string, connection: Redis, concurrency: number, processor: Processor<PaymentJob>) =>
   startWorkers({
     connection,
-    prefix,
     queues,
     modules: QUEUE_MODULES,
     // Only the payments queue is served and its processor is the one given: nothing else of the deps is read.

@@ -77,7 +77,7 @@ describe("dividend distributions (anvil, Redis, Postgres, registrar stub)", () =
   });
 
   it("the dividends-due scheduler is registered once however often workers start", async () => {
-    const register = () => registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+    const register = () => registerSchedulers(c.queues, QUEUE_MODULES, c.config);
     await Promise.all([register(), register(), register()]);
     const schedulers = await c.queues.queue("dividends-due").getJobSchedulers();
     expect(schedulers.map((s) => s.key)).toEqual([DIVIDENDS_DUE_SCHEDULER]);

@@ -243,7 +243,7 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
   });
 
   it("the collection runs on its own scheduler, daily at 06:00 UTC by default", async () => {
-    await registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+    await registerSchedulers(c.queues, QUEUE_MODULES, c.config);
     const queue = c.queues.queue("sepa-collection");
     try {
       expect(await queue.getJobScheduler("sepa-collection-daily")).toEqual(expect.objectContaining({ pattern: "0 6 * * *", tz: "UTC", name: "collect" }));

@@ -5,7 +5,8 @@
 // mode's figures are the mean over its rounds, the per-round figures are printed too.
 // MODES=web1,web2 run the real web process (dist/src/bin/web.js) with WEB_CONCURRENCY=1 / 2
 // (web<N> = N workers) instead of bench/receiver/server.mjs; web<N>-ack<K> sets
-// REDIS_MIN_REPLICA_ACKS=K, for which BENCH_REPLICA=1 gives the bench's Redis one replica.
+// REDIS_MIN_REPLICA_ACKS=K, for which BENCH_REPLICA=1 gives the bench's Redis one replica;
+// web<N>-before runs BEFORE_DIST/src/bin/web.js instead (another build, for before/after runs).
 // Phases per mode: "max" (autocannon, as fast as it goes), "fixed" (autocannon overallRate:
 // closed loop, 10 connections each waiting for its answer, so a slow answer delays the
 // requests behind it and the queueing is hidden: coordinated omission), and with --open-loop
@@ -68,8 +69,8 @@ function prepare(count, tag) {
 const signedRequest = (req) => ({ ...req, ...prepared[next++ % prepared.length] });
 
 async function startServer(mode, redisUrl) {
-  const web = /^web(\d+)(?:-ack(\d+))?$/.exec(mode);
-  if (web) return startWebProcess(Number(web[1]), redisUrl, web[2] ?? "0");
+  const web = /^web(\d+)(?:-ack(\d+))?(-before)?$/.exec(mode);
+  if (web) return startWebProcess(Number(web[1]), redisUrl, web[2] ?? "0", web[3] ? process.env.BEFORE_DIST : undefined);
   const execArgv = process.env.SERVER_NODE_ARGS ? process.env.SERVER_NODE_ARGS.split(" ") : [];
   const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
   const { port } = await new Promise((resolve, reject) => {
@@ -110,9 +111,10 @@ function processTreeCpuUs(pid) {
 }
 
 /** The real web process, as deployed: its own config from the environment, every provider route. */
-async function startWebProcess(workers, redisUrl, replicaAcks) {
+async function startWebProcess(workers, redisUrl, replicaAcks, dist) {
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [new URL("../../dist/src/bin/web.js", import.meta.url).pathname], {
+  const script = dist ? `${dist}/src/bin/web.js` : new URL("../../dist/src/bin/web.js", import.meta.url).pathname;
+  const child = spawn(process.execPath, [script], {
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       PATH: process.env.PATH,

@@ -1,7 +1,7 @@
 // One server under load, in its own process so the load generator does not share its thread.
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
-// "add" = bare + one plain queue.add; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+// "add" = bare + one plain queue.add; any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { loadConfig } from "../../dist/src/config/index.js";
@@ -15,8 +15,11 @@ import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
 import { addOnce } from "../../dist/src/server/webhooks/enqueue.js";
 import { requestView } from "../../dist/src/server/webhooks/request-view.js";
 
-const [mode, redisUrl, secret] = process.argv.slice(2);
-const redis = createRedis(redisUrl, "producer");
+const [modeArg, redisUrl, secret] = process.argv.slice(2);
+// "<mode>-plain": the same, with the producer connection's write coalescing off (before/after runs).
+const plain = modeArg.endsWith("-plain");
+const mode = plain ? modeArg.slice(0, -"-plain".length) : modeArg;
+const redis = createRedis(redisUrl, "producer", {}, { coalesceWrites: !plain });
 await waitReady(redis);
 const queues = createQueueSet(redis, "bench", QUEUE_MODULES);
 const metrics = createMetrics();

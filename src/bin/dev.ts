@@ -156,7 +156,7 @@ try {
   const config = loadProcessConfig(env);
   const c = await buildClients(config, "producer", "dev");
   await migrateToLatest(c.dbh.db, config.DATABASE_SCHEMA);
-  await registerSchedulers(c.queues, QUEUE_MODULES, config, c.redis);
+  await registerSchedulers(c.queues, QUEUE_MODULES, config);
   const worker = startWorkerSide(c);
   // Without broker queue URLs, run the SQS emulator here with both FIFO queues.
   let queueUrls = relayQueueUrls(config);

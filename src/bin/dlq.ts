@@ -2,7 +2,7 @@ import { loadProcessConfig } from "../processes/config.js";
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../queues/dead-letter.js";
 import { QUEUE_MODULES, QUEUE_NAMES } from "../processes/queue-modules.js";
 import { createQueueSet } from "../queues/queue-set.js";
-import { createRedis, waitReady } from "../redis/connection.js";
+import { connectRedis, redisTarget, waitReady } from "../redis/connection.js";
 
 const USAGE = `usage: npm run dlq -- <command> <queue> [options]
   list <queue>                     show dead letters (JSON, one per line)
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<void> {
   const queue = queueArg;
 
   const config = loadProcessConfig();
-  const redis = createRedis(config.REDIS_URL, "producer");
+  const redis = connectRedis(redisTarget(config), "producer");
   redis.on("error", () => {});
   const queues = createQueueSet(redis, config.QUEUE_PREFIX, QUEUE_MODULES);
   try {

@@ -4,6 +4,25 @@ import { csvList, emptyToUndefined, intInRange, optionalString, optionalUrl, str
 export const baseSchema = z.object({
   PORT: intInRange(0, 65535, 3000),
   REDIS_URL: z.preprocess(emptyToUndefined, urlString(["redis", "rediss"], "redis://127.0.0.1:6379").default("redis://127.0.0.1:6379")),
+  /**
+   * Seed nodes of a Redis Cluster (`host:port` or `redis://`/`rediss://` URLs, comma-separated);
+   * set = cluster mode and REDIS_URL is not used. See redis/connection.ts createCluster.
+   */
+  REDIS_CLUSTER_NODES: csvList().pipe(
+    z.array(
+      z.string().refine(
+        (v) => {
+          try {
+            const u = new URL(/^[a-z]+:\/\//i.test(v) ? v : `redis://${v}`);
+            return ["redis:", "rediss:"].includes(u.protocol) && u.hostname !== "" && (u.pathname === "" || u.pathname === "/");
+          } catch {
+            return false;
+          }
+        },
+        { error: "expected host:port or redis(s)://[user:password@]host:port seed nodes, comma-separated" },
+      ),
+    ),
+  ),
   QUEUE_PREFIX: stringWithDefault("hookrail").pipe(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: "expected letters, digits, - or _ only" })),
   DATABASE_URL: optionalUrl(["postgres", "postgresql"], "postgres://user@host:5432/db"),
   DATABASE_SCHEMA: optionalString().pipe(

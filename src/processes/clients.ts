@@ -3,7 +3,7 @@ import type { Config } from "../config/index.js";
 import { openDatabase, type DbHandle } from "../db/client.js";
 import { createLogger, type Logger } from "../log.js";
 import { createMetrics, type Metrics } from "../metrics.js";
-import { assertNoEviction, createRedis, waitReady, type RedisRole } from "../redis/connection.js";
+import { assertNoEviction, connectRedis, redisNodes, redisTarget, waitReady, type RedisClient, type RedisRole } from "../redis/connection.js";
 import { connectedReplicas } from "../redis/replica-acks.js";
 import { createQueueSet, type QueueSet } from "../queues/queue-set.js";
 import { QUEUE_MODULES } from "./queue-modules.js";
@@ -11,7 +11,8 @@ import { QUEUE_MODULES } from "./queue-modules.js";
 export interface Clients {
   config: Config;
   log: Logger;
-  redis: Redis;
+  /** One Redis or a Redis Cluster (REDIS_CLUSTER_NODES); queues share it. */
+  redis: RedisClient;
   queues: QueueSet;
   dbh: DbHandle;
   metrics: Metrics;
@@ -23,7 +24,7 @@ export interface Clients {
  */
 export async function buildClients(config: Config, role: RedisRole, name: string): Promise<Clients> {
   const log = createLogger(config.LOG_LEVEL, { process: name });
-  const redis = createRedis(config.REDIS_URL, role);
+  const redis = connectRedis(redisTarget(config), role);
   redis.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
   try {
     await waitReady(redis, 10_000);
@@ -52,9 +53,11 @@ export async function closeClients(c: Clients): Promise<void> {
  * Fewer replicas than REDIS_MIN_REPLICA_ACKS at start: a warning, not a refusal, since a
  * replica may be resyncing or being replaced; meanwhile every enqueue answers 503.
  */
-async function warnFewReplicas(redis: Redis, wanted: number, log: Logger): Promise<void> {
+async function warnFewReplicas(redis: RedisClient, wanted: number, log: Logger): Promise<void> {
   if (wanted <= 0) return;
-  const connected = await connectedReplicas(redis);
+  // On a cluster, the master with the fewest: its queues are the ones that would answer 503.
+  const counts = await Promise.all((await redisNodes(redis, "master")).map((n: Redis) => connectedReplicas(n)));
+  const connected = Math.min(...counts);
   if (connected < wanted) {
     log.warn(
       { wanted, connected },

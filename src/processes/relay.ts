@@ -41,10 +41,12 @@ export function startRelaySide(c: Clients, opts: RelaySideOptions = {}): { relay
     maxMessages: c.config.RELAY_MAX_MESSAGES,
     batchesInHand: c.config.RELAY_BATCHES_IN_HAND,
     visibilityTimeoutSeconds: c.config.RELAY_VISIBILITY_TIMEOUT_SECONDS,
-    handOff: createHandOff(c.queues.queue(brokerEventsQueue.name), createSequencer(c.redis, c.config.QUEUE_PREFIX)),
+    handOff: createHandOff(c.queues.queue(brokerEventsQueue.name), createSequencer(c.redis, c.queues.prefixOf(brokerEventsQueue.name))),
     deadLetters: c.queues.deadLetters(brokerEventsQueue.name),
-    // The queues and the sequencer write on c.redis, so WAIT there covers the whole hand-off.
-    replicated: () => awaitReplicas(c.redis, { replicas: c.config.REDIS_MIN_REPLICA_ACKS, timeoutMs: c.config.REDIS_REPLICA_ACK_TIMEOUT_MS }),
+    // The hand-off (jobs, sequencing keys, dead letters) writes only to the broker-events
+    // queue's keys, one node's (one hash slot on a cluster): WAIT there covers all of it.
+    replicated: () =>
+      awaitReplicas(c.queues.nodeOf(brokerEventsQueue.name), { replicas: c.config.REDIS_MIN_REPLICA_ACKS, timeoutMs: c.config.REDIS_REPLICA_ACK_TIMEOUT_MS }),
     metrics: relayMetrics(c.metrics.registry),
     log: c.log,
     hooks: opts.hooks,

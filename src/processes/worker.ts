@@ -15,7 +15,7 @@ import { mintFinality } from "../processors/orders/mint.js";
 import type { MintBatcherHooks } from "../processors/orders/mint-batcher.js";
 import type { Processor } from "../queues/queue-module.js";
 import { startWorkers, type WorkerHost } from "../queues/worker-host.js";
-import { createRedis } from "../redis/connection.js";
+import { connectRedis, redisTarget } from "../redis/connection.js";
 import { registerSchedulers } from "../schedulers/register.js";
 import { buildClients, closeClients, type Clients } from "./clients.js";
 import { QUEUE_MODULES, QUEUE_NAMES } from "./queue-modules.js";
@@ -34,7 +34,7 @@ export interface WorkerHooks {
 export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hooks: WorkerHooks = {}): { host: WorkerHost; stop: () => Promise<void> } {
   const serve = c.config.WORKER_QUEUES.length > 0 ? c.config.WORKER_QUEUES : QUEUE_NAMES;
   // Workers block on Redis; they get their own connection that reconnects forever.
-  const workerRedis = createRedis(c.config.REDIS_URL, "worker");
+  const workerRedis = connectRedis(redisTarget(c.config), "worker");
   workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
   const chain = buildChain(c.config, c.dbh.db, c.log, {
     registry: c.metrics.registry,
@@ -69,7 +69,6 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
   };
   const host = startWorkers({
     connection: workerRedis,
-    prefix: c.config.QUEUE_PREFIX,
     queues: c.queues,
     modules: QUEUE_MODULES,
     deps,
@@ -102,7 +101,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
 export async function runWorkerProcess(config: Config, overrides?: ProcessorOverrides, hooks?: WorkerHooks): Promise<void> {
   const c = await buildClients(config, "producer", "worker");
   // Idempotent: every worker process upserts the same scheduler ids.
-  await registerSchedulers(c.queues, QUEUE_MODULES, c.config, c.redis);
+  await registerSchedulers(c.queues, QUEUE_MODULES, c.config);
   const { stop } = startWorkerSide(c, overrides, hooks);
   const metricsServer = config.METRICS_PORT !== undefined ? await serveMetrics(c.metrics.registry, config.METRICS_PORT) : undefined;
   onShutdown(c.log, async () => {

@@ -9,11 +9,14 @@ export function eventJobId(prefix: string, parts: readonly string[]): string {
   return `${prefix}-${parts.map(encodePart).join(".")}`;
 }
 
-function encodePart(part: string): string {
+const UNSAFE = /[^A-Za-z0-9_-]/gu;
+
+/** `%XX` for each UTF-8 byte of one character (a lone surrogate encodes as U+FFFD, as Buffer.from does). */
+function percentEncode(ch: string): string {
   let out = "";
-  for (const byte of Buffer.from(part, "utf8")) {
-    const ch = String.fromCharCode(byte);
-    out += /[A-Za-z0-9_-]/.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
+  for (const byte of Buffer.from(ch, "utf8")) out += `%${byte < 16 ? "0" : ""}${byte.toString(16).toUpperCase()}`;
   return out;
 }
+
+// One regex pass instead of a per-byte walk over the whole part (it showed in the receiver's profile).
+const encodePart = (part: string): string => part.replace(UNSAFE, percentEncode);

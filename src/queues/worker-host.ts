@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { Logger } from "../log.js";
 import { issuesOf } from "../validation/issues.js";
 import { addDeadLetter, deadLetterFromJob } from "./dead-letter.js";
@@ -15,8 +15,8 @@ function gaveUp(err: Error, attempts: number, sinceAddedMs: number): Error {
 }
 
 export interface WorkerHostOptions<Deps extends { config: unknown }> {
-  connection: Redis;
-  prefix: string;
+  /** Blocking connection (reconnects forever); each queue's prefix comes from `queues`. */
+  connection: RedisClient;
   queues: QueueSet;
   /** The queue list; `serve` picks which of them this process works on. */
   // biome-ignore lint/suspicious/noExplicitAny: each module's data type differs; the host only passes it through.
@@ -43,6 +43,13 @@ export interface WorkerHost {
   /** Stop taking jobs and let in-flight ones finish; after `timeoutMs` hand the rest back. */
   close(timeoutMs: number): Promise<void>;
 }
+
+/** How long each step of a forced stop may take. */
+const STOP_STEP_MS = 2_000;
+
+/** True if `p` settled within `ms`. */
+const settlesWithin = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
 
 const isUnrecoverable = (err: unknown) => err instanceof UnrecoverableError || (err as Error)?.name === "UnrecoverableError";
 
@@ -109,7 +116,7 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
     };
     const worker = new Worker(name, handler, {
       connection: opts.connection,
-      prefix: opts.prefix,
+      prefix: opts.queues.prefixOf(name),
       concurrency: def.concurrency?.(opts.deps.config) ?? opts.concurrency,
       ...(def.limiter ? { limiter: def.limiter(opts.deps.config) } : {}),
       // A job whose worker died is picked up again once its lock expires and the next stalled
@@ -139,14 +146,23 @@ export function startWorkers<Deps extends { config: unknown }>(opts: WorkerHostO
         // (30 s): another worker starts them at once. Processors are idempotent, so the
         // abandoned run here cannot double an effect.
         opts.log.warn({ jobs: [...inFlight.keys()] }, "in-flight jobs did not finish in time; handing them back");
-        await Promise.all(
-          [...inFlight.values()].map(({ job, token }) =>
-            job.moveToWait(token).catch((err: Error) => opts.log.error({ jobId: job.id, err: err.message }, "could not hand a job back; its lock will expire")),
+        // Both steps are bounded: on a connection that cannot reach Redis (a Redis Cluster
+        // node mid-failover, say) the worker connection queues commands without end, and a
+        // stop must not hang on them; the caller disconnects and exits either way.
+        const handedBack = await settlesWithin(
+          Promise.all(
+            [...inFlight.values()].map(({ job, token }) =>
+              job
+                .moveToWait(token)
+                .catch((err: Error) => opts.log.error({ jobId: job.id, err: err.message }, "could not hand a job back; its lock will expire")),
+            ),
           ),
+          STOP_STEP_MS,
         );
+        if (!handedBack) opts.log.error({ jobs: [...inFlight.keys()] }, "Redis did not take the jobs back in time; their locks will expire");
         // worker.close(true) would only return the graceful close already under way (BullMQ
-        // memoises it), so we stop waiting here; the caller disconnects and exits.
-        await Promise.all(workers.map((w) => w.disconnect().catch(() => {})));
+        // memoises it), so we stop waiting here.
+        await settlesWithin(Promise.all(workers.map((w) => w.disconnect().catch(() => {}))), STOP_STEP_MS);
       }
     },
   };

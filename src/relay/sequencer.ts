@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 
 /**
  * Gives each broker message a position in its message group, once.
@@ -43,11 +43,13 @@ export interface Sequencer {
 }
 
 /**
+ * `prefix` is the broker-events queue's own prefix (QueueSet.prefixOf): the claim script reads
+ * its job keys, so on a Redis Cluster the sequencing keys must share that queue's hash slot.
  * `messageTtlSeconds` bounds how long a message_id is remembered; it must outlive the
  * broker's five-day retention. Group counters never expire: a counter that restarted would
  * hand out numbers the group has already used.
  */
-export function createSequencer(redis: Redis, prefix: string, messageTtlSeconds = 6 * 24 * 60 * 60): Sequencer {
+export function createSequencer(redis: RedisClient, prefix: string, messageTtlSeconds = 6 * 24 * 60 * 60): Sequencer {
   return {
     async claim(messages) {
       if (messages.length === 0) return [];

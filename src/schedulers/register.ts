@@ -1,5 +1,4 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import type { QueueModule } from "../queues/queue-module.js";
 import type { QueueSet } from "../queues/queue-set.js";
 
@@ -18,14 +17,13 @@ export async function registerSchedulers<C>(
   // biome-ignore lint/suspicious/noExplicitAny: only the scheduler settings are read.
   modules: readonly QueueModule<any, { config: C }>[],
   config: C,
-  connection: Redis,
 ): Promise<void> {
   for (const m of modules) {
     if (!m.scheduler) continue;
     await queues.queue(m.name).upsertJobScheduler(m.scheduler.id, { pattern: m.scheduler.pattern(config), tz: "UTC" }, { name: m.scheduler.jobName, data: {} });
   }
   for (const retired of RETIRED_SCHEDULERS) {
-    const queue = new Queue(retired.queue, { connection, prefix: queues.prefix });
+    const queue = new Queue(retired.queue, { connection: queues.connection, prefix: queues.prefixOf(retired.queue) });
     try {
       await queue.removeJobScheduler(retired.id);
     } finally {

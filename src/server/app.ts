@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connection.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { QueueSet } from "../queues/queue-set.js";
@@ -21,7 +21,7 @@ export interface Mount {
 }
 
 export interface AppDeps {
-  redis: Redis;
+  redis: RedisClient;
   db: Kysely<Database>;
   queues: QueueSet;
   metrics: Metrics;

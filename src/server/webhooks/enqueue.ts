@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import { nodeForKey, type RedisClient } from "../../redis/connection.js";
 import { awaitReplicas, NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
 import { withTimeout } from "../../with-timeout.js";
 
@@ -27,18 +27,37 @@ export interface Enqueued {
  * on the same connection), else NotReplicatedError: the caller answers 503, and since the job
  * may well be on the primary, the provider's retry is answered as a duplicate. A duplicate
  * waits too: its first copy may be the one that never reached a replica.
+ *
+ * On a Redis Cluster the job's keys live on one master (its queue's hash tag), and WAIT goes
+ * to that master's connection, the one the EXISTS and the add travelled on. That master is
+ * looked up before the writes; if the cluster maps the slot elsewhere by the time WAIT is due
+ * (a failover in between), the answer is NotReplicatedError: a WAIT on the new master's
+ * connection would not cover writes sent to the old one.
  */
 export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number, acks?: ReplicaAcks): Promise<Enqueued> {
   // The queue's own connection (its Redis backend's client), so EXISTS and the add share one
   // socket and keep their order.
-  const client = (await redisWithin(queue.getBackend().client, timeoutMs)) as unknown as Redis;
-  const existed = client.exists(queue.toKey(jobId));
+  const client = (await redisWithin(queue.getBackend().client, timeoutMs)) as unknown as RedisClient;
+  const key = queue.toKey(jobId);
+  const node = acks && acks.replicas > 0 ? nodeOrUnavailable(client, key) : undefined;
+  const existed = client.exists(key);
   const added = queue.add(name, data, { jobId });
   // The add's rejection is awaited below; this only keeps an early EXISTS failure from leaving it unhandled.
   added.catch(() => {});
   const [exists] = await redisWithin(Promise.all([existed, added]), timeoutMs);
-  if (acks && acks.replicas > 0) await redisWithin(awaitReplicas(client, acks), timeoutMs);
+  if (acks && node) {
+    if (nodeOrUnavailable(client, key) !== node) throw new NotReplicatedError(acks.replicas, 0, acks.timeoutMs);
+    await redisWithin(awaitReplicas(node, acks), timeoutMs);
+  }
   return { jobId, duplicate: exists === 1 };
+}
+
+function nodeOrUnavailable(client: RedisClient, key: string) {
+  try {
+    return nodeForKey(client, key);
+  } catch (err) {
+    throw new QueueUnavailableError((err as Error).message);
+  }
 }
 
 /** Redis that is down or does not answer within `ms`: the receiver answers 503. */
