@@ -8,13 +8,12 @@ const TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const namedTokens = () =>
   csvList().transform((items, ctx) => {
     const tokens: { name: string; token: string }[] = [];
-    for (const item of items) {
+    for (const [i, item] of items.entries()) {
       const at = item.indexOf(":");
       const name = at > 0 ? item.slice(0, at) : "";
       const token = at > 0 ? item.slice(at + 1) : "";
       // The token itself is never echoed: only its position and name.
-      if (!TOKEN_NAME.test(name))
-        ctx.addIssue({ code: "custom", message: `entry ${tokens.length + 1}: expected name:token with a name of letters, digits, . _ -` });
+      if (!TOKEN_NAME.test(name)) ctx.addIssue({ code: "custom", message: `entry ${i + 1}: expected name:token with a name of letters, digits, . _ -` });
       else if (token.length < 16) ctx.addIssue({ code: "custom", message: `token "${name}": expected at least 16 characters` });
       else if (tokens.some((t) => t.name === name)) ctx.addIssue({ code: "custom", message: `token name "${name}" appears twice` });
       else tokens.push({ name, token });

@@ -20,13 +20,13 @@ export interface DevOidcProvider {
   close(): Promise<void>;
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 const loginPage = (uid: string, error?: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dev IdP sign-in</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 24rem; margin: 4rem auto">
-<h1>Dev identity provider</h1>${error ? `<p role="alert">${escape(error)}</p>` : ""}
-<form method="post" action="/interaction/${escape(uid)}/login">
+<h1>Dev identity provider</h1>${error ? `<p role="alert">${escapeHtml(error)}</p>` : ""}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login">
 <label>Username <input name="login" autocomplete="username" required></label><br>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label><br>
 <button type="submit">Sign in</button></form></body></html>`;
