@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import net from "node:net";
 import { UnrecoverableError } from "bullmq";
@@ -8,6 +9,8 @@ import { type DevOidcProvider, startDevOidcProvider } from "../src/dev/oidc-prov
 import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { SESSION_COOKIE } from "../src/server/auth/session.js";
+import { adminApiClient } from "./helpers/admin-api.js";
+import { randomWallet } from "./helpers/chain.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 // The ops surface end to end: a real web process and worker, a real OpenID Connect provider
@@ -16,6 +19,7 @@ import { startStack, type TestStack } from "./helpers/stack.js";
 const SCREENSHOTS = ".test-results/screenshots";
 /** A job card's icon buttons in bull-board 9.10's UI (they carry a tooltip, not a label). */
 const JOB_ACTION = "button.button-GXX8BV";
+const ADMIN_API_TOKEN = "browser-test-admin-token-0123";
 const SESSION_SECRET = "a-test-session-secret-of-at-least-32-characters";
 const USERS = [
   { username: "vera", password: "viewer-pass-1", email: "vera@example.com", groups: ["ops-viewers"] },
@@ -66,7 +70,8 @@ describe("ops surface with OpenID Connect, in a browser", () => {
         SSO_VIEWER_ROLES: "ops-viewers",
         SSO_OPERATOR_ROLES: "ops-operators",
         SESSION_SECRET,
-        WORKER_QUEUES: "dividend-payouts",
+        WORKER_QUEUES: "dividend-payouts,payments",
+        ADMIN_API_TOKEN,
       },
       web: true,
       worker: true,
@@ -185,6 +190,81 @@ describe("ops surface with OpenID Connect, in a browser", () => {
     } finally {
       await context.close();
     }
+  });
+
+  it("an operator cancels a flagged order from the flagged-orders page, once; a viewer sees no actions", async () => {
+    const api = adminApiClient(() => base, ADMIN_API_TOKEN);
+    const investorId = `inv-${randomUUID()}`;
+    const ref = `ATK-TX-${randomUUID()}`;
+    expect(
+      (
+        await api("POST", "/investors", {
+          id: investorId,
+          wallet: randomWallet(),
+          firstName: "Ada",
+          lastName: "Lovelace",
+          dateOfBirth: "1990-12-10",
+          nationality: "GB",
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api("POST", "/orders", {
+          referenceId: ref,
+          investorId,
+          tokenAddress: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+          tokenAmount: "5",
+          expectedAmount: "100.00",
+          currency: "USD",
+        })
+      ).status,
+    ).toBe(201);
+    const tx = `BTX-${randomUUID()}`;
+    await stack.c.queues.queue("payments").add(
+      "payment",
+      {
+        eventId: tx,
+        receivedAt: new Date().toISOString(),
+        payload: {
+          type: "payment.completed",
+          referenceId: ref,
+          amount: "90.00",
+          currency: "USD",
+          bankTransactionId: tx,
+          timestamp: new Date().toISOString(),
+          rail: "FEDNOW",
+        },
+      },
+      { jobId: `pay-${tx}` },
+    );
+    await until("order flagged", async () => (await api("GET", `/orders/${ref}`)).body.status === "flagged");
+
+    const viewer = await login(USERS[0]!);
+    try {
+      await viewer.page.goto(`${base}/admin/flagged-orders`);
+      await viewer.page.locator(`tr[data-reference="${ref}"]`).waitFor();
+      expect(await viewer.page.getByRole("button").count()).toBe(0);
+    } finally {
+      await viewer.context.close();
+    }
+    const { context, page } = await login(USERS[1]!);
+    try {
+      await page.goto(`${base}/admin/flagged-orders`);
+      const row = page.locator(`tr[data-reference="${ref}"]`);
+      await row.getByLabel("Reason").fill("investor asked for a refund");
+      await row.getByRole("button", { name: "Cancel (refund pending)" }).click();
+      await expect(page.getByRole("status").textContent()).resolves.toContain(`order ${ref} is now refund_pending`);
+      await page.screenshot({ path: `${SCREENSHOTS}/operator-flagged-orders.png`, fullPage: true });
+      expect((await api("GET", `/orders/${ref}`)).body.status).toBe("refund_pending");
+      expect(await page.locator(`tr[data-reference="${ref}"]`).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+    const rows = await auditRows();
+    expect(rows.filter((r) => r.action === "order.cancel" && r.target === `orders/${ref}`).map((r) => [r.actor, r.result])).toEqual([
+      ["otto@example.com", "ok"],
+    ]);
   });
 
   it("logout ends the session: the old cookie is refused afterwards", async () => {

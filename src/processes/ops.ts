@@ -20,6 +20,7 @@ export function adminTokens(c: Clients): NamedToken[] {
 
 export interface OpsWiring {
   audit: AuditLog;
+  onOrderAccepted: (ref: string) => Promise<void>;
   ip: (c: Context) => string | undefined;
   /** Undefined when no login is configured: the ops surface is off. */
   ops?: OpsDeps;
@@ -29,13 +30,13 @@ export interface OpsWiring {
  * The ops surface from config: SSO (OIDC or SAML, sessions in Redis) or basic auth, never both
  * (config refuses). `dev` serves session cookies without Secure, for plain-http localhost.
  */
-export function opsWiring(c: Clients, opts: { boardPassword?: string; dev?: boolean }): OpsWiring {
+export function opsWiring(c: Clients, opts: { boardPassword?: string; dev?: boolean; onOrderAccepted: (ref: string) => Promise<void> }): OpsWiring {
   const cfg = c.config;
   const trusted = AddressMatcher.fromList(cfg.TRUSTED_PROXIES);
   const ip = (ctx: Context) => clientIp(ctx, trusted);
   const audit = new AuditLog(c.dbh.db, c.log);
   const roles = { viewer: cfg.SSO_VIEWER_ROLES, operator: cfg.SSO_OPERATOR_ROLES };
-  const base = { queues: c.queues, queueNames: QUEUE_NAMES, audit, ip };
+  const base = { queues: c.queues, queueNames: QUEUE_NAMES, audit, ip, db: c.dbh.db, onOrderAccepted: opts.onOrderAccepted };
   const kind = ssoKind(cfg);
   if (kind) {
     const sessions = new Sessions({ redis: c.redis, prefix: cfg.QUEUE_PREFIX, secret: cfg.SESSION_SECRET!, ttlMs: cfg.SESSION_TTL, secure: !opts.dev });
@@ -74,12 +75,12 @@ export function opsWiring(c: Clients, opts: { boardPassword?: string; dev?: bool
             prefix: cfg.QUEUE_PREFIX,
             ip,
           });
-    return { audit, ip, ops: { ...base, auth, login } };
+    return { audit, ip, onOrderAccepted: opts.onOrderAccepted, ops: { ...base, auth, login } };
   }
   const password = opts.boardPassword ?? cfg.BOARD_PASSWORD;
   if (!password) {
     c.log.warn("neither BOARD_PASSWORD nor single sign-on (OIDC_*/SAML_*) is set: the dashboard at /admin/queues is disabled");
-    return { audit, ip };
+    return { audit, ip, onOrderAccepted: opts.onOrderAccepted };
   }
-  return { audit, ip, ops: { ...base, auth: { kind: "basic", username: cfg.BOARD_USERNAME, password } } };
+  return { audit, ip, onOrderAccepted: opts.onOrderAccepted, ops: { ...base, auth: { kind: "basic", username: cfg.BOARD_USERNAME, password } } };
 }

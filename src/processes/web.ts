@@ -30,7 +30,7 @@ function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
           onKycRequested: (id) => enqueueKycApplication(c.queues, id),
           sepaCreditorId: c.config.SEPA_CREDITOR_ID,
           onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
-          onOrderAccepted: (ref) => enqueueMint(c.queues, ref),
+          onOrderAccepted: w.onOrderAccepted,
         }),
       ),
     },
@@ -46,7 +46,7 @@ export interface WebSide {
 
 /** Build the web app on already-built clients and listen. */
 export async function startWebSide(c: Clients, opts: { boardPassword?: string; dev?: boolean; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
-  const wiring = opsWiring(c, opts);
+  const wiring = opsWiring(c, { ...opts, onOrderAccepted: (ref) => enqueueMint(c.queues, ref) });
   if (!c.config.METRICS_TOKEN) c.log.warn("METRICS_TOKEN is not set: /metrics is not served on the web port");
   registerQueueDepthGauge(c.metrics.registry, c.queues);
   const app = buildApp({

@@ -45,7 +45,11 @@ function bullBoard(queues: QueueSet, readOnlyMode: boolean, sso: boolean): Hono 
     options: {
       uiConfig: {
         boardTitle: "hookrail",
-        miscLinks: [{ text: "Dead letters", url: "/admin/dead-letters" }, ...(sso ? [{ text: "Log out", url: "/admin/logout" }] : [])],
+        miscLinks: [
+          { text: "Dead letters", url: "/admin/dead-letters" },
+          { text: "Flagged orders", url: "/admin/flagged-orders" },
+          ...(sso ? [{ text: "Log out", url: "/admin/logout" }] : []),
+        ],
       },
     },
   });

@@ -32,7 +32,7 @@ function page(c: Context<Env>, sections: { queue: string; letters: DeadLetter[] 
 <html lang="en"><head><meta charset="utf-8"><title>Dead letters · hookrail</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;margin-bottom:2rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}.notice{background:#eef;padding:.5rem}</style></head>
 <body>
-<p><a href="/admin/queues">← Board</a> · signed in as <strong>${actor.name}</strong> (${actor.role})${actor.kind === "oidc" || actor.kind === "saml" ? html` · <a href="/admin/logout">Log out</a>` : ""}</p>
+<p><a href="/admin/queues">← Board</a> · <a href="/admin/flagged-orders">Flagged orders</a> · signed in as <strong>${actor.name}</strong> (${actor.role})${actor.kind === "oidc" || actor.kind === "saml" ? html` · <a href="/admin/logout">Log out</a>` : ""}</p>
 <h1>Dead letters</h1>
 ${notice ? html`<p class="notice" role="status">${notice}</p>` : ""}
 ${sections.map(

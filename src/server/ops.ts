@@ -7,6 +7,7 @@ import type { AuthVariables } from "./auth/identity.js";
 import { messagePage } from "./auth/pages.js";
 import { boardRoutes } from "./board.js";
 import { deadLettersPage } from "./dead-letters-page.js";
+import { type FlaggedOrdersPageDeps, flaggedOrdersPage } from "./flagged-orders-page.js";
 
 export const OPS_PATH = "/admin";
 
@@ -18,9 +19,12 @@ export interface OpsDeps {
   ip: (c: Context) => string | undefined;
   /** The SSO's own routes (/login and its callback, metadata), when SSO is on. */
   login?: Hono;
+  db: FlaggedOrdersPageDeps["db"];
+  /** An accepted flagged order's mint job is enqueued by the process (the server knows no processors). */
+  onOrderAccepted: FlaggedOrdersPageDeps["onAccepted"];
 }
 
-/** The ops surface under /admin: sign-in and sign-out, bull-board, the dead-letter page. */
+/** The ops surface under /admin: sign-in and sign-out, bull-board, the dead-letter and flagged-order pages. */
 export function opsRoutes(deps: OpsDeps): Hono {
   const app = new Hono();
   const { auth } = deps;
@@ -47,5 +51,6 @@ export function opsRoutes(deps: OpsDeps): Hono {
   }
   app.route("/queues", boardRoutes(deps));
   app.route("/dead-letters", deadLettersPage(deps));
+  app.route("/flagged-orders", flaggedOrdersPage({ ...deps, onAccepted: deps.onOrderAccepted }));
   return app;
 }
