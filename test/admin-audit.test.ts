@@ -232,3 +232,46 @@ describe("admin API: named tokens, audit, flagged-order resolutions (anvil, Redi
     expect((await ci("GET", `/orders/${ref}`)).body.status).toBe("pending");
   });
 });
+
+describe("ops surface behind basic auth", () => {
+  let stack: TestStack;
+  const auth = `Basic ${Buffer.from("ops:board-pass-123").toString("base64")}`;
+  beforeAll(async () => {
+    stack = await startStack("ops_basic", { env: { BOARD_USERNAME: "ops", BOARD_PASSWORD: "board-pass-123" }, web: true });
+  });
+  afterAll(() => stack?.close());
+
+  it("refuses a write without a same-origin Origin (browsers send basic credentials cross-site too); a same-origin purge works and is audited", async () => {
+    await stack.c.queues.deadLetters("payments").add("payment", { placeholder: true }, { jobId: "x.1" });
+    const host = new URL(stack.base).host;
+    const purge = (headers: Record<string, string>) =>
+      fetch(`${stack.base}/admin/dead-letters/payments/purge`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { authorization: auth, ...headers },
+        body: new URLSearchParams({ confirm: "payments" }),
+      });
+    expect((await purge({})).status).toBe(403);
+    expect((await purge({ origin: "https://evil.example" })).status).toBe(403);
+    expect((await purge({ "sec-fetch-site": "cross-site" })).status).toBe(403);
+    expect(await stack.c.queues.deadLetters("payments").getJobCountByTypes("waiting")).toBe(1);
+    const ok = await purge({ origin: `http://${host}` });
+    expect(ok.status).toBe(303);
+    expect(decodeURIComponent(ok.headers.get("location")!)).toContain("purged 1 dead letter(s) from payments");
+    expect(await stack.c.queues.deadLetters("payments").getJobCountByTypes("waiting")).toBe(0);
+    const rows = await stack.c.dbh.db.selectFrom("audit_events").selectAll().execute();
+    expect(rows).toEqual([
+      expect.objectContaining({
+        actor: "ops",
+        actor_kind: "basic",
+        role: "operator",
+        action: "dead_letter.purge",
+        target: "payments",
+        result: "ok",
+        detail: { purged: 1 },
+      }),
+    ]);
+    expect((await fetch(`${stack.base}/admin/dead-letters`)).status).toBe(401);
+    expect((await fetch(`${stack.base}/admin/login`)).status).toBe(404);
+  });
+});
