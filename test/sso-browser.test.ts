@@ -1,16 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
+import { exportJWK, generateKeyPair } from "jose";
 import { UnrecoverableError } from "bullmq";
 import { generateSignedCookie } from "hono/cookie";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevOidcProvider, startDevOidcProvider } from "../src/dev/oidc-provider.js";
+import { buildClients, closeClients } from "../src/processes/clients.js";
 import { QUEUE_NAMES } from "../src/processes/queue-modules.js";
+import { startWebSide } from "../src/processes/web.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { SESSION_COOKIE } from "../src/server/auth/session.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet } from "./helpers/chain.js";
+import { testConfig } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 // The ops surface end to end: a real web process and worker, a real OpenID Connect provider
@@ -317,6 +322,65 @@ describe("ops surface with OpenID Connect, in a browser", () => {
       expect(await sessionCookie(nobody)).toBeUndefined();
     } finally {
       await nobody.close();
+    }
+  });
+
+  it("refuses an ID token whose signature does not verify against the issuer's JWKS", async () => {
+    // The IdP is reached through a proxy that serves a JWKS with the same key id but another key:
+    // everything else (discovery, login, code exchange, claims) is the real provider's.
+    const proxyPort = await freePort();
+    const webPort = await freePort();
+    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
+    const webBase = `http://127.0.0.1:${webPort}`;
+    const real = await startDevOidcProvider({ redirectUrl: `${webBase}/admin/auth/callback`, users: USERS, issuer: proxyUrl });
+    const realKeys = (await (await fetch(`${real.url}/jwks`)).json()) as { keys: { kid: string }[] };
+    const { publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const foreign = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), alg: "RS256", use: "sig", kid: realKeys.keys[0]!.kid }] });
+    const proxy = http.createServer((req, res) => {
+      if (req.url === "/jwks") return void res.writeHead(200, { "content-type": "application/json" }).end(foreign);
+      const upstream = http.request(`${real.url}${req.url}`, { method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(proxyPort, "127.0.0.1", resolve));
+    const clients = await buildClients(
+      testConfig(stack.name, {
+        PORT: String(webPort),
+        OIDC_ISSUER_URL: proxyUrl,
+        OIDC_CLIENT_ID: real.clientId,
+        OIDC_CLIENT_SECRET: real.clientSecret,
+        OIDC_REDIRECT_URL: `${webBase}/admin/auth/callback`,
+        OIDC_SCOPES: "openid email groups",
+        SSO_OPERATOR_ROLES: "ops-operators",
+        SESSION_SECRET,
+      }),
+      "producer",
+      "test",
+    );
+    const side = await startWebSide(clients);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${webBase}/admin/queues`);
+      expect(page.url().startsWith(proxyUrl)).toBe(true);
+      await page.getByLabel("Username").fill(USERS[1]!.username);
+      await page.getByLabel("Password").fill(USERS[1]!.password);
+      const [callback] = await Promise.all([
+        page.waitForResponse((r) => r.url().startsWith(`${webBase}/admin/auth/callback`)),
+        page.getByRole("button", { name: "Sign in" }).click(),
+      ]);
+      expect(callback.status()).toBe(401);
+      await page.getByText("could not be verified").waitFor();
+      expect((await context.cookies(`${webBase}/admin/queues`)).some((c) => c.name === SESSION_COOKIE)).toBe(false);
+    } finally {
+      await context.close();
+      await side.stop();
+      await closeClients(clients);
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await real.close();
     }
   });
 

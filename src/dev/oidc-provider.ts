@@ -47,12 +47,19 @@ async function readForm(req: http.IncomingMessage): Promise<URLSearchParams> {
  * confidential client for hookrail, users with passwords and groups (`groups` claim in the
  * ID token), PKCE required, RS256 keys made up at start. Consent is implied. Dev-only.
  */
-export async function startDevOidcProvider(opts: { redirectUrl: string; users: DevOidcUser[]; port?: number }): Promise<DevOidcProvider> {
+export async function startDevOidcProvider(opts: {
+  redirectUrl: string;
+  users: DevOidcUser[];
+  port?: number;
+  /** The issuer it names itself, when it is reached through a proxy (tests); default its own address. */
+  issuer?: string;
+}): Promise<DevOidcProvider & { url: string }> {
   const clientId = "hookrail-dev";
   const clientSecret = randomBytes(24).toString("base64url");
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, "127.0.0.1", resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = opts.issuer ?? url;
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), alg: "RS256", use: "sig", kid: randomBytes(6).toString("hex") };
   const byName = new Map(opts.users.map((u) => [u.username, u]));
@@ -116,6 +123,7 @@ export async function startDevOidcProvider(opts: { redirectUrl: string; users: D
 
   return {
     issuer,
+    url,
     clientId,
     clientSecret,
     users: opts.users,
