@@ -291,7 +291,7 @@ describe("ops surface with OpenID Connect, in a browser", () => {
     }
   });
 
-  it("refuses a forged or expired session cookie, and a signed-in user without a role", async () => {
+  it("refuses a forged or expired session cookie, a callback with a foreign or swapped state, and a signed-in user without a role", async () => {
     const { context } = await login(USERS[0]!);
     const cookie = (await sessionCookie(context))!;
     await context.close();
@@ -307,6 +307,21 @@ describe("ops surface with OpenID Connect, in a browser", () => {
     // Expired: correctly signed (the test knows the secret) but past its expiry.
     const expired = (await generateSignedCookie(SESSION_COOKIE, `${sid}.${Date.now() - 1_000}`, SESSION_SECRET)).split(";")[0]!.split("=").slice(1).join("=");
     expect((await call(expired)).status).toBe(401);
+
+    // A callback that does not belong to a sign-in started here, or whose state was swapped.
+    const stray = await fetch(`${base}/admin/auth/callback?code=abc&state=def`, { redirect: "manual" });
+    expect(stray.status).toBe(400);
+    const start = await fetch(`${base}/admin/login`, { redirect: "manual" });
+    const authorize = new URL(start.headers.get("location")!);
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(authorize.searchParams.get("nonce")).toBeTruthy();
+    const loginCookie = /hookrail_login=[^;]+/.exec(start.headers.get("set-cookie") ?? "")![0];
+    const swapped = await fetch(`${base}/admin/auth/callback?code=abc&state=${authorize.searchParams.get("state")}x`, {
+      headers: { cookie: loginCookie },
+      redirect: "manual",
+    });
+    expect(swapped.status).toBe(401);
+    expect(swapped.headers.get("set-cookie") ?? "").not.toContain(`${SESSION_COOKIE}=`);
 
     const nobody = await browser.newContext();
     try {
