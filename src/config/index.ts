@@ -49,7 +49,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
     : configSchema;
   const result = schema.safeParse(env);
   if (result.success) {
-    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data), ...custodyConfigProblems(result.data), ...ssoConfigProblems(result.data)];
+    const problems = [
+      ...chainConfigProblems(result.data),
+      ...kycConfigProblems(result.data),
+      ...custodyConfigProblems(result.data),
+      ...ssoConfigProblems(result.data),
+    ];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);
   }

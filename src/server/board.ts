@@ -34,13 +34,14 @@ function bullBoard(queues: QueueSet, readOnlyMode: boolean, sso: boolean): Hono 
   const adapter = new HonoAdapter(serveStatic);
   const deadLetterQueues = new Set(queues.names.map((n) => queues.deadLetters(n)));
   createBullBoard({
-    queues: queues
-      .all()
-      .map((q) =>
-        deadLetterQueues.has(q)
-          ? new DeadLetterQueueAdapter(q, { readOnlyMode, description: "dead letters: no workers by design; replay on /admin/dead-letters or with npm run dlq" })
-          : new BullMQAdapter(q, { readOnlyMode }),
-      ),
+    queues: queues.all().map((q) =>
+      deadLetterQueues.has(q)
+        ? new DeadLetterQueueAdapter(q, {
+            readOnlyMode,
+            description: "dead letters: no workers by design; replay on /admin/dead-letters or with npm run dlq",
+          })
+        : new BullMQAdapter(q, { readOnlyMode }),
+    ),
     serverAdapter: adapter,
     options: {
       uiConfig: {

@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { html } from "hono/html";
-import { listDeadLetters, purgeDeadLetters, replayDeadLetters, type DeadLetter } from "../queues/dead-letter.js";
+import { type ListedDeadLetter, listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../queues/dead-letter.js";
 import type { QueueSet } from "../queues/queue-set.js";
 import type { AuditLog } from "./audit.js";
 import { formTokenMatches, type OpsAuth, operatorForWrites, sameOrigin, signedIn } from "./auth/guard.js";
@@ -21,7 +21,7 @@ type Env = { Variables: AuthVariables };
 
 const when = (ms: number | null) => (ms ? new Date(ms).toISOString() : "");
 
-function page(c: Context<Env>, sections: { queue: string; letters: DeadLetter[] }[], notice: string | undefined) {
+function page(c: Context<Env>, sections: { queue: string; letters: ListedDeadLetter[] }[], notice: string | undefined) {
   const actor = c.get("actor");
   const operator = actor.role === "operator";
   const csrf = c.get("csrf") ?? "";
@@ -41,12 +41,12 @@ ${
   s.letters.length === 0
     ? html`<p>None.</p>`
     : html`${operator ? html`<p>${form(s.queue, "replay", "Replay all", html`<input type="hidden" name="all" value="1">`)} ${form(s.queue, "purge", "Purge all", html`<label><input type="checkbox" name="confirm" value="${s.queue}" required> delete all ${s.letters.length}</label> `)}</p>` : ""}
-<table><tr><th>job id</th><th>name</th><th>reason</th><th>attempts</th><th>dead-lettered</th>${operator ? html`<th></th>` : ""}</tr>
+<table><tr><th>id</th><th>job id</th><th>name</th><th>reason</th><th>attempts</th><th>dead-lettered</th>${operator ? html`<th></th>` : ""}</tr>
 ${s.letters.map(
   (l) =>
-    html`<tr data-job-id="${l.jobId}"><td>${l.jobId}</td><td>${l.name}</td><td>${l.failedReason}</td><td>${l.attemptsMade}</td><td>${when(l.deadLetteredAt)}</td>${
+    html`<tr data-id="${l.id}" data-job-id="${l.jobId}"><td>${l.id}</td><td>${l.jobId}</td><td>${l.name}</td><td>${l.failedReason}</td><td>${l.attemptsMade}</td><td>${when(l.deadLetteredAt)}</td>${
       operator
-        ? html`<td>${l.kind === "job" ? form(s.queue, "replay", "Replay", html`<input type="hidden" name="id" value="${l.jobId}">`) : "raw message"}</td>`
+        ? html`<td>${l.kind === "job" ? form(s.queue, "replay", "Replay", html`<input type="hidden" name="id" value="${l.id}">`) : "raw message"}</td>`
         : ""
     }</tr>`,
 )}</table>`
