@@ -8,6 +8,7 @@ import * as m0006 from "./0006_dividends.js";
 import * as m0007 from "./0007_drop_processed_events.js";
 import * as m0008 from "./0008_kyc_applicants.js";
 import * as m0009 from "./0009_chain_production.js";
+import * as m0010 from "./0010_audit_events.js";
 import * as m0011 from "./0011_sepa.js";
 import * as m0012 from "./0012_kyc_submission.js";
 import * as m0014 from "./0014_fireblocks_outbound.js";
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   "0007_drop_processed_events": m0007,
   "0008_kyc_applicants": m0008,
   "0009_chain_production": m0009,
+  "0010_audit_events": m0010,
   "0011_sepa": m0011,
   "0012_kyc_submission": m0012,
   "0014_fireblocks_outbound": m0014,

@@ -13,6 +13,7 @@ import { startFireblocksApiStub, type FireblocksApiStub } from "../dev/stubs/fir
 import { startJumioStub, type JumioStub } from "../dev/stubs/jumio.js";
 import { onfidoCheck, startOnfidoStub, type OnfidoStub } from "../dev/stubs/onfido.js";
 import { ONFIDO_EXAMPLE_CHECK } from "../dev/simulator/catalog.js";
+import { type DevOidcProvider, startDevOidcProvider } from "../dev/oidc-provider.js";
 import { startRegistrarStub, type RegistrarStub } from "../dev/stubs/registrar.js";
 import { startSepaBankStub, type SepaBankStub } from "../dev/stubs/sepa-bank.js";
 import { startSumsubStub, type SumsubStub } from "../dev/stubs/sumsub.js";
@@ -43,6 +44,7 @@ let sumsubStub: SumsubStub | undefined;
 let onfidoStub: OnfidoStub | undefined;
 let jumioStub: JumioStub | undefined;
 let jwksStub: JwksStub | undefined;
+let oidcProvider: DevOidcProvider | undefined;
 let truliooStub: TruliooStub | undefined;
 let fireblocksStub: FireblocksApiStub | undefined;
 const closeKycStubs = () =>
@@ -146,7 +148,32 @@ try {
     else env.FIREBLOCKS_JWKS_URL ||= fireblocksStub.jwksUrl;
   }
   const webhookSecrets = await makeUpWebhookSecrets(env, jwksStub);
-  const boardPassword = env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
+  // The ops surface signs in through a local OpenID Connect provider with a viewer and an
+  // operator, unless basic auth (BOARD_PASSWORD) or a real IdP (OIDC_*/SAML_*) is configured.
+  const ssoConfigured = Object.keys(env).some((k) => /^(OIDC|SAML)_/.test(k) && env[k]);
+  if (!env.BOARD_PASSWORD && !ssoConfigured) {
+    const redirectUrl = `http://127.0.0.1:${env.PORT || "3000"}/admin/auth/callback`;
+    const password = () => randomBytes(9).toString("base64url");
+    oidcProvider = await startDevOidcProvider({
+      redirectUrl,
+      users: [
+        { username: "viewer", password: password(), email: "viewer@hookrail.local", groups: ["hookrail-viewers"] },
+        { username: "operator", password: password(), email: "operator@hookrail.local", groups: ["hookrail-operators"] },
+      ],
+    });
+    Object.assign(env, {
+      OIDC_ISSUER_URL: oidcProvider.issuer,
+      OIDC_CLIENT_ID: oidcProvider.clientId,
+      OIDC_CLIENT_SECRET: oidcProvider.clientSecret,
+      OIDC_REDIRECT_URL: redirectUrl,
+      OIDC_SCOPES: "openid email groups",
+      OIDC_ROLES_CLAIM: "groups",
+      SSO_VIEWER_ROLES: "hookrail-viewers",
+      SSO_OPERATOR_ROLES: "hookrail-operators",
+    });
+  }
+  if (env.OIDC_ISSUER_URL || env.SAML_ENTRY_POINT) env.SESSION_SECRET ||= randomBytes(32).toString("base64url");
+  const boardPassword = oidcProvider || ssoConfigured ? undefined : env.BOARD_PASSWORD || randomBytes(9).toString("base64url");
   // And a metrics token, so /metrics on the web port can be scraped at once.
   const madeUpMetricsToken = !env.METRICS_TOKEN;
   env.METRICS_TOKEN ||= randomBytes(18).toString("base64url");
@@ -167,7 +194,7 @@ try {
     sqs = createSqsClient({ ...config, AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint }, { credentials: EMULATOR_CREDENTIALS });
   }
   const relay = startRelaySide(c, { queueUrls, sqs });
-  const web = await startWebSide(c, { boardPassword });
+  const web = await startWebSide(c, { boardPassword, dev: true });
   // What the simulator needs to sign and to reach this instance; read by `npm run simulate`.
   mkdirSync(".dev", { recursive: true });
   const simulatorEnv: Record<string, string> = {
@@ -199,7 +226,18 @@ try {
       `  database:  ${c.dbh.kind === "pglite" ? `embedded PGlite in ${config.PGLITE_DIR}` : "Postgres (DATABASE_URL)"}`,
       `  redis:     ${config.REDIS_URL}`,
       `  health:    http://127.0.0.1:${web.port}/healthz`,
-      `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`,
+      boardPassword
+        ? `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (user ${config.BOARD_USERNAME}, password ${boardPassword})`
+        : `  dashboard: http://127.0.0.1:${web.port}/admin/queues  (single sign-on${oidcProvider ? "" : ` via ${config.OIDC_ISSUER_URL ?? config.SAML_ENTRY_POINT}`})`,
+      ...(oidcProvider
+        ? [
+            `    sign-in: local OpenID Connect provider at ${oidcProvider.issuer}`,
+            ...oidcProvider.users.map(
+              (u) => `      ${u.groups.includes("hookrail-operators") ? "operator" : "viewer  "}: user ${u.username}, password ${u.password}`,
+            ),
+            "    pages:   /admin/dead-letters (replay, purge), /admin/flagged-orders (accept, cancel, re-open)",
+          ]
+        : []),
       `  admin API: http://127.0.0.1:${web.port}/api  (${madeUpToken ? `Authorization: Bearer ${config.ADMIN_API_TOKEN}` : "bearer ADMIN_API_TOKEN"})`,
       `  metrics:   http://127.0.0.1:${web.port}/metrics  (${madeUpMetricsToken ? `Authorization: Bearer ${config.METRICS_TOKEN}` : "bearer METRICS_TOKEN"})`,
       `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
@@ -250,6 +288,7 @@ try {
     await jwksStub?.stop();
     await embedded?.stop();
     await anvil?.stop();
+    await oidcProvider?.close();
   });
 } catch (err) {
   await sqsEmulator?.stop().catch(() => {});
@@ -260,5 +299,6 @@ try {
   await jwksStub?.stop().catch(() => {});
   await embedded?.stop().catch(() => {});
   await anvil?.stop().catch(() => {});
+  await oidcProvider?.close().catch(() => {});
   exitOnStartupError(err);
 }

@@ -8,6 +8,7 @@ import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
 import { relaySchema } from "./relay.js";
 import { sepaSchema } from "./sepa.js";
+import { ssoConfigProblems, ssoSchema } from "./sso.js";
 import { webhooksSchema } from "./webhooks.js";
 
 /** One schema over the whole environment; each feature's section lives in its own file. */
@@ -19,7 +20,8 @@ export const configSchema = baseSchema
   .extend(dividendsSchema.shape)
   .extend(kycSchema.shape)
   .extend(sepaSchema.shape)
-  .extend(custodySchema.shape);
+  .extend(custodySchema.shape)
+  .extend(ssoSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -47,7 +49,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
     : configSchema;
   const result = schema.safeParse(env);
   if (result.success) {
-    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data), ...custodyConfigProblems(result.data)];
+    const problems = [
+      ...chainConfigProblems(result.data),
+      ...kycConfigProblems(result.data),
+      ...custodyConfigProblems(result.data),
+      ...ssoConfigProblems(result.data),
+    ];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);
   }

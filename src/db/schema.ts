@@ -73,6 +73,21 @@ export interface Database {
   sepa_subscriptions: SepaSubscriptionsTable;
   sepa_collections: SepaCollectionsTable;
   sepa_debits: SepaDebitsTable;
+  audit_events: AuditEventsTable;
+}
+
+/** One operator action or admin API write (see src/server/audit.ts). */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  at: ColumnType<Date, Date | string | undefined, never>;
+  actor: string;
+  actor_kind: "oidc" | "saml" | "basic" | "token";
+  role: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  result: string;
+  detail: ColumnType<unknown, string | null, never>;
 }
 
 /** One screening per investor and period (the unique key makes a rerun a no-op). */
@@ -152,7 +167,7 @@ export interface KycEventsTable {
   recorded_at: Timestamp;
 }
 
-export type OrderStatus = "pending" | "awaiting_kyc" | "minting" | "completed" | "failed" | "flagged" | "mint_failed";
+export type OrderStatus = "pending" | "awaiting_kyc" | "minting" | "completed" | "failed" | "flagged" | "mint_failed" | "refund_pending";
 
 /** Amounts (numeric) are written and read as exact decimal strings. */
 export interface OrdersTable {

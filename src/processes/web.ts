@@ -1,30 +1,38 @@
 import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { registerQueueDepthGauge } from "../metrics.js";
 import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
+import { enqueueMint } from "../processors/orders/mint.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
 import { buildApp, type Mount } from "../server/app.js";
 import { WEBHOOKS_PATH, webhookRoutes } from "../server/webhooks/index.js";
 import type { Clients } from "./clients.js";
+import { adminTokens, type OpsWiring, opsWiring } from "./ops.js";
 
 /** The web process's feature routes (webhook receivers, admin API), built from its clients. */
-function featureRoutes(c: Clients): Mount[] {
+function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
   return [
     { path: WEBHOOKS_PATH, app: webhookRoutes(c), limitsOwnBodies: true },
     {
       path: API_PATH,
-      app: adminApiRoutes({
-        db: c.dbh.db,
-        token: c.config.ADMIN_API_TOKEN,
-        log: c.log,
-        onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
-        onKycRequested: (id) => enqueueKycApplication(c.queues, id),
-        sepaCreditorId: c.config.SEPA_CREDITOR_ID,
-        onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
-      }),
+      app: new Hono().route(
+        "/",
+        adminApiRoutes({
+          db: c.dbh.db,
+          tokens: adminTokens(c),
+          log: c.log,
+          audit: w.audit,
+          ip: w.ip,
+          onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
+          onKycRequested: (id) => enqueueKycApplication(c.queues, id),
+          sepaCreditorId: c.config.SEPA_CREDITOR_ID,
+          onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
+          onOrderAccepted: w.onOrderAccepted,
+        }),
+      ),
     },
   ];
 }
@@ -37,9 +45,8 @@ export interface WebSide {
 }
 
 /** Build the web app on already-built clients and listen. */
-export async function startWebSide(c: Clients, opts: { boardPassword?: string; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
-  const password = opts.boardPassword ?? c.config.BOARD_PASSWORD;
-  if (!password) c.log.warn("BOARD_PASSWORD is not set: the dashboard at /admin/queues is disabled");
+export async function startWebSide(c: Clients, opts: { boardPassword?: string; dev?: boolean; metricsText?: () => Promise<string> } = {}): Promise<WebSide> {
+  const wiring = opsWiring(c, { ...opts, onOrderAccepted: (ref) => enqueueMint(c.queues, ref) });
   if (!c.config.METRICS_TOKEN) c.log.warn("METRICS_TOKEN is not set: /metrics is not served on the web port");
   registerQueueDepthGauge(c.metrics.registry, c.queues);
   const app = buildApp({
@@ -48,8 +55,8 @@ export async function startWebSide(c: Clients, opts: { boardPassword?: string; m
     queues: c.queues,
     metrics: c.metrics,
     log: c.log,
-    board: password ? { username: c.config.BOARD_USERNAME, password } : undefined,
-    mounts: featureRoutes(c),
+    ops: wiring.ops,
+    mounts: featureRoutes(c, wiring),
     metricsText: opts.metricsText,
     metricsToken: c.config.METRICS_TOKEN,
     maxBodyBytes: c.config.MAX_BODY_BYTES,

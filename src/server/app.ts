@@ -7,10 +7,10 @@ import type { RedisClient } from "../redis/connection.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { QueueSet } from "../queues/queue-set.js";
-import { BOARD_PATH, boardRoutes } from "./board.js";
 import { healthRoutes } from "./health.js";
 import { metricsAuth } from "./metrics-auth.js";
 import { opsSecurityHeaders } from "./security-headers.js";
+import { OPS_PATH, type OpsDeps, opsRoutes } from "./ops.js";
 
 /** A feature's routes and where they are mounted. */
 export interface Mount {
@@ -26,7 +26,8 @@ export interface AppDeps {
   queues: QueueSet;
   metrics: Metrics;
   log: Logger;
-  board?: { username: string; password: string };
+  /** The ops surface (board, dead-letter page, sign-in); unset = off. */
+  ops?: OpsDeps;
   mounts?: Mount[];
   /** What /metrics serves; defaults to this process's registry (a cluster worker serves the aggregate). */
   metricsText?: () => Promise<string>;
@@ -62,7 +63,7 @@ export function buildApp(deps: AppDeps): Hono {
       return c.text(body, 200, { "content-type": deps.metrics.registry.contentType });
     });
   }
-  if (deps.board) app.route(BOARD_PATH, boardRoutes(deps.queues, deps.board));
+  if (deps.ops) app.route(OPS_PATH, opsRoutes(deps.ops));
   for (const m of deps.mounts ?? []) app.route(m.path, m.app);
   app.onError((err, c) => {
     // Middleware (basic auth, body limit) signals its answer by throwing; keep that answer.

@@ -3,7 +3,9 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, OrdersTable } from "../../db/schema.js";
 import { decimalEquals } from "../../validation/decimal.js";
 import { invalid } from "../invalid.js";
+import type { AuthVariables } from "../auth/identity.js";
 import { createOnce, iso } from "./create-once.js";
+import { flaggedOrderHandler } from "./flagged-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
 
 function orderView(o: Selectable<OrdersTable>) {
@@ -35,9 +37,19 @@ const sameOrder = (row: Selectable<OrdersTable>, o: OrderInput) =>
   decimalEquals(row.expected_amount, o.expectedAmount) &&
   row.currency === o.currency;
 
-/** `POST /orders` (idempotent create) and `GET /orders/:referenceId` with payment and mint. */
-export function orderRoutes(db: Kysely<Database>): Hono {
-  const app = new Hono();
+export interface OrderApiDeps {
+  db: Kysely<Database>;
+  /** An accepted flagged order is minting: its mint job is enqueued (by the process, which knows the queues). */
+  onAccepted: (referenceId: string) => Promise<void>;
+}
+
+/**
+ * `POST /orders` (idempotent create), `GET /orders/:referenceId` with payment and mint, and
+ * the flagged-order resolutions (see flagged-orders.ts).
+ */
+export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables }> {
+  const { db } = deps;
+  const app = new Hono<{ Variables: AuthVariables }>();
   const load = (ref: string) => db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirst();
 
   app.post("/", async (c) => {
@@ -74,6 +86,10 @@ export function orderRoutes(db: Kysely<Database>): Hono {
     const row = ref.success ? await load(ref.data) : undefined;
     return row ? c.json(orderView(row)) : c.json({ error: "no such order" }, 404);
   });
+
+  for (const action of ["accept-payment", "cancel", "reopen"] as const) {
+    app.post(`/:referenceId/${action}`, flaggedOrderHandler(db, action, deps.onAccepted));
+  }
 
   return app;
 }
