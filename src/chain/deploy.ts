@@ -1,5 +1,6 @@
 import { getAddress, getContractAddress, type Address, type Hex } from "viem";
 import { batchTransferAbi, batchTransferBytecode } from "./artifacts/BatchTransfer.js";
+import { dvPAbi, dvPBytecode } from "./artifacts/DvP.js";
 import { mintableTokenAbi, mintableTokenBytecode } from "./artifacts/MintableToken.js";
 import { securityTokenAbi, securityTokenBytecode } from "./artifacts/SecurityToken.js";
 import { stablecoinAbi, stablecoinBytecode } from "./artifacts/Stablecoin.js";
@@ -79,4 +80,24 @@ export async function deployMintableToken(
   const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
   return getAddress(receipt.contractAddress);
+}
+
+/**
+ * The delivery-versus-payment contract, settled by `operators` (every hookrail signer). For
+ * primary issuance it must also hold MINTER_ROLE on each security token it delivers
+ * ({@link grantMinter}).
+ */
+export async function deployDvP(deployer: ChainClients, admin: Address, operators: Address[]): Promise<Address> {
+  const hash = await deployer.walletClient.deployContract({ abi: dvPAbi, bytecode: dvPBytecode, args: [admin, operators] });
+  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+  return getAddress(receipt.contractAddress);
+}
+
+/** Grant MINTER_ROLE on a security token (sent by the token's admin), e.g. to the DvP contract. */
+export async function grantMinter(admin: ChainClients, token: Address, minter: Address): Promise<void> {
+  const role = await admin.publicClient.readContract({ address: token, abi: securityTokenAbi, functionName: "MINTER_ROLE" });
+  const hash = await admin.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "grantRole", args: [role, minter] });
+  const receipt = await admin.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`grantRole ${hash} reverted`);
 }
