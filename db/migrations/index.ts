@@ -8,6 +8,7 @@ import * as m0006 from "./0006_dividends.js";
 import * as m0007 from "./0007_drop_processed_events.js";
 import * as m0008 from "./0008_kyc_applicants.js";
 import * as m0009 from "./0009_chain_production.js";
+import * as m0013 from "./0013_dvp.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   "0007_drop_processed_events": m0007,
   "0008_kyc_applicants": m0008,
   "0009_chain_production": m0009,
+  "0013_dvp": m0013,
 };

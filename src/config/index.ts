@@ -3,6 +3,7 @@ import { amlSchema } from "./aml.js";
 import { baseSchema } from "./base.js";
 import { chainConfigProblems, chainSchema } from "./chain.js";
 import { dividendsSchema } from "./dividends.js";
+import { dvpConfigProblems, dvpSchema } from "./dvp.js";
 import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
 import { relaySchema } from "./relay.js";
@@ -15,7 +16,8 @@ export const configSchema = baseSchema
   .extend(relaySchema.shape)
   .extend(amlSchema.shape)
   .extend(dividendsSchema.shape)
-  .extend(kycSchema.shape);
+  .extend(kycSchema.shape)
+  .extend(dvpSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -43,7 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
     : configSchema;
   const result = schema.safeParse(env);
   if (result.success) {
-    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data)];
+    const problems = [...chainConfigProblems(result.data), ...kycConfigProblems(result.data), ...dvpConfigProblems(result.data)];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);
   }

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Hono } from "hono";
+import { buildStablecoins } from "../chain/stablecoins.js";
 import { registerQueueDepthGauge } from "../metrics.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
@@ -21,6 +22,7 @@ function featureRoutes(c: Clients): Mount[] {
         log: c.log,
         onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
         onKycRequested: (id) => enqueueKycApplication(c.queues, id),
+        stablecoins: buildStablecoins(c.config),
       }),
     },
   ];

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
+import type { Stablecoins } from "../../chain/stablecoins.js";
 import { adminAuth } from "./auth.js";
 import { custodyRoutes } from "./custody.js";
 import { distributionRoutes, type DistributionApiDeps } from "./distributions.js";
@@ -17,6 +18,8 @@ export interface AdminApiDeps {
   log: Logger;
   onDistributionDeclared: DistributionApiDeps["onDeclared"];
   onKycRequested: InvestorApiDeps["onKycRequested"];
+  /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
+  stablecoins?: Stablecoins;
 }
 
 /**
@@ -27,7 +30,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono {
   const app = new Hono();
   app.use("*", adminAuth(deps.token));
   app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
-  app.route("/orders", orderRoutes(deps.db));
+  app.route("/orders", orderRoutes(deps.db, deps.stablecoins ? { stablecoins: deps.stablecoins } : {}));
   app.route("/custody-transactions", custodyRoutes(deps.db));
   app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));
   return app;

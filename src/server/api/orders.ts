@@ -4,7 +4,9 @@ import type { Database, OrdersTable } from "../../db/schema.js";
 import { decimalEquals } from "../../validation/decimal.js";
 import { invalid } from "../invalid.js";
 import { createOnce, iso } from "./create-once.js";
+import { createStablecoinOrder, stablecoinView } from "./stablecoin-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
+import type { Stablecoins } from "../../chain/stablecoins.js";
 
 function orderView(o: Selectable<OrdersTable>) {
   return {
@@ -25,6 +27,8 @@ function orderView(o: Selectable<OrdersTable>) {
     updatedAt: iso(o.updated_at),
     paidAt: iso(o.paid_at),
     completedAt: iso(o.completed_at),
+    rail: o.rail,
+    stablecoin: stablecoinView(o),
   };
 }
 
@@ -36,11 +40,15 @@ const sameOrder = (row: Selectable<OrdersTable>, o: OrderInput) =>
   row.currency === o.currency;
 
 /** `POST /orders` (idempotent create) and `GET /orders/:referenceId` with payment and mint. */
-export function orderRoutes(db: Kysely<Database>): Hono {
+export function orderRoutes(db: Kysely<Database>, opts: { stablecoins?: Stablecoins } = {}): Hono {
   const app = new Hono();
   const load = (ref: string) => db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirst();
 
   app.post("/", async (c) => {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (typeof body === "object" && body !== null && (body as { rail?: unknown }).rail === "stablecoin") {
+      return createStablecoinOrder(c, db, opts.stablecoins, orderView);
+    }
     const parsed = await parseBody(c, orderInput);
     if ("response" in parsed) return parsed.response;
     const o = parsed.data;
