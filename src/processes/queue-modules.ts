@@ -3,6 +3,7 @@ import { bakktWebhooksProcessor } from "../processors/broker/bakkt-webhooks.js";
 import { brokerEventsProcessor } from "../processors/broker/events.js";
 import { custodyProcessor } from "../processors/custody/fireblocks.js";
 import type { WorkerDeps } from "../processors/deps.js";
+import { dvpSettlementsQueue } from "../processors/dvp/settlements-queue.js";
 import { dividendPayoutsQueue } from "../processors/dividends/payouts.js";
 import { registrarNoticesQueue } from "../processors/dividends/registrar-notices.js";
 import { kycApplicationsQueue } from "../processors/kyc/applications.js";
@@ -52,6 +53,7 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   kycReconcileQueue,
   kycStatusQueue,
   mintsQueue,
+  dvpSettlementsQueue,
   amlRescreenQueue,
   amlScreeningQueue,
   dividendsDueQueue,

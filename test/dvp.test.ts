@@ -1,0 +1,389 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { erc20Abi, getAddress, keccak256, toBytes, type Address, type Hex } from "viem";
+import { generatePrivateKey } from "viem/accounts";
+import { stablecoinAbi, stablecoinBytecode } from "../src/chain/artifacts/Stablecoin.js";
+import { createChainClients, type ChainClients } from "../src/chain/clients.js";
+import { dvpAbi, settlementIdOf } from "../src/chain/dvp.js";
+import { deployDvP, grantMinter } from "../src/chain/deploy.js";
+import { enqueueSettlement } from "../src/processors/dvp/index.js";
+import { APPROVAL_CURSOR } from "../src/processors/dvp/allowance-watcher.js";
+import { adminApiClient } from "./helpers/admin-api.js";
+import { startTestChain, type TestChain } from "./helpers/chain.js";
+import { waitFor } from "./helpers/env.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
+
+// The stablecoin rail end to end on a chain that behaves like one: automine is off and the
+// test produces every block, with CHAIN_CONFIRMATIONS=3. Buyers are investors with their own
+// keys who approve the DvP contract; the web side takes orders, the worker side runs the
+// allowance watcher, the settlement jobs and the chain monitor.
+describe("stablecoin delivery versus payment", () => {
+  const TOKEN = "dvp-admin-token-for-tests";
+  let chain: TestChain;
+  let stack: TestStack;
+  let usdc: Address;
+  let dvp: Address;
+  let call: ReturnType<typeof adminApiClient>;
+  const CONFIRMATIONS = 3n;
+  const USDC = 1_000_000n;
+
+  const rpc = (method: string, params: unknown[] = []) => chain.rpc(method, params);
+  const head = () => chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
+  const mine = async (n = 1) => {
+    for (let i = 0; i < n; i += 1) await rpc("evm_mine");
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** A block every 150 ms until `fn` holds. */
+  const mineUntil = <T>(fn: () => Promise<T | undefined | null | false>, what: string) =>
+    waitFor(
+      async () => {
+        const v = await fn();
+        if (v) return v;
+        await mine();
+        await sleep(150);
+        return undefined;
+      },
+      60_000,
+      what,
+    );
+  /** Mine `tx` now (automine is off) and check it succeeded. */
+  const mined = async (hash: Hex) => {
+    await mine();
+    expect((await chain.clients.publicClient.getTransactionReceipt({ hash })).status).toBe("success");
+  };
+  const cursor = async () =>
+    BigInt(
+      (await stack.c.dbh.db.selectFrom("chain_cursors").select("block_number").where("name", "=", APPROVAL_CURSOR).executeTakeFirst())?.block_number ?? -1,
+    );
+  /** Wait until the watcher has read everything that is confirmed at the current head. */
+  const watcherCaughtUp = async () => {
+    const h = await head();
+    await waitFor(async () => (await cursor()) >= h - CONFIRMATIONS + 1n, 10_000, "watcher at the confirmed head");
+    // One more full pass after that: whatever it decided at this head is written.
+    const seen = await cursor();
+    await sleep(250);
+    expect(await cursor()).toBe(seen);
+  };
+  const order = (ref: string) => stack.c.dbh.db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirstOrThrow();
+  const intents = (ref: string) => stack.c.dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "like", `dvp:${ref}%`).execute();
+  const balance = (token: Address, holder: Address) => chain.balanceOf(token, holder);
+
+  interface Buyer {
+    id: string;
+    wallet: Address;
+    clients: ChainClients;
+  }
+  const newBuyer = async (fundUsdc: bigint): Promise<Buyer> => {
+    const clients = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: generatePrivateKey(), pollingIntervalMs: 50 });
+    const wallet = clients.account.address;
+    await rpc("anvil_setBalance", [wallet, "0x56BC75E2D63100000"]);
+    if (fundUsdc > 0n) await fund(wallet, fundUsdc);
+    const id = `inv-${randomUUID()}`;
+    await stack.c.dbh.db
+      .insertInto("investors")
+      .values({ id, wallet, first_name: "A", last_name: "B", date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved" })
+      .execute();
+    return { id, wallet, clients };
+  };
+  const fund = async (wallet: Address, amount: bigint) =>
+    mined(await chain.clients.walletClient.writeContract({ address: usdc, abi: stablecoinAbi, functionName: "mint", args: [wallet, amount] }));
+  const approve = (buyer: Buyer, amount: bigint, fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint; gas: bigint } | object = {}) =>
+    buyer.clients.walletClient.writeContract({ address: usdc, abi: erc20Abi, functionName: "approve", args: [dvp, amount], ...fees });
+  const placeOrder = async (buyer: Buyer, body: Record<string, unknown>) => {
+    const ref = `DVP-${randomUUID()}`;
+    const res = await call("POST", "/orders", {
+      rail: "stablecoin",
+      referenceId: ref,
+      investorId: buyer.id,
+      tokenAddress: chain.deployment.securityToken,
+      cashToken: usdc,
+      ...body,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return { ref, view: res.body };
+  };
+
+  beforeAll(async () => {
+    chain = await startTestChain();
+    const deployer = chain.clients.account.address;
+    // A 6-decimal test USDC the deployer administers (the signer's nonces belong to hookrail).
+    const deployed = await chain.clients.walletClient.deployContract({
+      abi: stablecoinAbi,
+      bytecode: stablecoinBytecode,
+      args: ["Test USD Coin", "USDC", deployer],
+    });
+    usdc = getAddress((await chain.clients.publicClient.waitForTransactionReceipt({ hash: deployed })).contractAddress!);
+    dvp = await deployDvP(chain.clients, deployer, [chain.signer]);
+    await grantMinter(chain.clients, chain.deployment.securityToken, dvp);
+    // The deployer may settle too, to ask the contract directly about a settlement id.
+    const operator = await chain.clients.publicClient.readContract({ address: dvp, abi: dvpAbi, functionName: "OPERATOR_ROLE" });
+    await chain.clients.publicClient.waitForTransactionReceipt({
+      hash: await chain.clients.walletClient.writeContract({ address: dvp, abi: dvpAbi, functionName: "grantRole", args: [operator, deployer] }),
+    });
+    await rpc("evm_setAutomine", [false]);
+    stack = await startStack("dvp", {
+      env: {
+        ...chain.env,
+        ADMIN_API_TOKEN: TOKEN,
+        CHAIN_CONFIRMATIONS: CONFIRMATIONS.toString(),
+        STABLECOIN_TOKENS: usdc,
+        DVP_CONTRACT: dvp,
+        DVP_WATCH_INTERVAL_MS: "50",
+      },
+      web: true,
+      worker: true,
+    });
+    call = adminApiClient(() => stack.base, TOKEN);
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    await chain?.stop();
+  });
+
+  it("refuses bad stablecoin orders with 400 naming the field, and stores nothing", async () => {
+    const buyer = await newBuyer(0n);
+    const base = { rail: "stablecoin", investorId: buyer.id, tokenAddress: chain.deployment.securityToken, tokenAmount: "1", cashToken: usdc };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, referenceId: "bad-1", cashAmount: "1.0000001" }, "cashAmount: more than the token's 6 decimals"],
+      [{ ...base, referenceId: "bad-2", cashAmount: 1.5 }, "cashAmount:"],
+      [{ ...base, referenceId: "bad-3", cashAmount: "0" }, "cashAmount: expected more than 0"],
+      [{ ...base, referenceId: "bad-4" }, "cashAmount: give exactly one of"],
+      [{ ...base, referenceId: "bad-5", cashAmount: "1", cashBaseUnits: "1000000" }, "cashAmount: give exactly one of"],
+      [{ ...base, referenceId: "bad-6", cashBaseUnits: "1.5" }, "cashBaseUnits:"],
+      [{ ...base, referenceId: "bad-7", cashAmount: "1", cashToken: chain.deployment.stablecoin }, "cashToken: "],
+      [{ ...base, referenceId: "bad-8", cashAmount: "1", seller: "0x1234" }, "seller:"],
+      [{ ...base, referenceId: "bad-9", cashAmount: "1", expiresAt: "tomorrow" }, "expiresAt:"],
+      [{ ...base, referenceId: "bad-10", cashAmount: "1", investorId: "nobody" }, "investorId: no investor nobody"],
+    ];
+    for (const [body, problem] of cases) {
+      const res = await call("POST", "/orders", body);
+      expect(res.status, problem).toBe(400);
+      expect(res.body.issues.join("\n")).toContain(problem);
+    }
+    const stored = await stack.c.dbh.db.selectFrom("orders").select("reference_id").where("reference_id", "like", "bad-%").execute();
+    expect(stored).toEqual([]);
+  });
+
+  it("a primary order paid by approve is settled once: exact balances on chain, both legs recorded, not before 3 confirmations; the contract refuses its settlement id again", async () => {
+    const buyer = await newBuyer(5_000n * USDC);
+    const tokens = 25n * 10n ** 18n;
+    const { ref, view } = await placeOrder(buyer, { tokenAmount: tokens.toString(), cashAmount: "1250.50" });
+    expect(view.status).toBe("awaiting_allowance");
+    expect(view.rail).toBe("stablecoin");
+    expect(view.stablecoin).toEqual(expect.objectContaining({ cashToken: usdc, cashBaseUnits: "1250500000", seller: null, settlementTxHash: null }));
+    // An identical repeat is the same order; the same amount given in base units is identical too.
+    const again = await call("POST", "/orders", {
+      rail: "stablecoin",
+      referenceId: ref,
+      investorId: buyer.id,
+      tokenAddress: chain.deployment.securityToken,
+      tokenAmount: tokens.toString(),
+      cashToken: usdc,
+      cashBaseUnits: "1250500000",
+    });
+    expect(again.status).toBe(200);
+    await waitFor(async () => (await order(ref)).waiting_reason?.includes("allowance to the DvP contract is 0"), 10_000, "waiting for the allowance");
+
+    const treasuryBefore = await balance(usdc, chain.signer);
+    // Twice the amount: what stops a second settlement below is the settlement id, not the allowance.
+    await mined(await approve(buyer, 2n * 1_250_500_000n));
+    const approvalBlock = await head();
+    await mine(Number(CONFIRMATIONS) - 2);
+    await watcherCaughtUp();
+    // The Approval has 2 of 3 confirmations: nothing moves yet.
+    expect((await order(ref)).status).toBe("awaiting_allowance");
+    expect(await intents(ref)).toEqual([]);
+
+    await mine();
+    const done = await mineUntil(async () => {
+      const o = await order(ref);
+      return o.status === "completed" ? o : undefined;
+    }, "order settled");
+    const receipt = await chain.clients.publicClient.getTransactionReceipt({ hash: done.settlement_tx_hash as Hex });
+    expect(receipt.status).toBe("success");
+    expect(receipt.blockNumber).toBeGreaterThan(approvalBlock + CONFIRMATIONS - 2n);
+    expect((await head()) - receipt.blockNumber + 1n).toBeGreaterThanOrEqual(CONFIRMATIONS);
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(tokens);
+    expect(await balance(usdc, buyer.wallet)).toBe(5_000n * USDC - 1_250_500_000n);
+    expect((await balance(usdc, chain.signer)) - treasuryBefore).toBe(1_250_500_000n);
+    const legs = await stack.c.dbh.db.selectFrom("dvp_legs").selectAll().where("reference_id", "=", ref).orderBy("leg").execute();
+    expect(legs.map((l) => [l.leg, l.token, l.from_address, l.to_address, l.amount, l.tx_hash])).toEqual([
+      ["cash", usdc, buyer.wallet, chain.signer, "1250500000", done.settlement_tx_hash],
+      ["delivery", chain.deployment.securityToken, "0x0000000000000000000000000000000000000000", buyer.wallet, tokens.toString(), done.settlement_tx_hash],
+    ]);
+    const sent = await intents(ref);
+    expect(sent.map((t) => [t.intent_key, t.status])).toEqual([[`dvp:${ref}`, "confirmed"]]);
+    const api = await call("GET", `/orders/${ref}`);
+    expect(api.body.status).toBe("completed");
+    expect(api.body.stablecoin.settlementTxHash).toBe(done.settlement_tx_hash);
+
+    // A redelivered settlement job (another run id) changes nothing.
+    await enqueueSettlement(stack.c.queues, ref, 99);
+    const job = await waitFor(
+      async () => {
+        const j = await stack.c.queues.queue("dvp-settlements").getJob(`dvp-${ref}-99`);
+        return j && (await j.isCompleted()) ? j : undefined;
+      },
+      10_000,
+      "redelivered job done",
+    );
+    expect(job.returnvalue).toEqual({ outcome: "not_settling", status: "completed" });
+    await mine(2);
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(tokens);
+    expect(await intents(ref)).toHaveLength(1);
+
+    // On chain: the same settlement id is refused, though the buyer's allowance would cover it.
+    expect(await chain.clients.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "allowance", args: [buyer.wallet, dvp] })).toBe(
+      1_250_500_000n,
+    );
+    const replay = await chain.clients.publicClient
+      .simulateContract({
+        account: chain.clients.account,
+        address: dvp,
+        abi: dvpAbi,
+        functionName: "settle",
+        args: [
+          settlementIdOf(ref),
+          buyer.wallet,
+          usdc,
+          1_250_500_000n,
+          chain.signer,
+          chain.deployment.securityToken,
+          tokens,
+          "0x0000000000000000000000000000000000000000",
+        ],
+      })
+      .then(
+        () => "settled",
+        (e: Error) => e.message,
+      );
+    expect(replay).toMatch(/AlreadySettled/);
+    expect(settlementIdOf(ref)).toBe(keccak256(toBytes(`hookrail:dvp:${ref}`)));
+  }, 120_000);
+
+  it("a buyer whose balance is short waits with the reason, and settles once funded", async () => {
+    const buyer = await newBuyer(100n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "7", cashBaseUnits: (300n * USDC).toString() });
+    await mined(await approve(buyer, 300n * USDC));
+    await mine(Number(CONFIRMATIONS));
+    await watcherCaughtUp();
+    const waiting = await order(ref);
+    expect(waiting.status).toBe("awaiting_allowance");
+    expect(waiting.waiting_reason).toBe(`buyer's balance is ${100n * USDC}, below the cash amount ${300n * USDC}`);
+    expect(await intents(ref)).toEqual([]);
+
+    await fund(buyer.wallet, 200n * USDC);
+    await mineUntil(async () => (await order(ref)).status === "completed", "order settled after funding");
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(7n);
+    expect(await balance(usdc, buyer.wallet)).toBe(0n);
+    expect((await order(ref)).waiting_reason).toBeNull();
+  }, 90_000);
+
+  it("an allowance withdrawn after the watcher saw it: the order goes back to awaiting_allowance with the reason, nothing moves", async () => {
+    const buyer = await newBuyer(50n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "3", cashAmount: "50" });
+    await mined(await approve(buyer, 50n * USDC));
+    // Withdrawn in the next block: when the Approval is confirmed, the head already has none.
+    await mined(await approve(buyer, 0n));
+    // The Approval confirmed, as of its confirmed block the allowance is there: the watcher queues the settlement.
+    await mine(Number(CONFIRMATIONS) - 2);
+    await waitFor(async () => (await order(ref)).dvp_runs > 0, 10_000, "settlement attempted");
+    const back = await waitFor(
+      async () => {
+        const o = await order(ref);
+        return o.status === "awaiting_allowance" ? o : undefined;
+      },
+      10_000,
+      "back to waiting",
+    );
+    expect(back.waiting_reason).toMatch(/allowance to the DvP contract is 0, below the cash amount 50000000/);
+    await mine(Number(CONFIRMATIONS));
+    await watcherCaughtUp();
+    expect((await order(ref)).status).toBe("awaiting_allowance");
+    expect((await intents(ref)).filter((t) => t.raw_tx !== null)).toEqual([]);
+    expect(await balance(usdc, buyer.wallet)).toBe(50n * USDC);
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(0n);
+  }, 90_000);
+
+  it("an allowance withdrawn between signing and mining: the settlement reverts on chain, no leg moves, the order waits again and settles on a new approval", async () => {
+    const buyer = await newBuyer(80n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "4", cashAmount: "80" });
+    await mined(await approve(buyer, 80n * USDC));
+    // Produce the confirmations, then wait (no more blocks) until the settlement sits in the pool.
+    await mine(Number(CONFIRMATIONS) - 1);
+    const pending = await waitFor(async () => (await intents(ref)).find((t) => t.status === "broadcast"), 20_000, "settlement broadcast");
+    // The buyer withdraws with a far higher tip: ordered first in the next block.
+    // (An explicit gas limit: the node's estimate for clearing an allowance leaves no room for the pending settlement's state.)
+    const withdraw = await approve(buyer, 0n, { maxFeePerGas: 10n ** 12n, maxPriorityFeePerGas: 5n * 10n ** 11n, gas: 100_000n });
+    await mine();
+    expect((await chain.clients.publicClient.getTransactionReceipt({ hash: withdraw })).status).toBe("success");
+    expect((await chain.clients.publicClient.getTransactionReceipt({ hash: pending.tx_hash as Hex })).status).toBe("reverted");
+    const back = await mineUntil(async () => {
+      const o = await order(ref);
+      return o.status === "awaiting_allowance" ? o : undefined;
+    }, "reverted settlement seen final");
+    expect(back.failure_reason).toMatch(/settlement transaction 0x[0-9a-f]{64} reverted on chain/);
+    expect(back.dvp_attempt).toBe(1);
+    expect(await balance(usdc, buyer.wallet)).toBe(80n * USDC);
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(0n);
+
+    await mined(await approve(buyer, 80n * USDC));
+    const done = await mineUntil(async () => {
+      const o = await order(ref);
+      return o.status === "completed" ? o : undefined;
+    }, "settled on the new approval");
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(4n);
+    expect(await balance(usdc, buyer.wallet)).toBe(0n);
+    const sent = await intents(ref);
+    expect(sent.map((t) => [t.intent_key, t.status]).sort()).toEqual([
+      [`dvp:${ref}`, "reverted"],
+      [`dvp:${ref}:1`, "confirmed"],
+    ]);
+    expect(done.settlement_tx_hash).toBe(sent.find((t) => t.status === "confirmed")!.mined_hash);
+  }, 90_000);
+
+  it("an order nobody pays before expiresAt becomes expired", async () => {
+    const buyer = await newBuyer(10n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "1", cashAmount: "10", expiresAt: new Date(Date.now() + 1_500).toISOString() });
+    expect((await order(ref)).status).toBe("awaiting_allowance");
+    const gone = await waitFor(
+      async () => {
+        const o = await order(ref);
+        return o.status === "expired" ? o : undefined;
+      },
+      15_000,
+      "order expired",
+    );
+    expect(gone.expires_at!.getTime()).toBeLessThanOrEqual(Date.now());
+    // Approving afterwards settles nothing.
+    await mined(await approve(buyer, 10n * USDC));
+    await mine(Number(CONFIRMATIONS));
+    await watcherCaughtUp();
+    expect((await order(ref)).status).toBe("expired");
+    expect(await intents(ref)).toEqual([]);
+    expect(await balance(usdc, buyer.wallet)).toBe(10n * USDC);
+  }, 60_000);
+
+  it("a reorg that removes the Approval before its confirmations: nothing settles on it", async () => {
+    const buyer = await newBuyer(20n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "2", cashAmount: "20" });
+    const approval = await approve(buyer, 20n * USDC);
+    await mined(approval);
+    await mine(Number(CONFIRMATIONS) - 2);
+    await watcherCaughtUp();
+    expect((await order(ref)).status).toBe("awaiting_allowance");
+
+    // The Approval's block and the one on it are replaced by empty blocks.
+    await rpc("anvil_reorg", [Number(CONFIRMATIONS) - 1, []]);
+    // If the node put the approval back in its pool, it is gone from there too: it never happened.
+    await rpc("anvil_dropTransaction", [approval]).catch(() => undefined);
+    await mine(Number(CONFIRMATIONS) + 1);
+    await watcherCaughtUp();
+    expect(await chain.clients.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "allowance", args: [buyer.wallet, dvp] })).toBe(0n);
+    const o = await order(ref);
+    expect(o.status).toBe("awaiting_allowance");
+    expect(o.dvp_runs).toBe(0);
+    expect(await intents(ref)).toEqual([]);
+    expect(await balance(usdc, buyer.wallet)).toBe(20n * USDC);
+  }, 60_000);
+});
