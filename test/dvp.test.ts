@@ -387,3 +387,34 @@ describe("stablecoin delivery versus payment", () => {
     expect(await balance(usdc, buyer.wallet)).toBe(20n * USDC);
   }, 60_000);
 });
+
+describe("stablecoin rail settings", () => {
+  it("STABLECOIN_TOKENS needs DVP_CONTRACT and RPC_URL; addresses are checked and kept checksummed", async () => {
+    const { loadConfig, ConfigError } = await import("../src/config/index.js");
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as InstanceType<typeof ConfigError>).problems;
+      }
+    };
+    const usdc = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48";
+    expect(problems({ STABLECOIN_TOKENS: usdc, RPC_URL: "http://127.0.0.1:8545", SIGNER_PRIVATE_KEY: `0x${"1".repeat(64)}` })).toEqual([
+      "DVP_CONTRACT: required when STABLECOIN_TOKENS is set",
+    ]);
+    expect(problems({ STABLECOIN_TOKENS: `${usdc},0x12` })[0]).toMatch(/^STABLECOIN_TOKENS\.1: expected a 0x-prefixed 20-byte hex address/);
+    expect(problems({ STABLECOIN_TOKENS: `${usdc},${usdc.toUpperCase().replace("0X", "0x")}` })[0]).toMatch(
+      /STABLECOIN_TOKENS: the same token is listed twice/,
+    );
+    const config = loadConfig({
+      STABLECOIN_TOKENS: usdc,
+      DVP_CONTRACT: usdc,
+      RPC_URL: "http://127.0.0.1:8545",
+      SIGNER_PRIVATE_KEY: `0x${"1".repeat(64)}`,
+    });
+    expect(config.STABLECOIN_TOKENS).toEqual([getAddress(usdc)]);
+    expect(config.DVP_WATCH_INTERVAL_MS).toBe(2_000);
+  });
+});
