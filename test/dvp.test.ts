@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc20Abi, getAddress, keccak256, toBytes, type Address, type Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
+import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { stablecoinAbi, stablecoinBytecode } from "../src/chain/artifacts/Stablecoin.js";
 import { createChainClients, type ChainClients } from "../src/chain/clients.js";
 import { dvpAbi, settlementIdOf } from "../src/chain/dvp.js";
@@ -260,6 +261,50 @@ describe("stablecoin delivery versus payment", () => {
     expect(replay).toMatch(/AlreadySettled/);
     expect(settlementIdOf(ref)).toBe(keccak256(toBytes(`hookrail:dvp:${ref}`)));
   }, 120_000);
+
+  it("a secondary trade between two investors moves both legs atomically: the seller's tokens to the buyer, the buyer's cash to the seller", async () => {
+    const token = chain.deployment.securityToken;
+    const seller = await newBuyer(0n);
+    const buyer = await newBuyer(600n * USDC);
+    // The deployer (the token's admin in tests) mints the seller's holding.
+    const minter = await chain.clients.publicClient.readContract({ address: token, abi: securityTokenAbi, functionName: "MINTER_ROLE" });
+    await mined(
+      await chain.clients.walletClient.writeContract({
+        address: token,
+        abi: securityTokenAbi,
+        functionName: "grantRole",
+        args: [minter, chain.clients.account.address],
+      }),
+    );
+    await mined(await chain.clients.walletClient.writeContract({ address: token, abi: securityTokenAbi, functionName: "mint", args: [seller.wallet, 100n] }));
+    const { ref } = await placeOrder(buyer, { tokenAmount: "40", cashAmount: "600", seller: seller.wallet });
+    await mined(await approve(buyer, 600n * USDC));
+    await mine(Number(CONFIRMATIONS));
+    await watcherCaughtUp();
+    // The buyer is ready; the seller has not approved the contract yet.
+    const waiting = await order(ref);
+    expect(waiting.status).toBe("awaiting_allowance");
+    expect(waiting.waiting_reason).toMatch(/^seller's token allowance 0/);
+
+    const treasuryBefore = await balance(usdc, chain.signer);
+    await mined(await seller.clients.walletClient.writeContract({ address: token, abi: erc20Abi, functionName: "approve", args: [dvp, 40n] }));
+    const done = await mineUntil(async () => {
+      const o = await order(ref);
+      return o.status === "completed" ? o : undefined;
+    }, "secondary trade settled");
+    expect(await balance(token, seller.wallet)).toBe(60n);
+    expect(await balance(token, buyer.wallet)).toBe(40n);
+    expect(await balance(usdc, seller.wallet)).toBe(600n * USDC);
+    expect(await balance(usdc, buyer.wallet)).toBe(0n);
+    expect(await balance(usdc, chain.signer)).toBe(treasuryBefore);
+    const legs = await stack.c.dbh.db.selectFrom("dvp_legs").selectAll().where("reference_id", "=", ref).orderBy("leg").execute();
+    expect(legs.map((l) => [l.leg, l.from_address, l.to_address, l.amount])).toEqual([
+      ["cash", buyer.wallet, seller.wallet, (600n * USDC).toString()],
+      ["delivery", seller.wallet, buyer.wallet, "40"],
+    ]);
+    // Both legs are in the one transaction that mined.
+    expect(new Set(legs.map((l) => l.tx_hash))).toEqual(new Set([done.settlement_tx_hash]));
+  }, 90_000);
 
   it("a buyer whose balance is short waits with the reason, and settles once funded", async () => {
     const buyer = await newBuyer(100n * USDC);
