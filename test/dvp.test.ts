@@ -11,8 +11,10 @@ import { enqueueSettlement } from "../src/processors/dvp/index.js";
 import { APPROVAL_CURSOR } from "../src/processors/dvp/allowance-watcher.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { startTestChain, type TestChain } from "./helpers/chain.js";
-import { waitFor } from "./helpers/env.js";
-import { startStack, type TestStack } from "./helpers/stack.js";
+import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
+import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
+import type { DbHandle } from "../src/db/client.js";
+import { openTestDatabase, openTestQueues, startStack, type TestStack } from "./helpers/stack.js";
 
 // The stablecoin rail end to end on a chain that behaves like one: automine is off and the
 // test produces every block, with CHAIN_CONFIRMATIONS=3. Buyers are investors with their own
@@ -462,4 +464,131 @@ describe("stablecoin rail settings", () => {
     expect(config.STABLECOIN_TOKENS).toEqual([getAddress(usdc)]);
     expect(config.DVP_WATCH_INTERVAL_MS).toBe(2_000);
   });
+});
+
+// Real worker processes (dist/src/bin/worker.js, and a fixture that SIGKILLs itself after
+// submitting a settlement, before its job is acknowledged) on a chain whose blocks the test makes.
+describe("stablecoin settlement across a worker SIGKILL", () => {
+  const name = uniqueName("dvp_kill");
+  let chain: TestChain;
+  let dbh: DbHandle;
+  let queues: Awaited<ReturnType<typeof openTestQueues>>;
+  const workers: Spawned[] = [];
+  let usdc: Address;
+  let dvp: Address;
+
+  const startWorker = async (script: string) => {
+    const w = spawnNode(
+      script,
+      [],
+      testEnv(name, {
+        ...chain.env,
+        WORKER_QUEUES: "dvp-settlements",
+        WORKER_LOCK_DURATION_MS: "5000",
+        CHAIN_CONFIRMATIONS: "2",
+        STABLECOIN_TOKENS: usdc,
+        DVP_CONTRACT: dvp,
+        DVP_WATCH_INTERVAL_MS: "100",
+      }),
+    );
+    workers.push(w);
+    await w.waitForOutput(/worker started/, 30_000);
+    return w;
+  };
+
+  beforeAll(async () => {
+    chain = await startTestChain();
+    const deployer = chain.clients.account.address;
+    const deployed = await chain.clients.walletClient.deployContract({
+      abi: stablecoinAbi,
+      bytecode: stablecoinBytecode,
+      args: ["Test USD Coin", "USDC", deployer],
+    });
+    usdc = getAddress((await chain.clients.publicClient.waitForTransactionReceipt({ hash: deployed })).contractAddress!);
+    dvp = await deployDvP(chain.clients, deployer, [chain.signer]);
+    await grantMinter(chain.clients, chain.deployment.securityToken, dvp);
+    dbh = await openTestDatabase(name);
+    queues = await openTestQueues(name);
+  }, 60_000);
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    await queues?.close();
+    await dbh?.close();
+    await chain?.stop();
+    await cleanup(name);
+  });
+
+  it("a worker killed after submitting a settlement, before acknowledging its job: the redelivered job resumes the same transaction and the order settles once", async () => {
+    const buyer = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: generatePrivateKey(), pollingIntervalMs: 50 });
+    const wallet = buyer.account.address;
+    const wait = (hash: Hex) => chain.clients.publicClient.waitForTransactionReceipt({ hash });
+    await chain.rpc("anvil_setBalance", [wallet, "0x56BC75E2D63100000"]);
+    await wait(await chain.clients.walletClient.writeContract({ address: usdc, abi: stablecoinAbi, functionName: "mint", args: [wallet, 900_000_000n] }));
+    await wait(await buyer.walletClient.writeContract({ address: usdc, abi: erc20Abi, functionName: "approve", args: [dvp, 900_000_000n] }));
+    const ref = `DVP-${randomUUID()}`;
+    const investor = `inv-${randomUUID()}`;
+    await dbh.db
+      .insertInto("investors")
+      .values({ id: investor, wallet, first_name: "A", last_name: "B", date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved" })
+      .execute();
+    await dbh.db
+      .insertInto("orders")
+      .values({
+        reference_id: ref,
+        investor_id: investor,
+        token_address: chain.deployment.securityToken,
+        token_amount: "11",
+        expected_amount: "900",
+        currency: "USD",
+        status: "awaiting_allowance",
+        rail: "stablecoin",
+        cash_token: usdc,
+        cash_amount: "900000000",
+      })
+      .execute();
+    const treasuryBefore = await chain.balanceOf(usdc, chain.signer);
+    await chain.rpc("evm_setAutomine", [false]);
+    const order = () => dbh.db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirstOrThrow();
+    const intents = () => dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "like", `dvp:${ref}%`).execute();
+
+    const a = await startWorker(`${ROOT}test/fixtures/worker-dvp-killed.mjs`);
+    // The approval gets its second confirmation: the watcher queues the settlement, the job submits it and the process dies.
+    await chain.rpc("evm_mine", []);
+    await a.waitForOutput(/settlement submitted/, 30_000);
+    expect((await a.exited).signal).toBe("SIGKILL");
+    const [sent] = await intents();
+    expect(sent!.status).toBe("broadcast");
+    expect((await order()).status).toBe("settling");
+
+    const b = await startWorker(`${ROOT}dist/src/bin/worker.js`);
+    // The dead worker's job comes back to this one (its lock lapsed) and only resumes the stored transaction.
+    const job = await waitFor(
+      async () => {
+        const j = await queues.queues.queue("dvp-settlements").getJob(`dvp-${ref}-1`);
+        return j && (await j.isCompleted()) ? j : undefined;
+      },
+      30_000,
+      "redelivered settlement job done",
+    );
+    expect(job.returnvalue).toEqual({ outcome: "submitted", intentKey: `dvp:${ref}`, resumed: true });
+    const done = await waitFor(
+      async () => {
+        await chain.rpc("evm_mine", []);
+        await new Promise((r) => setTimeout(r, 150));
+        const o = await order();
+        return o.status === "completed" ? o : undefined;
+      },
+      60_000,
+      "order settled after the kill",
+    );
+    expect(done.settlement_tx_hash).toBe(sent!.tx_hash);
+    expect((await intents()).map((t) => t.status)).toEqual(["confirmed"]);
+    expect(await chain.balanceOf(chain.deployment.securityToken, wallet)).toBe(11n);
+    expect(await chain.balanceOf(usdc, wallet)).toBe(0n);
+    expect((await chain.balanceOf(usdc, chain.signer)) - treasuryBefore).toBe(900_000_000n);
+    expect(await chain.signerNonce()).toBe(1);
+    b.child.kill("SIGTERM");
+    await b.exited;
+  }, 120_000);
 });
