@@ -184,9 +184,12 @@ export class AllowanceWatcher {
   }
 
   private async keepWaiting(order: DvpOrder, reason: string, checkedBlock: bigint | null): Promise<void> {
+    const block = checkedBlock === null ? null : checkedBlock.toString();
+    // Orders re-checked every pass are written only when what they wait for changed.
+    if (order.waiting_reason === reason && order.dvp_checked_block === block) return;
     await this.opts.db
       .updateTable("orders")
-      .set({ waiting_reason: reason, dvp_checked_block: checkedBlock === null ? null : checkedBlock.toString(), updated_at: new Date() })
+      .set({ waiting_reason: reason, dvp_checked_block: block, updated_at: new Date() })
       .where("reference_id", "=", order.reference_id)
       .where("status", "=", "awaiting_allowance")
       .execute();
