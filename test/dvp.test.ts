@@ -326,6 +326,21 @@ describe("stablecoin delivery versus payment", () => {
     expect((await order(ref)).waiting_reason).toBeNull();
   }, 90_000);
 
+  it("an allowance below the cash amount waits with the reason; raised later, the order settles", async () => {
+    const buyer = await newBuyer(300n * USDC);
+    const { ref } = await placeOrder(buyer, { tokenAmount: "9", cashAmount: "300" });
+    await mined(await approve(buyer, 100n * USDC));
+    await mine(Number(CONFIRMATIONS));
+    await watcherCaughtUp();
+    const waiting = await order(ref);
+    expect(waiting.status).toBe("awaiting_allowance");
+    expect(waiting.waiting_reason).toBe(`buyer's allowance to the DvP contract is ${100n * USDC}, below the cash amount ${300n * USDC}`);
+    await mined(await approve(buyer, 300n * USDC));
+    await mineUntil(async () => (await order(ref)).status === "completed", "order settled after the allowance was raised");
+    expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(9n);
+    expect(await balance(usdc, buyer.wallet)).toBe(0n);
+  }, 90_000);
+
   it("an allowance withdrawn after the watcher saw it: the order goes back to awaiting_allowance with the reason, nothing moves", async () => {
     const buyer = await newBuyer(50n * USDC);
     const { ref } = await placeOrder(buyer, { tokenAmount: "3", cashAmount: "50" });
