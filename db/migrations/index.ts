@@ -11,6 +11,7 @@ import * as m0009 from "./0009_chain_production.js";
 import * as m0010 from "./0010_audit_events.js";
 import * as m0011 from "./0011_sepa.js";
 import * as m0012 from "./0012_kyc_submission.js";
+import * as m0013 from "./0013_dvp.js";
 import * as m0014 from "./0014_fireblocks_outbound.js";
 
 /**
@@ -30,5 +31,6 @@ export const migrations: Record<string, Migration> = {
   "0010_audit_events": m0010,
   "0011_sepa": m0011,
   "0012_kyc_submission": m0012,
+  "0013_dvp": m0013,
   "0014_fireblocks_outbound": m0014,
 };

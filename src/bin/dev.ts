@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { privateKeyToAccount } from "viem/accounts";
 import { ANVIL_KEYS, startAnvil, type Anvil } from "../chain/anvil.js";
 import { createChainClients } from "../chain/clients.js";
-import { deployContracts, type Deployment } from "../chain/deploy.js";
+import { deployContracts, deployDvpRail, type Deployment, type DvpRailDeployment } from "../chain/deploy.js";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { loadProcessConfig } from "../processes/config.js";
 import { migrateToLatest } from "../db/migrate.js";
@@ -59,6 +59,9 @@ try {
   // No RPC_URL: a local anvil whose chain is kept in .anvil/ beside the embedded database, with
   // the contracts deployed (once) and the well-known anvil key as the minter.
   let deployment: Deployment | undefined;
+  let dvpRail: DvpRailDeployment | undefined;
+  // A demo buyer for the stablecoin rail: anvil's key #1, funded with test USDC on first deploy.
+  const demoBuyer = privateKeyToAccount(ANVIL_KEYS.spare);
   if (!env.RPC_URL) {
     mkdirSync(".anvil", { recursive: true });
     const port = chainSchema.shape.DEV_CHAIN_PORT.safeParse(env.DEV_CHAIN_PORT);
@@ -72,8 +75,16 @@ try {
     env.SIGNER_PRIVATE_KEY ||= [ANVIL_KEYS.signer, ANVIL_KEYS.extraSigners[0]].join(",");
     const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
     const signers = env.SIGNER_PRIVATE_KEY.split(",").map((k) => privateKeyToAccount(k.trim() as `0x${string}`).address);
-    deployment = await deployContracts(deployer, { admin: signers[0]!, minters: signers });
+    // The deployer administers the security token here, so it can grant the DvP contract MINTER_ROLE.
+    deployment = await deployContracts(deployer, { admin: signers[0]!, tokenAdmin: deployer.account.address, minters: signers });
     env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
+    try {
+      dvpRail = await deployDvpRail(deployer, { operators: signers, securityToken: deployment.securityToken, fund: [demoBuyer.address] });
+      env.STABLECOIN_TOKENS ||= dvpRail.usdc;
+      env.DVP_CONTRACT ||= dvpRail.dvp;
+    } catch (err) {
+      process.stdout.write(`dev: no stablecoin rail: ${(err as Error).message}\n`);
+    }
   }
   // SaaS that cannot be reached from a laptop: local stubs answering as the providers document.
   if (!env.COMPLYADVANTAGE_API_URL) {
@@ -246,6 +257,16 @@ try {
             `  security token (18 decimals): ${deployment.securityToken}`,
             `  stablecoin (6 decimals):      ${deployment.stablecoin}`,
             `  batch transfer:               ${deployment.batchTransfer}`,
+          ]
+        : []),
+      ...(dvpRail
+        ? [
+            `  stablecoin rail: test USDC (6 decimals) ${dvpRail.usdc}, DvP contract ${dvpRail.dvp}`,
+            `    demo buyer ${demoBuyer.address} (anvil key #1, ${ANVIL_KEYS.spare}) holds test USDC`,
+            "    try:    POST /api/investors with that wallet (KYC approved), then POST /api/orders with",
+            `            {"rail":"stablecoin","cashToken":"${dvpRail.usdc}","cashAmount":"100.00","tokenAddress":"${deployment!.securityToken}","tokenAmount":"1000000000000000000",...}`,
+            `            approve from the buyer, e.g. cast send ${dvpRail.usdc} "approve(address,uint256)" ${dvpRail.dvp} 100000000 --private-key <key #1> --rpc-url ${config.RPC_URL}`,
+            "            and GET /api/orders/<referenceId> shows awaiting_allowance, settling, then completed with stablecoin.settlementTxHash",
           ]
         : []),
       ...(sqsEmulator

@@ -4,6 +4,7 @@ import { baseSchema } from "./base.js";
 import { chainConfigProblems, chainSchema } from "./chain.js";
 import { custodyConfigProblems, custodySchema } from "./custody.js";
 import { dividendsSchema } from "./dividends.js";
+import { dvpConfigProblems, dvpSchema } from "./dvp.js";
 import { csvList } from "./env.js";
 import { kycConfigProblems, kycSchema } from "./kyc.js";
 import { relaySchema } from "./relay.js";
@@ -21,7 +22,8 @@ export const configSchema = baseSchema
   .extend(kycSchema.shape)
   .extend(sepaSchema.shape)
   .extend(custodySchema.shape)
-  .extend(ssoSchema.shape);
+  .extend(ssoSchema.shape)
+  .extend(dvpSchema.shape);
 
 export type Config = z.infer<typeof configSchema>;
 
@@ -54,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { queueNa
       ...kycConfigProblems(result.data),
       ...custodyConfigProblems(result.data),
       ...ssoConfigProblems(result.data),
+      ...dvpConfigProblems(result.data),
     ];
     if (problems.length === 0) return result.data;
     throw new ConfigError(problems);

@@ -74,6 +74,8 @@ export interface Database {
   sepa_collections: SepaCollectionsTable;
   sepa_debits: SepaDebitsTable;
   audit_events: AuditEventsTable;
+  chain_cursors: ChainCursorsTable;
+  dvp_legs: DvpLegsTable;
 }
 
 /** One operator action or admin API write (see src/server/audit.ts). */
@@ -167,7 +169,19 @@ export interface KycEventsTable {
   recorded_at: Timestamp;
 }
 
-export type OrderStatus = "pending" | "awaiting_kyc" | "minting" | "completed" | "failed" | "flagged" | "mint_failed" | "refund_pending";
+export type OrderStatus =
+  | "pending"
+  | "awaiting_kyc"
+  | "minting"
+  | "completed"
+  | "failed"
+  | "flagged"
+  | "mint_failed"
+  | "refund_pending"
+  // The stablecoin rail (delivery versus payment): see src/processors/dvp/.
+  | "awaiting_allowance"
+  | "settling"
+  | "expired";
 
 /** Amounts (numeric) are written and read as exact decimal strings. */
 export interface OrdersTable {
@@ -189,6 +203,43 @@ export interface OrdersTable {
   updated_at: Timestamp;
   paid_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   completed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  rail: ColumnType<"fiat" | "stablecoin", "fiat" | "stablecoin" | undefined, "fiat" | "stablecoin">;
+  /** Stablecoin rail: the cash token and the exact base units the buyer pays. */
+  cash_token: string | null;
+  cash_amount: string | null;
+  /** Secondary trade: the investor who delivers the tokens (and receives the cash); null = primary issuance. */
+  seller: string | null;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Why a stablecoin order still waits (allowance or balance short, a settlement that reverted). */
+  waiting_reason: string | null;
+  settlement_tx_hash: string | null;
+  dvp_intent_key: string | null;
+  /** Settlements that reverted on chain so far: the next one's intent key counts them. */
+  dvp_attempt: ColumnType<number, number | undefined, number>;
+  /** Times the order entered `settling`: its settlement job's id counts them. */
+  dvp_runs: ColumnType<number, number | undefined, number>;
+  /** The confirmed block the watcher last checked this order's allowance and balance at. */
+  dvp_checked_block: ColumnType<string | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+}
+
+export interface ChainCursorsTable {
+  name: string;
+  chain_id: number;
+  block_number: ColumnType<string, string | number | bigint, string | number | bigint>;
+  updated_at: Generated<Date>;
+}
+
+/** One leg of a settled DvP order, as the contract's CashLeg / DeliveryLeg event says. */
+export interface DvpLegsTable {
+  reference_id: string;
+  leg: "cash" | "delivery";
+  token: string;
+  from_address: string;
+  to_address: string;
+  amount: string;
+  tx_hash: string;
+  block_number: ColumnType<string, string | number | bigint, string | number | bigint>;
+  log_index: number;
 }
 
 export interface SignerNoncesTable {

@@ -5,6 +5,7 @@ import { custodyProcessor } from "../processors/custody/fireblocks.js";
 import { custodyTransfersQueue } from "../processors/custody/transfers.js";
 import { custodyVaultsQueue } from "../processors/custody/vaults.js";
 import type { WorkerDeps } from "../processors/deps.js";
+import { dvpSettlementsQueue } from "../processors/dvp/settlements-queue.js";
 import { dividendPayoutsQueue } from "../processors/dividends/payouts.js";
 import { registrarNoticesQueue } from "../processors/dividends/registrar-notices.js";
 import { kycApplicationsQueue } from "../processors/kyc/applications.js";
@@ -57,6 +58,7 @@ export const QUEUE_MODULES: readonly QueueModule<any, WorkerDeps>[] = [
   kycReconcileQueue,
   kycStatusQueue,
   mintsQueue,
+  dvpSettlementsQueue,
   amlRescreenQueue,
   amlScreeningQueue,
   dividendsDueQueue,

@@ -1,6 +1,7 @@
 import net from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
+import { buildStablecoins } from "../chain/stablecoins.js";
 import { registerQueueDepthGauge } from "../metrics.js";
 import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
@@ -31,6 +32,7 @@ function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
           sepaCreditorId: c.config.SEPA_CREDITOR_ID,
           onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
           onOrderAccepted: w.onOrderAccepted,
+          stablecoins: buildStablecoins(c.config),
         }),
       ),
     },

@@ -11,6 +11,7 @@ import { serveMetrics, closeServer } from "../metrics-server.js";
 import { buildScreening } from "../processors/aml/screening-client.js";
 import type { WorkerDeps } from "../processors/deps.js";
 import type { ChainHooks } from "../chain/tx-sender.js";
+import { startDvpRail } from "../processors/dvp/index.js";
 import { mintFinality } from "../processors/orders/mint.js";
 import type { MintBatcherHooks } from "../processors/orders/mint-batcher.js";
 import type { Processor } from "../queues/queue-module.js";
@@ -45,10 +46,9 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
   // Every worker process runs a monitor; the Redis lease lets one of them watch the chain at a
   // time (the others take over within seconds when it dies). It finishes what any process
   // sent: receipts, confirmations, reorgs, replacements, rebroadcasts.
-  if (chain) {
-    chain.monitor.onFinal("mint", mintFinality(c.metrics));
-    chain.monitor.start();
-  }
+  if (chain) chain.monitor.onFinal("mint", mintFinality(c.metrics));
+  const dvp = startDvpRail({ config: c.config, chain, db: c.dbh.db, queues: c.queues, log: c.log, redis: c.redis });
+  chain?.monitor.start();
   const onfido = buildOnfido(c.config);
   const jumio = buildJumio(c.config);
   const deps: WorkerDeps = {
@@ -92,6 +92,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     host,
     stop: async () => {
       await host.close(c.config.SHUTDOWN_TIMEOUT_MS);
+      await dvp?.stop();
       await chain?.monitor.stop();
       workerRedis.disconnect();
     },

@@ -57,3 +57,15 @@ export function decimalEquals(a: string, b: string): boolean {
   const scale = Math.max(scaleOf(a), scaleOf(b));
   return parseUnits(a, scale) === parseUnits(b, scale);
 }
+
+/**
+ * A plain positive-or-zero decimal in a token's units as exact base units ("1250.5", 6 ->
+ * 1250500000n). Undefined when it has more significant fraction digits than the token
+ * (trailing zeros are exact and allowed): such an amount cannot be paid exactly.
+ */
+export function toBaseUnits(decimal: string, decimals: number): bigint | undefined {
+  if (!isPlainDecimal(decimal) || decimal.startsWith("-")) return undefined;
+  const frac = decimal.includes(".") ? decimal.slice(decimal.indexOf(".") + 1).replace(/0+$/, "") : "";
+  if (frac.length > decimals) return undefined;
+  return parseUnits(decimal, decimals);
+}

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
+import type { Stablecoins } from "../../chain/stablecoins.js";
 import type { AuditLog } from "../audit.js";
 import type { AuthVariables } from "../auth/identity.js";
 import { auditWrites } from "./audit.js";
@@ -28,6 +29,8 @@ export interface AdminApiDeps {
   sepaCreditorId?: string;
   onCustodyTransferRequested: CustodyTransferApiDeps["onTransferRequested"];
   onOrderAccepted: OrderApiDeps["onAccepted"];
+  /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
+  stablecoins?: Stablecoins;
 }
 
 /**
@@ -39,7 +42,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono<{ Variables: AuthVariab
   const app = new Hono<{ Variables: AuthVariables }>();
   app.use("*", adminAuth(deps.tokens), auditWrites(deps.audit, deps.ip));
   app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
-  app.route("/orders", orderRoutes({ db: deps.db, onAccepted: deps.onOrderAccepted }));
+  app.route("/orders", orderRoutes({ db: deps.db, onAccepted: deps.onOrderAccepted, ...(deps.stablecoins ? { stablecoins: deps.stablecoins } : {}) }));
   app.route("/custody-transactions", custodyRoutes(deps.db));
   app.route("/mandates", mandateRoutes({ db: deps.db, creditorId: deps.sepaCreditorId }));
   app.route("/subscriptions", subscriptionRoutes(deps.db));

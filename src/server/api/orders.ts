@@ -6,7 +6,9 @@ import { invalid } from "../invalid.js";
 import type { AuthVariables } from "../auth/identity.js";
 import { createOnce, iso } from "./create-once.js";
 import { flaggedOrderHandler } from "./flagged-orders.js";
+import { createStablecoinOrder, stablecoinView } from "./stablecoin-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
+import type { Stablecoins } from "../../chain/stablecoins.js";
 
 function orderView(o: Selectable<OrdersTable>) {
   return {
@@ -27,6 +29,8 @@ function orderView(o: Selectable<OrdersTable>) {
     updatedAt: iso(o.updated_at),
     paidAt: iso(o.paid_at),
     completedAt: iso(o.completed_at),
+    rail: o.rail,
+    stablecoin: stablecoinView(o),
   };
 }
 
@@ -41,6 +45,8 @@ export interface OrderApiDeps {
   db: Kysely<Database>;
   /** An accepted flagged order is minting: its mint job is enqueued (by the process, which knows the queues). */
   onAccepted: (referenceId: string) => Promise<void>;
+  /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
+  stablecoins?: Stablecoins;
 }
 
 /**
@@ -53,6 +59,10 @@ export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables
   const load = (ref: string) => db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirst();
 
   app.post("/", async (c) => {
+    const body: unknown = await c.req.json().catch(() => undefined);
+    if (typeof body === "object" && body !== null && (body as { rail?: unknown }).rail === "stablecoin") {
+      return createStablecoinOrder(c, db, deps.stablecoins, orderView);
+    }
     const parsed = await parseBody(c, orderInput);
     if ("response" in parsed) return parsed.response;
     const o = parsed.data;

@@ -55,3 +55,33 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   if (!parsed.success) return { response: c.json(invalid("invalid request", issuesOf(parsed.error)), 400) };
   return { data: parsed.data };
 }
+
+/**
+ * An order on the stablecoin rail (delivery versus payment). The cash amount is given exactly
+ * once: `cashAmount` as a decimal in the token's units ("1250.50"), converted with the token's
+ * decimals read on chain, or `cashBaseUnits` as an integer string of base units.
+ */
+export const stablecoinOrderInput = z
+  .strictObject({
+    rail: z.literal("stablecoin"),
+    referenceId: identifier,
+    investorId: identifier,
+    tokenAddress: address,
+    tokenAmount: baseUnitsString(),
+    cashToken: address,
+    cashAmount: z
+      .string()
+      .refine((v) => isPlainDecimal(v) && v.length <= 80, { error: 'expected a decimal string in the token\'s units, like "1250.50"' })
+      .refine((v) => !v.startsWith("-") && /[1-9]/.test(v), { error: "expected more than 0" })
+      .optional(),
+    cashBaseUnits: baseUnitsString().optional(),
+    /** Secondary trade: the investor wallet that delivers the tokens and receives the cash. */
+    seller: address.optional(),
+    expiresAt: z.iso.datetime({ offset: true, error: "expected an ISO 8601 date-time like 2026-12-31T23:59:59Z" }).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if ((o.cashAmount === undefined) === (o.cashBaseUnits === undefined)) {
+      ctx.addIssue({ code: "custom", path: ["cashAmount"], message: "give exactly one of cashAmount (decimal) or cashBaseUnits (integer base units)" });
+    }
+  });
+export type StablecoinOrderInput = z.infer<typeof stablecoinOrderInput>;
