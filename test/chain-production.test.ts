@@ -5,7 +5,7 @@ import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { deployMintableToken, deploySecurityToken } from "../src/chain/deploy.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { waitFor } from "./helpers/env.js";
-import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { blockProducer, randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 // The chain behaves like a real one here: automine is off and the test produces the blocks
@@ -15,29 +15,14 @@ import { startStack, type TestStack } from "./helpers/stack.js";
 describe("mints on a chain with blocks, fee spikes, reorgs and dropped transactions", () => {
   let chain: TestChain;
   let stack: TestStack;
-  let mining: Promise<void> | undefined;
-  let keepMining = false;
-  let baseFee: bigint | undefined;
   const CAP = parseGwei("1000");
 
-  const mineOne = async () => {
-    if (baseFee !== undefined) await chain.rpc("anvil_setNextBlockBaseFeePerGas", [`0x${baseFee.toString(16)}`]);
-    await chain.rpc("evm_mine", []);
-  };
-  /** A block every 150 ms, like a fast chain, until stopped. */
-  const startMining = () => {
-    keepMining = true;
-    mining = (async () => {
-      while (keepMining) {
-        await mineOne();
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    })();
-  };
-  const stopMining = async () => {
-    keepMining = false;
-    await mining;
-  };
+  /** The test makes the blocks (see blockProducer). */
+  let producer: ReturnType<typeof blockProducer> | undefined;
+  const mineOne = () => producer!.mineOne();
+  const startMining = () => producer!.start();
+  const stopMining = async () => producer?.stop();
+
   const head = async () => chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
   const seed = async (n: number, token: Address, amount: (i: number) => bigint) => {
@@ -117,6 +102,7 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
 
   beforeAll(async () => {
     chain = await startTestChain({ signers: 2 });
+    producer = blockProducer(chain);
     await chain.rpc("evm_setAutomine", [false]);
     stack = await startStack("chain_prod", {
       env: { ...chain.env, CHAIN_CONFIRMATIONS: "3", CHAIN_REPLACE_AFTER_BLOCKS: "3", CHAIN_MAX_FEE_PER_GAS: CAP.toString(), MINT_BATCH_WINDOW_MS: "300" },
@@ -143,14 +129,14 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     );
     const bids = signed.map((c) => BigInt(c.max_fee_per_gas!));
     // From now on every block's base fee is 300 gwei: far above what any of them bid.
-    baseFee = parseGwei("300");
-    expect(bids.every((b) => b < baseFee!)).toBe(true);
+    producer!.baseFee = parseGwei("300");
+    expect(bids.every((b) => b < producer!.baseFee!)).toBe(true);
     const spikeStart = await head();
     startMining();
     await waitFor(async () => (await completed(rows.map((r) => r.ref))) === rows.length, 60_000, "mints completed during the spike");
     await stopMining();
     const spikeEnd = await head();
-    baseFee = undefined;
+    producer!.baseFee = undefined;
 
     const final = await carriers(rows.map((r) => r.ref));
     for (const c of final) {
@@ -184,7 +170,7 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     const rows = await seed(1, token, () => 3n);
     await waitFor(() => allCarriers([rows[0]!.ref], ["broadcast"]), 30_000, "mint broadcast");
     const stuckGauge = async () => (await stack.c.metrics.registry.getSingleMetric("hookrail_chain_stuck_transactions")!.get()).values[0]?.value;
-    baseFee = CAP * 2n;
+    producer!.baseFee = CAP * 2n;
     startMining();
     const atCap = await waitFor(
       async () => {
@@ -197,7 +183,7 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     expect(BigInt(atCap!.max_fee_per_gas!)).toBe(CAP);
     expect(await completed([rows[0]!.ref])).toBe(0);
     // The spike ends; the base fee falls 12.5% a block until the capped bid pays it.
-    baseFee = undefined;
+    producer!.baseFee = undefined;
     await waitFor(async () => (await completed([rows[0]!.ref])) === 1, 60_000, "mint completed after the spike");
     await stopMining();
     await expectMintedOnce(token, rows);

@@ -6,7 +6,7 @@ import { stablecoinAbi } from "../src/chain/artifacts/Stablecoin.js";
 import { createChainClients } from "../src/chain/clients.js";
 import { deploySecurityToken } from "../src/chain/deploy.js";
 import { enqueuePayouts } from "../src/processors/dividends/payouts.js";
-import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { blockProducer, randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { waitFor } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
@@ -19,30 +19,16 @@ const E18 = 10n ** 18n;
 describe("dividend payouts on a chain with blocks and a fee spike", () => {
   let chain: TestChain;
   let stack: TestStack;
-  let baseFee: bigint | undefined;
-  let keepMining = false;
-  let mining: Promise<void> | undefined;
 
-  const mineOne = async () => {
-    if (baseFee !== undefined) await chain.rpc("anvil_setNextBlockBaseFeePerGas", [`0x${baseFee.toString(16)}`]);
-    await chain.rpc("evm_mine", []);
-  };
-  const startMining = () => {
-    keepMining = true;
-    mining = (async () => {
-      while (keepMining) {
-        await mineOne();
-        await new Promise((r) => setTimeout(r, 150));
-      }
-    })();
-  };
-  const stopMining = async () => {
-    keepMining = false;
-    await mining;
-  };
+  /** The test makes the blocks (see blockProducer). */
+  let producer: ReturnType<typeof blockProducer> | undefined;
+  const mineOne = () => producer!.mineOne();
+  const startMining = () => producer!.start();
+  const stopMining = async () => producer?.stop();
 
   beforeAll(async () => {
     chain = await startTestChain();
+    producer = blockProducer(chain);
     // Fund the treasury before hookrail takes over the signer's nonces (automine still on).
     const signer = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, pollingIntervalMs: 50 });
     await chain.clients.publicClient.waitForTransactionReceipt({
@@ -124,8 +110,8 @@ describe("dividend payouts on a chain with blocks and a fee spike", () => {
     );
     expect(await db.selectFrom("distribution_lines").select("holder").where("distribution_id", "=", id).where("status", "=", "paid").execute()).toEqual([]);
     // A spike above every signed bid while the batches are pending.
-    baseFee = parseGwei("400");
-    for (const b of batches) expect(BigInt(b.max_fee_per_gas!) < baseFee).toBe(true);
+    producer!.baseFee = parseGwei("400");
+    for (const b of batches) expect(BigInt(b.max_fee_per_gas!) < producer!.baseFee!).toBe(true);
     startMining();
     await waitFor(
       async () => {
@@ -136,7 +122,7 @@ describe("dividend payouts on a chain with blocks and a fee spike", () => {
       "distribution completed",
     );
     await stopMining();
-    baseFee = undefined;
+    producer!.baseFee = undefined;
 
     const head = await chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
     const intents = await payoutIntents();

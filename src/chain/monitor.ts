@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import { BaseError, keccak256, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
 import type { Database } from "../db/schema.js";
+import { LeasedPoller, type Lease } from "../lifecycle/leased-poller.js";
 import type { Logger } from "../log.js";
 import { replacementBid, type MarketFees } from "./fees.js";
 import type { ChainMetrics } from "./metrics.js";
@@ -12,12 +13,7 @@ import { IN_FLIGHT, type ChainHooks, type IntentRow, type TxSender } from "./tx-
  */
 export type FinalityHandler = (trx: Transaction<Database>, intent: IntentRow) => Promise<void>;
 
-/** Only one process monitors a chain at a time; the others stand by. */
-export interface Lease {
-  /** Take or renew the lease; false while another process holds it. */
-  acquire(): Promise<boolean>;
-  release(): Promise<void>;
-}
+export type { Lease } from "../lifecycle/leased-poller.js";
 
 export interface ChainMonitorOptions {
   db: Kysely<Database>;
@@ -83,36 +79,31 @@ const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promis
  */
 export class ChainMonitor {
   private readonly handlers: { prefix: string; handler: FinalityHandler }[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
 
-  constructor(private readonly opts: ChainMonitorOptions) {}
+  constructor(private readonly opts: ChainMonitorOptions) {
+    this.poller = new LeasedPoller({
+      what: "chain monitor",
+      intervalMs: opts.pollingIntervalMs,
+      log: opts.log,
+      pass: () => this.pass(),
+      ...(opts.lease ? { lease: opts.lease } : {}),
+    });
+  }
 
   /** Run `handler` for every intent whose key starts with `prefix` when it becomes final. */
   onFinal(prefix: string, handler: FinalityHandler): void {
     this.handlers.push({ prefix, handler });
   }
 
+  private readonly poller: LeasedPoller;
+
   /** Poll until stopped; passes never overlap. */
   start(): void {
-    this.stopped = false;
-    const tick = async () => {
-      try {
-        if (!this.opts.lease || (await this.opts.lease.acquire())) await this.pass();
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, "chain monitor pass failed");
-      }
-      if (!this.stopped) this.timer = setTimeout(() => (this.running = tick()), this.opts.pollingIntervalMs);
-    };
-    this.running = tick();
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    await this.opts.lease?.release().catch(() => {});
+    await this.poller.stop();
   }
 
   /** One look at the chain; safe to run from several processes at once (every write is conditional). */

@@ -69,3 +69,34 @@ export function randomWallet(): Address {
   const bytes = crypto.getRandomValues(new Uint8Array(20));
   return `0x${Buffer.from(bytes).toString("hex")}` as Hex as Address;
 }
+
+/**
+ * Blocks made by the test on a chain with automine off: `mineOne` (with `baseFee`, when set,
+ * as the next block's base fee: a fee spike), or a block every `everyMs` between `start` and
+ * `stop`, like a fast chain.
+ */
+export function blockProducer(chain: TestChain, everyMs = 150) {
+  let keepMining = false;
+  let mining: Promise<void> | undefined;
+  const producer = {
+    baseFee: undefined as bigint | undefined,
+    mineOne: async () => {
+      if (producer.baseFee !== undefined) await chain.rpc("anvil_setNextBlockBaseFeePerGas", [`0x${producer.baseFee.toString(16)}`]);
+      await chain.rpc("evm_mine", []);
+    },
+    start: () => {
+      keepMining = true;
+      mining = (async () => {
+        while (keepMining) {
+          await producer.mineOne();
+          await new Promise((r) => setTimeout(r, everyMs));
+        }
+      })();
+    },
+    stop: async () => {
+      keepMining = false;
+      await mining;
+    },
+  };
+  return producer;
+}

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import { getAddress, parseAbiItem, type Address, type PublicClient } from "viem";
-import type { Lease } from "../../chain/monitor.js";
+import { LeasedPoller, type Lease } from "../../lifecycle/leased-poller.js";
 import type { Database } from "../../db/schema.js";
 import type { Logger } from "../../log.js";
 import type { QueueSet } from "../../queues/queue-set.js";
@@ -49,30 +49,25 @@ export interface WatchReport {
  * Orders past `expiresAt` become `expired`.
  */
 export class AllowanceWatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  constructor(private readonly opts: AllowanceWatcherOptions) {
+    this.poller = new LeasedPoller({
+      what: "DvP allowance watcher",
+      intervalMs: opts.pollingIntervalMs,
+      log: opts.log,
+      pass: () => this.pass(),
+      ...(opts.lease ? { lease: opts.lease } : {}),
+    });
+  }
 
-  constructor(private readonly opts: AllowanceWatcherOptions) {}
+  private readonly poller: LeasedPoller;
 
+  /** Poll until stopped; passes never overlap. */
   start(): void {
-    this.stopped = false;
-    const tick = async () => {
-      try {
-        if (!this.opts.lease || (await this.opts.lease.acquire())) await this.pass();
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, "DvP allowance watcher pass failed");
-      }
-      if (!this.stopped) this.timer = setTimeout(() => (this.running = tick()), this.opts.pollingIntervalMs);
-    };
-    this.running = tick();
+    this.poller.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
-    await this.opts.lease?.release().catch(() => {});
+    await this.poller.stop();
   }
 
   /** One look at the chain; safe twice (every write is conditional, job ids dedupe). */
