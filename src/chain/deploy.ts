@@ -23,6 +23,13 @@ export interface DeployOptions {
   tokenSymbol?: string;
 }
 
+/** The address a deployment transaction created, once mined; a failed deployment throws. */
+async function deployedAt(deployer: ChainClients, hash: Hex): Promise<Address> {
+  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
+  return getAddress(receipt.contractAddress);
+}
+
 /**
  * Deploy the three contracts from `deployer` (not the hookrail signer, whose nonces hookrail
  * assigns itself). Contracts already at the deployer's first three addresses are reused, so a
@@ -35,11 +42,7 @@ export async function deployContracts(deployer: ChainClients, opts: DeployOption
   if (codes.every((c) => c && c !== "0x")) {
     return { securityToken: expected[0]!, stablecoin: expected[1]!, batchTransfer: expected[2]! };
   }
-  const deployed = async (hash: Hex): Promise<Address> => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-    return getAddress(receipt.contractAddress);
-  };
+  const deployed = (hash: Hex) => deployedAt(deployer, hash);
   const securityToken = await deployed(
     await walletClient.deployContract({
       abi: securityTokenAbi,
@@ -62,10 +65,10 @@ export async function deploySecurityToken(
   symbol: string,
   minters: Address[] = [admin],
 ): Promise<Address> {
-  const hash = await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin, minters] });
-  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-  return getAddress(receipt.contractAddress);
+  return deployedAt(
+    deployer,
+    await deployer.walletClient.deployContract({ abi: securityTokenAbi, bytecode: securityTokenBytecode, args: [name, symbol, admin, minters] }),
+  );
 }
 
 /** A token with `mint` only (no `batchMint`): hookrail mints its orders one transaction each. */
@@ -76,10 +79,10 @@ export async function deployMintableToken(
   symbol: string,
   minters: Address[] = [admin],
 ): Promise<Address> {
-  const hash = await deployer.walletClient.deployContract({ abi: mintableTokenAbi, bytecode: mintableTokenBytecode, args: [name, symbol, admin, minters] });
-  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
-  if (!receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-  return getAddress(receipt.contractAddress);
+  return deployedAt(
+    deployer,
+    await deployer.walletClient.deployContract({ abi: mintableTokenAbi, bytecode: mintableTokenBytecode, args: [name, symbol, admin, minters] }),
+  );
 }
 
 /**
@@ -88,10 +91,7 @@ export async function deployMintableToken(
  * ({@link grantMinter}).
  */
 export async function deployDvP(deployer: ChainClients, admin: Address, operators: Address[]): Promise<Address> {
-  const hash = await deployer.walletClient.deployContract({ abi: dvPAbi, bytecode: dvPBytecode, args: [admin, operators] });
-  const receipt = await deployer.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-  return getAddress(receipt.contractAddress);
+  return deployedAt(deployer, await deployer.walletClient.deployContract({ abi: dvPAbi, bytecode: dvPBytecode, args: [admin, operators] }));
 }
 
 /** Grant MINTER_ROLE on a security token (sent by the token's admin), e.g. to the DvP contract. */
@@ -122,10 +122,10 @@ export async function deployDvpRail(
   const expected = [3n, 4n].map((nonce) => getContractAddress({ from: account.address, nonce }));
   const codes = await Promise.all(expected.map((address) => publicClient.getCode({ address })));
   if (codes.every((c) => c && c !== "0x")) return { usdc: expected[0]!, dvp: expected[1]! };
-  const hash = await walletClient.deployContract({ abi: stablecoinAbi, bytecode: stablecoinBytecode, args: ["Test USD Coin", "USDC", account.address] });
-  const receipt = await publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deployment ${hash} failed`);
-  const usdc = getAddress(receipt.contractAddress);
+  const usdc = await deployedAt(
+    deployer,
+    await walletClient.deployContract({ abi: stablecoinAbi, bytecode: stablecoinBytecode, args: ["Test USD Coin", "USDC", account.address] }),
+  );
   const dvp = await deployDvP(deployer, account.address, opts.operators);
   const adminRole = await publicClient.readContract({ address: opts.securityToken, abi: securityTokenAbi, functionName: "DEFAULT_ADMIN_ROLE" });
   const isAdmin = await publicClient.readContract({

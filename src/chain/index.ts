@@ -21,10 +21,6 @@ export interface ChainAccess {
   chainId: number;
 }
 
-export class ChainConfigError extends Error {
-  override name = "ChainConfigError";
-}
-
 export interface BuildChainOptions {
   registry?: Registry;
   /** Holds the monitor's lease (one monitoring process per chain); unset = always monitor. */
@@ -36,8 +32,8 @@ export interface BuildChainOptions {
 /** Build chain access from config; undefined when no RPC_URL is configured. */
 export function buildChain(config: Config, db: Kysely<Database>, log: Logger, opts: BuildChainOptions = {}): ChainAccess | undefined {
   if (!config.RPC_URL) return undefined;
+  // Config already refused RPC_URL without a key (chainConfigProblems).
   const keys = config.SIGNER_PRIVATE_KEY as Hex[];
-  if (keys.length === 0) throw new ChainConfigError("SIGNER_PRIVATE_KEY is required when RPC_URL is set");
   const clients = createChainClients({
     rpcUrl: config.RPC_URL,
     chainId: config.CHAIN_ID,

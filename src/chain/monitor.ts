@@ -40,6 +40,8 @@ export interface PassReport {
   stuck: number;
 }
 
+/** How often the signers' balances are read for `hookrail_signer_balance_wei`. */
+const BALANCE_EVERY_MS = 10_000;
 /** Mined rows handled at once per signer in one pass. */
 const MINED_PARALLEL = 16;
 /** A transaction signed this long ago and never broadcast has lost the process that would have. */
@@ -79,6 +81,8 @@ const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promis
  */
 export class ChainMonitor {
   private readonly handlers: { prefix: string; handler: FinalityHandler }[] = [];
+  private readonly poller: LeasedPoller;
+  private balancesReadAt = 0;
 
   constructor(private readonly opts: ChainMonitorOptions) {
     this.poller = new LeasedPoller({
@@ -94,8 +98,6 @@ export class ChainMonitor {
   onFinal(prefix: string, handler: FinalityHandler): void {
     this.handlers.push({ prefix, handler });
   }
-
-  private readonly poller: LeasedPoller;
 
   /** Poll until stopped; passes never overlap. */
   start(): void {
@@ -190,11 +192,15 @@ export class ChainMonitor {
   private async exportSignerHealth(bySigner: Map<string, IntentRow[]>): Promise<void> {
     const { metrics, sender, publicClient } = this.opts;
     if (!metrics) return;
-    const balances = await Promise.all(sender.signers.map((s) => publicClient.getBalance({ address: s })));
-    sender.signers.forEach((s, i) => {
-      metrics.balance.set({ address: s }, Number(balances[i]!));
-      if (!bySigner.has(s)) metrics.pending.set({ address: s }, 0);
-    });
+    for (const s of sender.signers) if (!bySigner.has(s)) metrics.pending.set({ address: s }, 0);
+    // Balances move slowly next to the poll (which may run several times a second): read them every 10 s.
+    if (Date.now() - this.balancesReadAt >= BALANCE_EVERY_MS) {
+      const balances = await Promise.all(sender.signers.map((s) => publicClient.getBalance({ address: s })));
+      sender.signers.forEach((s, i) => {
+        metrics.balance.set({ address: s }, Number(balances[i]!));
+      });
+      this.balancesReadAt = Date.now();
+    }
     const stuck = [...bySigner.values()].flat().filter((r) => r.stuck).length;
     metrics.stuck.set(stuck);
   }

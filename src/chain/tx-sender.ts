@@ -13,6 +13,8 @@ export interface SendRequest {
   value?: bigint;
   /** Send from this signer (e.g. the treasury); unset = the signer with the fewest transactions in flight. */
   from?: Address;
+  /** The caller's fresh gas estimate of exactly this call (it simulated it already); unset = estimated here. */
+  gas?: bigint;
 }
 
 /** An intent's transaction once it is final: mined with `CHAIN_CONFIRMATIONS` confirmations. */
@@ -113,7 +115,7 @@ export class TxSender {
   async submit(req: SendRequest): Promise<IntentRow> {
     let row = await this.ensureIntent(req);
     if (row.status === "confirmed" || row.status === "reverted" || row.status === "mined") return row;
-    if (!row.raw_tx) row = await this.sign(row);
+    if (!row.raw_tx) row = await this.sign(row, req.gas);
     await this.broadcast(row);
     return row;
   }
@@ -242,13 +244,13 @@ export class TxSender {
     return row;
   }
 
-  private async sign(row: IntentRow): Promise<IntentRow> {
+  private async sign(row: IntentRow, estimate?: bigint): Promise<IntentRow> {
     const from = row.from_address as Address;
     const req: SendRequest = { intentKey: row.intent_key, to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value), from };
     // Estimates run before taking the nonce lock so the lock is held only to sign and store.
     let gas: bigint;
     try {
-      gas = await this.simulate(req, from);
+      gas = estimate ?? (await this.simulate(req, from));
     } catch (err) {
       if (err instanceof UnrecoverableError) throw new UnrecoverableError(`transaction for ${row.intent_key} ${err.message}`);
       throw err;
@@ -374,6 +376,18 @@ export class TxSender {
     return this.marketCache.value;
   }
 
+  private headCache: { at: number; value: Promise<bigint> } | undefined;
+
+  /** The head for `broadcast_block`, shared for half a second: a block's worth of broadcasts asks once. */
+  private head(): Promise<bigint> {
+    if (!this.headCache || Date.now() - this.headCache.at > 500) {
+      const value = this.opts.publicClient.getBlockNumber({ cacheTime: 0 });
+      this.headCache = { at: Date.now(), value };
+      value.catch(() => (this.headCache = undefined));
+    }
+    return this.headCache.value;
+  }
+
   private nonceRows = new Set<Address>();
 
   /** A signer's nonce row starts at the chain's count for it, the first time only. */
@@ -411,7 +425,7 @@ export class TxSender {
         );
       }
     }
-    const at = head ?? (await this.opts.publicClient.getBlockNumber());
+    const at = head ?? (await this.head());
     await this.opts.db
       .updateTable("chain_transactions")
       .set((eb) => ({ status: "broadcast", broadcasts: eb("broadcasts", "+", 1), broadcast_block: eb.fn.coalesce("broadcast_block", eb.val(at.toString())) }))

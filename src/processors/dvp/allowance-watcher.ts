@@ -49,6 +49,8 @@ export interface WatchReport {
  * Orders past `expiresAt` become `expired`.
  */
 export class AllowanceWatcher {
+  private readonly poller: LeasedPoller;
+
   constructor(private readonly opts: AllowanceWatcherOptions) {
     this.poller = new LeasedPoller({
       what: "DvP allowance watcher",
@@ -58,8 +60,6 @@ export class AllowanceWatcher {
       ...(opts.lease ? { lease: opts.lease } : {}),
     });
   }
-
-  private readonly poller: LeasedPoller;
 
   /** Poll until stopped; passes never overlap. */
   start(): void {

@@ -110,7 +110,7 @@ export class MintBatcher {
       return;
     }
     const from = await this.opts.sender.pickSigner();
-    const { ok, refused } = await this.isolate(
+    const { ok, refused, gas } = await this.isolate(
       waiting.map((w) => w.item),
       from,
     );
@@ -125,7 +125,7 @@ export class MintBatcher {
     }
     if (ok.length === 0) return;
     try {
-      const { req, members, existing } = await this.storeBatch(ok, from);
+      const { req, members, existing } = await this.storeBatch(ok, from, gas);
       for (const [ref, intentKey] of existing) resolved.get(ref)!.resolve(intentKey);
       if (req) {
         await this.opts.hooks?.afterBatchStored?.(req.intentKey, members);
@@ -139,10 +139,10 @@ export class MintBatcher {
   }
 
   /** Split a reverting batch until every order that reverts on its own is found (a bisection: about 2·log2(n) simulations per bad order). */
-  private async isolate(items: MintItem[], from: Address): Promise<{ ok: MintItem[]; refused: [MintItem, string][] }> {
+  private async isolate(items: MintItem[], from: Address): Promise<{ ok: MintItem[]; refused: [MintItem, string][]; gas?: bigint }> {
     try {
-      await this.opts.sender.simulate({ to: items[0]!.token, data: items.length === 1 ? mintCall(items[0]!) : batchMintCall(items) }, from);
-      return { ok: items, refused: [] };
+      const gas = await this.opts.sender.simulate({ to: items[0]!.token, data: items.length === 1 ? mintCall(items[0]!) : batchMintCall(items) }, from);
+      return { ok: items, refused: [], gas };
     } catch (err) {
       if (!(err instanceof UnrecoverableError)) throw err;
       if (items.length === 1) return { ok: [], refused: [[items[0]!, err.message]] };
@@ -156,7 +156,12 @@ export class MintBatcher {
    * One database transaction: the orders still minting and in no live intent become the
    * batch's members, and the batch's intent is recorded with exactly their call.
    */
-  private async storeBatch(items: MintItem[], from: Address): Promise<{ req?: SendRequest; members: string[]; existing: Map<string, string> }> {
+  private async storeBatch(
+    items: MintItem[],
+    from: Address,
+    /** The estimate of exactly `items`' batch; used only if all of them become members. */
+    gas: bigint | undefined,
+  ): Promise<{ req?: SendRequest; members: string[]; existing: Map<string, string> }> {
     const refs = items.map((i) => i.referenceId).sort();
     return this.opts.db.transaction().execute(async (trx) => {
       const orders = await trx
@@ -176,7 +181,8 @@ export class MintBatcher {
       const minting = new Set(orders.filter((o) => o.status === "minting").map((o) => o.reference_id));
       const members = items.filter((i) => minting.has(i.referenceId) && !existing.has(i.referenceId));
       if (members.length === 0) return { members: [], existing };
-      const req: SendRequest = { intentKey: batchIntentKey(), to: members[0]!.token, data: batchMintCall(members), from };
+      const sameCall = gas !== undefined && members.length === items.length;
+      const req: SendRequest = { intentKey: batchIntentKey(), to: members[0]!.token, data: batchMintCall(members), from, ...(sameCall ? { gas } : {}) };
       await this.opts.sender.recordIntent(trx, req, from);
       await trx
         .insertInto("mint_intent_orders")
@@ -192,30 +198,23 @@ export class MintBatcher {
     const from = await this.opts.sender.pickSigner();
     const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
     // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
-    const live = await this.opts.db
-      .selectFrom("mint_intent_orders")
-      .select("intent_key")
-      .where("reference_id", "=", item.referenceId)
-      .where("live", "=", true)
-      .executeTakeFirst();
-    if (!live) {
-      await this.opts.sender.simulate(req, from).catch((err: unknown) => {
-        throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
-      });
-    }
+    const liveIntent = (db: Kysely<Database>) =>
+      db.selectFrom("mint_intent_orders").select("intent_key").where("reference_id", "=", item.referenceId).where("live", "=", true).executeTakeFirst();
+    const gas = (await liveIntent(this.opts.db))
+      ? undefined
+      : await this.opts.sender.simulate(req, from).catch((err: unknown) => {
+          throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
+        });
     const carrier = await this.opts.db.transaction().execute(async (trx) => {
-      const live = await trx
-        .selectFrom("mint_intent_orders")
-        .select("intent_key")
-        .where("reference_id", "=", item.referenceId)
-        .where("live", "=", true)
-        .executeTakeFirst();
+      const live = await liveIntent(trx);
       if (live) return live.intent_key;
       await this.opts.sender.recordIntent(trx, req, from);
       await trx.insertInto("mint_intent_orders").values({ reference_id: item.referenceId, intent_key: intentKey }).execute();
       return intentKey;
     });
-    await resumeIntent(this.opts.sender, carrier);
+    // The intent just recorded is exactly the call simulated above: sign it without a second estimate.
+    if (carrier === intentKey && gas !== undefined) await this.opts.sender.submit({ ...req, gas });
+    else await resumeIntent(this.opts.sender, carrier);
     return carrier;
   }
 }
