@@ -5,9 +5,9 @@ import * as oidc from "openid-client";
 import { z } from "zod";
 import type { Logger } from "../../log.js";
 import type { AuditLog } from "../audit.js";
-import { asGroups, mapRole } from "./identity.js";
 import { messagePage, safeReturnTo } from "./pages.js";
 import type { Sessions } from "./session.js";
+import { completeSignIn } from "./sign-in.js";
 
 export interface OidcSettings {
   issuerUrl: string;
@@ -101,20 +101,7 @@ export function oidcRoutes(deps: OidcDeps): Hono {
     }
     if (!claims) return c.html(messagePage("Sign-in failed", "No ID token."), 401);
     const name = typeof claims.email === "string" ? claims.email : claims.sub;
-    const role = mapRole(asGroups(claims[s.rolesClaim]), s.roles);
-    if (!role) {
-      await deps.audit.record({
-        actor: { name, kind: "oidc" },
-        action: "session.login",
-        ip: deps.ip(c),
-        result: "refused",
-        detail: { reason: "no hookrail role" },
-      });
-      return c.html(messagePage("No access", `You are signed in as ${name}, but none of your groups has a hookrail role.`), 403);
-    }
-    await deps.sessions.create(c, { name, kind: "oidc", role });
-    await deps.audit.record({ actor: { name, kind: "oidc", role }, action: "session.login", ip: deps.ip(c), result: "ok" });
-    return c.redirect(pending.data.returnTo, 302);
+    return completeSignIn(c, deps, { name, kind: "oidc", groups: claims[s.rolesClaim] }, s.roles, { to: pending.data.returnTo, status: 302 });
   });
 
   return app;

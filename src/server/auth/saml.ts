@@ -4,9 +4,9 @@ import { Hono } from "hono";
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../../log.js";
 import type { AuditLog } from "../audit.js";
-import { asGroups, mapRole } from "./identity.js";
 import { messagePage, safeReturnTo } from "./pages.js";
 import type { Sessions } from "./session.js";
+import { completeSignIn } from "./sign-in.js";
 
 export interface SamlSettings {
   entryPoint: string;
@@ -108,20 +108,10 @@ export function samlRoutes(deps: SamlDeps): Hono {
     const attrs = (profile.attributes as Record<string, unknown> | undefined) ?? profile;
     const email = profile.email ?? profile.mail ?? attrs.email;
     const name = typeof email === "string" ? email : String(profile.nameID);
-    const role = mapRole(asGroups(attrs[s.rolesAttribute]), s.roles);
-    if (!role) {
-      await deps.audit.record({
-        actor: { name, kind: "saml" },
-        action: "session.login",
-        ip: deps.ip(c),
-        result: "refused",
-        detail: { reason: "no hookrail role" },
-      });
-      return c.html(messagePage("No access", `You are signed in as ${name}, but none of your groups has a hookrail role.`), 403);
-    }
-    await deps.sessions.create(c, { name, kind: "saml", role });
-    await deps.audit.record({ actor: { name, kind: "saml", role }, action: "session.login", ip: deps.ip(c), result: "ok" });
-    return c.redirect(safeReturnTo(typeof form.RelayState === "string" ? form.RelayState : undefined), 303);
+    return completeSignIn(c, deps, { name, kind: "saml", groups: attrs[s.rolesAttribute] }, s.roles, {
+      to: safeReturnTo(typeof form.RelayState === "string" ? form.RelayState : undefined),
+      status: 303,
+    });
   });
 
   return app;
