@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc20Abi, parseGwei, type Address, type Hex } from "viem";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
@@ -6,6 +5,7 @@ import { deployMintableToken, deploySecurityToken } from "../src/chain/deploy.js
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { waitFor } from "./helpers/env.js";
 import { blockProducer, randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { seedOrders } from "./helpers/orders.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 // The chain behaves like a real one here: automine is off and the test produces the blocks
@@ -25,37 +25,9 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
 
   const head = async () => chain.clients.publicClient.getBlockNumber({ cacheTime: 0 });
 
+  /** Orders as the payment processor leaves them (`minting`), their mint jobs queued. */
   const seed = async (n: number, token: Address, amount: (i: number) => bigint) => {
-    const rows = Array.from({ length: n }, (_, i) => ({ id: `inv-${randomUUID()}`, wallet: randomWallet(), ref: `ATK-TX-${randomUUID()}`, amount: amount(i) }));
-    const db = stack.c.dbh.db;
-    await db
-      .insertInto("investors")
-      .values(
-        rows.map((r) => ({
-          id: r.id,
-          wallet: r.wallet,
-          first_name: "A",
-          last_name: "B",
-          date_of_birth: "1980-01-01",
-          nationality: "DE",
-          kyc_status: "approved" as const,
-        })),
-      )
-      .execute();
-    await db
-      .insertInto("orders")
-      .values(
-        rows.map((r) => ({
-          reference_id: r.ref,
-          investor_id: r.id,
-          token_address: token,
-          token_amount: r.amount.toString(),
-          expected_amount: "100",
-          currency: "USD",
-          status: "minting" as const,
-        })),
-      )
-      .execute();
+    const rows = await seedOrders(stack.c.dbh.db, n, token, amount, "minting");
     await stack.c.queues.queue("mints").addBulk(rows.map((r) => ({ name: "mint", data: { referenceId: r.ref }, opts: { jobId: `mint-${r.ref}` } })));
     return rows;
   };

@@ -5,7 +5,8 @@ import type { DbHandle } from "../src/db/client.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
 import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
-import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
+import { startTestChain, type TestChain } from "./helpers/chain.js";
+import { seedOrders } from "./helpers/orders.js";
 import { openTestDatabase, openTestQueues } from "./helpers/stack.js";
 
 const name = uniqueName("chain_workers");
@@ -46,42 +47,7 @@ describe("mint workers as separate processes", () => {
     await redis.del(`${name}:chain-monitor:31337`);
   };
 
-  const seedOrders = async (n: number, tokenAmount: (i: number) => bigint) => {
-    const rows = Array.from({ length: n }, (_, i) => ({
-      id: `inv-${randomUUID()}`,
-      wallet: randomWallet(),
-      ref: `ATK-TX-${randomUUID()}`,
-      amount: tokenAmount(i),
-    }));
-    await dbh.db
-      .insertInto("investors")
-      .values(
-        rows.map((r) => ({
-          id: r.id,
-          wallet: r.wallet,
-          first_name: "A",
-          last_name: "B",
-          date_of_birth: "1980-01-01",
-          nationality: "DE",
-          kyc_status: "approved" as const,
-        })),
-      )
-      .execute();
-    await dbh.db
-      .insertInto("orders")
-      .values(
-        rows.map((r) => ({
-          reference_id: r.ref,
-          investor_id: r.id,
-          token_address: chain.deployment.securityToken,
-          token_amount: r.amount.toString(),
-          expected_amount: "100",
-          currency: "USD",
-        })),
-      )
-      .execute();
-    return rows;
-  };
+  const seed = (n: number, tokenAmount: (i: number) => bigint) => seedOrders(dbh.db, n, chain.deployment.securityToken, tokenAmount);
 
   const paymentJob = (ref: string) => {
     const bankTransactionId = `BTX-${randomUUID()}`;
@@ -145,7 +111,7 @@ describe("mint workers as separate processes", () => {
   });
 
   it("a worker SIGKILLed after broadcasting, before its order is completed: another worker's monitor completes it with one mint", async () => {
-    const [o] = await seedOrders(1, () => 123_456_789n);
+    const [o] = await seed(1, () => 123_456_789n);
     // Mining paused: the broadcast transaction stays pending, so the kill surely lands
     // between broadcast and receipt.
     await chain.rpc("evm_setAutomine", [false]);
@@ -183,7 +149,7 @@ describe("mint workers as separate processes", () => {
   }, 120_000);
 
   it("SIGKILLed between storing a batch's membership and signing it: after restart the same batch is signed once and every order mints once", async () => {
-    const orders = await seedOrders(20, (i) => 10n + BigInt(i));
+    const orders = await seed(20, (i) => 10n + BigInt(i));
     const a = await startWorker("batch-stored", { MINT_BATCH_WINDOW_MS: "1000" });
     await queues.queue("payments").addBulk(orders.map((o) => paymentJob(o.ref)));
     const died = await a.exited;
@@ -218,7 +184,7 @@ describe("mint workers as separate processes", () => {
   }, 150_000);
 
   it("SIGKILLed between signing a replacement and recording it: the unrecorded version never reaches the node, and the order mints once", async () => {
-    const [o] = await seedOrders(1, () => 42n);
+    const [o] = await seed(1, () => 42n);
     await chain.rpc("evm_setAutomine", [false]);
     const a = await startWorker("replacement-signed", { CHAIN_REPLACE_AFTER_BLOCKS: "2" });
     const job = paymentJob(o!.ref);
@@ -270,7 +236,7 @@ describe("mint workers as separate processes", () => {
     // Batches of 20: each process signs several, so the spread over signers shows.
     await startWorker(undefined, { MINT_BATCH_SIZE: "20" });
     await startWorker(undefined, { MINT_BATCH_SIZE: "20" });
-    const orders = await seedOrders(200, (i) => 1_000n + BigInt(i));
+    const orders = await seed(200, (i) => 1_000n + BigInt(i));
     await queues.queue("payments").addBulk(orders.map((o) => paymentJob(o.ref)));
     await waitFor(() => completed(orders.map((o) => o.ref)), 150_000, "200 orders completed");
     for (const [i, o] of orders.entries()) expect(await chain.balanceOf(chain.deployment.securityToken, o.wallet)).toBe(1_000n + BigInt(i));
