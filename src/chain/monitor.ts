@@ -122,7 +122,11 @@ export class ChainMonitor {
       .execute();
     const report: PassReport = { head, open: rows.length, mined: 0, finalized: 0, reorged: 0, replaced: 0, rebroadcast: 0, stuck: 0 };
     const bySigner = new Map<string, IntentRow[]>();
-    for (const r of rows) bySigner.set(r.from_address, [...(bySigner.get(r.from_address) ?? []), r]);
+    for (const r of rows) {
+      const list = bySigner.get(r.from_address);
+      if (list) list.push(r);
+      else bySigner.set(r.from_address, [r]);
+    }
     const blockHashes = new Map<bigint, Promise<Hex | undefined>>();
     const canonicalHash = (n: bigint) => {
       let p = blockHashes.get(n);
