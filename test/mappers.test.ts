@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { statusRank, TERMINAL_STATUSES } from "../src/processors/custody/fireblocks.js";
+import { statusRank, TERMINAL_STATUSES } from "../src/clients/fireblocks.js";
 import { mapPartyEvent } from "../src/processors/kyc/bakkt-party.js";
 import { mapSumsub } from "../src/processors/kyc/sumsub.js";
 import { bakktPayload } from "../src/server/webhooks/providers/bakkt.js";

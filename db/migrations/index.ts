@@ -13,6 +13,7 @@ import * as m0011 from "./0011_sepa.js";
 import * as m0012 from "./0012_kyc_submission.js";
 import * as m0013 from "./0013_dvp.js";
 import * as m0014 from "./0014_fireblocks_outbound.js";
+import * as m0015 from "./0015_custody_signer.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   "0012_kyc_submission": m0012,
   "0013_dvp": m0013,
   "0014_fireblocks_outbound": m0014,
+  "0015_custody_signer": m0015,
 };

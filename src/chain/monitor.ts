@@ -1,17 +1,14 @@
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { BaseError, keccak256, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
 import type { Database } from "../db/schema.js";
 import { LeasedPoller, type Lease } from "../lifecycle/leased-poller.js";
+import { FinalityHandlers, type FinalityHandler, type IntentMonitor } from "./finality.js";
 import type { Logger } from "../log.js";
 import { replacementBid, type MarketFees } from "./fees.js";
 import type { ChainMetrics } from "./metrics.js";
 import { IN_FLIGHT, type ChainHooks, type IntentRow, type TxSender } from "./tx-sender.js";
 
-/**
- * Called once per intent when it becomes final, inside the database transaction that records
- * it final: whatever the handler writes commits with it or not at all.
- */
-export type FinalityHandler = (trx: Transaction<Database>, intent: IntentRow) => Promise<void>;
+export type { FinalityHandler } from "./finality.js";
 
 export type { Lease } from "../lifecycle/leased-poller.js";
 
@@ -56,7 +53,8 @@ async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise
   );
 }
 
-const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promise<TransactionReceipt | undefined> => {
+/** The transaction's receipt, or undefined while it has none. */
+export const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promise<TransactionReceipt | undefined> => {
   try {
     return await publicClient.getTransactionReceipt({ hash });
   } catch (err) {
@@ -79,8 +77,8 @@ const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex): Promis
  *   never broadcast by a process that died), every unmined transaction of that signer is
  *   rebroadcast in nonce order.
  */
-export class ChainMonitor {
-  private readonly handlers: { prefix: string; handler: FinalityHandler }[] = [];
+export class ChainMonitor implements IntentMonitor {
+  private readonly handlers = new FinalityHandlers();
   private readonly poller: LeasedPoller;
   private balancesReadAt = 0;
 
@@ -96,7 +94,7 @@ export class ChainMonitor {
 
   /** Run `handler` for every intent whose key starts with `prefix` when it becomes final. */
   onFinal(prefix: string, handler: FinalityHandler): void {
-    this.handlers.push({ prefix, handler });
+    this.handlers.add(prefix, handler);
   }
 
   /** Poll until stopped; passes never overlap. */
@@ -284,7 +282,6 @@ export class ChainMonitor {
   }
 
   private async finalize(row: IntentRow, report: PassReport): Promise<void> {
-    const handlers = this.handlers.filter((h) => row.intent_key.startsWith(h.prefix));
     await this.opts.db.transaction().execute(async (trx) => {
       const final = await trx
         .updateTable("chain_transactions")
@@ -295,7 +292,7 @@ export class ChainMonitor {
         .returningAll()
         .executeTakeFirst();
       if (!final) return;
-      for (const h of handlers) await h.handler(trx, final);
+      await this.handlers.run(trx, final);
       report.finalized += 1;
     });
   }

@@ -35,11 +35,23 @@ export interface ChainHooks {
   afterReplacementSigned?(intentKey: string): void | Promise<void>;
 }
 
+/**
+ * A signer whose key is held elsewhere (Fireblocks): it takes a recorded intent and puts it on
+ * chain itself, choosing nonce and fees. `submit` hands an intent over exactly once, also when
+ * retried after a crash or a lost answer, and returns the row as stored after the hand-over.
+ */
+export interface CustodySigner {
+  readonly address: Address;
+  submit(row: IntentRow): Promise<IntentRow>;
+}
+
 export interface TxSenderOptions {
   db: Kysely<Database>;
   publicClient: PublicClient;
-  /** Every signer; the first is the treasury (dividends pay from it). */
+  /** Every local signer; the first is the treasury (dividends pay from it). Empty with `custody`. */
   accounts: LocalAccount[];
+  /** Sign through this custody signer instead of local keys (SIGNER_BACKEND=fireblocks); it is the only signer. */
+  custody?: CustodySigner;
   chainId: number;
   log: Logger;
   /** No version of any transaction bids more per gas than this. */
@@ -58,6 +70,9 @@ export class ReceiptTimeoutError extends Error {
 const MAX_GROUP = 200;
 /** Statuses of an intent whose transaction is signed and not final. */
 export const IN_FLIGHT = ["signed", "broadcast", "mined"] as const;
+
+/** Has the intent left our hands (signed here, or handed to the custody signer)? From then on only that transaction is resumed. */
+export const handedOff = (row: IntentRow) => row.status !== "intent";
 
 const isRevert = (err: unknown) => err instanceof BaseError && Boolean(err.walk((e) => e instanceof ExecutionRevertedError));
 // What nodes answer when the very same transaction (or one with its nonce) is already in their pool or mined.
@@ -90,9 +105,9 @@ export class TxSender {
   private readonly accounts: Map<string, LocalAccount>;
 
   constructor(private readonly opts: TxSenderOptions) {
-    if (opts.accounts.length === 0) throw new Error("TxSender needs at least one signer");
-    this.address = opts.accounts[0]!.address;
-    this.signers = opts.accounts.map((a) => a.address);
+    this.signers = opts.custody ? [opts.custody.address] : opts.accounts.map((a) => a.address);
+    if (this.signers.length === 0) throw new Error("TxSender needs at least one signer");
+    this.address = this.signers[0]!;
     this.accounts = new Map(opts.accounts.map((a) => [a.address, a]));
   }
 
@@ -114,7 +129,9 @@ export class TxSender {
   /** Record, sign and broadcast the intent's transaction (resuming whatever is stored); does not wait for it to mine. */
   async submit(req: SendRequest): Promise<IntentRow> {
     let row = await this.ensureIntent(req);
-    if (row.status === "confirmed" || row.status === "reverted" || row.status === "mined") return row;
+    // Under custody the signer broadcasts (and rebroadcasts) itself: ours is only the hand-over.
+    if (this.opts.custody) return row.status === "intent" ? this.opts.custody.submit(row) : row;
+    if (row.status !== "signed" && row.status !== "broadcast" && row.status !== "intent") return row;
     if (!row.raw_tx) row = await this.sign(row, req.gas);
     await this.broadcast(row);
     return row;
@@ -138,6 +155,11 @@ export class TxSender {
       const row = await this.find(intentKey);
       if (!row) throw new Error(`no intent ${intentKey}`);
       if (row.status === "confirmed" || row.status === "reverted") return finalOf(row);
+      if (row.status === "failed") {
+        throw new UnrecoverableError(
+          `${intentKey}: Fireblocks transaction ${row.custody_tx_id} ended ${row.custody_status}${row.custody_sub_status ? ` (${row.custody_sub_status})` : ""}; nothing reached the chain`,
+        );
+      }
       if (Date.now() > deadline) {
         throw new ReceiptTimeoutError(
           `transaction ${row.tx_hash} (nonce ${row.nonce}) for ${intentKey} not final within ${this.opts.receiptTimeoutMs} ms (status ${row.status}); the monitor keeps watching it`,
@@ -230,7 +252,7 @@ export class TxSender {
     const existing = await this.find(req.intentKey);
     if (!existing) {
       const from = req.from ?? (await this.pickSigner());
-      this.account(from);
+      if (!this.signers.includes(from)) throw new UnrecoverableError(`transaction signer ${from} is not one of the configured signers`);
       await this.recordIntent(this.opts.db, req, from);
     }
     const row = (existing ?? (await this.find(req.intentKey)))!;

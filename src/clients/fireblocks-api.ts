@@ -38,6 +38,8 @@ const transactionSchema = z.looseObject({
   status: z.string(),
   subStatus: z.string().nullish(),
   txHash: z.string().nullish(),
+  /** The revert reason when `subStatus` is SMART_CONTRACT_EXECUTION_FAILED. */
+  errorDescription: z.string().nullish(),
 });
 
 export type FireblocksVault = z.output<typeof vaultSchema>;
@@ -58,6 +60,10 @@ export interface FireblocksTransactionRequest {
   destination: FireblocksPeer;
   note?: string;
   extraParameters?: Record<string, unknown>;
+  /** Fireblocks prices the transaction at this level of its own estimate... */
+  feeLevel?: "LOW" | "MEDIUM" | "HIGH";
+  /** ...but never above this fee per gas (EVM: gwei, an exact decimal string). */
+  maxFee?: string;
 }
 
 /** The part of Fireblocks' API hookrail calls. Every method throws ProviderError on failure. */
@@ -173,7 +179,10 @@ export function createFireblocksApi(opts: FireblocksApiOptions): FireblocksApi {
  * retry after a lost answer, finds the transaction our earlier attempt created. A refusal for
  * which no transaction exists is a real refusal and is thrown.
  */
-export async function createTransactionOnce(api: FireblocksApi, t: FireblocksTransactionRequest): Promise<{ id: string; status: string; existing: boolean }> {
+export async function createTransactionOnce(
+  api: FireblocksApi,
+  t: FireblocksTransactionRequest,
+): Promise<{ id: string; status: string; existing: boolean; subStatus?: string | null | undefined; txHash?: string | null | undefined }> {
   try {
     const created = await api.createTransaction(t);
     return { ...created, existing: false };
@@ -181,7 +190,8 @@ export async function createTransactionOnce(api: FireblocksApi, t: FireblocksTra
     if (!(err instanceof ProviderError) || err.status !== 400) throw err;
     const found = await api.transactionByExternalId(t.externalTxId);
     if (!found) throw err;
-    return { id: found.id, status: found.status, existing: true };
+    // The one found may be far along already (even COMPLETED): its hash comes with it.
+    return { id: found.id, status: found.status, existing: true, subStatus: found.subStatus, txHash: found.txHash };
   }
 }
 

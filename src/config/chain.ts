@@ -2,6 +2,7 @@ import { z } from "zod";
 import { csvList, emptyToUndefined, intInRange, optionalUrl } from "./env.js";
 
 const KEY = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 /** Chain ids of local development chains (anvil, hardhat/ganache): fee caps may default there. */
 export const DEV_CHAIN_IDS: readonly number[] = [31337, 1337];
@@ -41,6 +42,27 @@ export const chainSchema = z.object({
   CHAIN_CONFIRMATIONS: intInRange(1, 1_000, 1),
   /** A transaction not mined within this many blocks of its broadcast is replaced with higher fees. */
   CHAIN_REPLACE_AFTER_BLOCKS: intInRange(1, 1_000, 3),
+  /**
+   * Who signs hookrail's transactions: `local` (the SIGNER_PRIVATE_KEY keys, nonces and fees
+   * managed here) or `fireblocks` (each intent is a Fireblocks CONTRACT_CALL from
+   * FIREBLOCKS_SIGNER_VAULT_ID; Fireblocks holds the key, picks nonce and fees, broadcasts).
+   */
+  SIGNER_BACKEND: z.preprocess(emptyToUndefined, z.enum(["local", "fireblocks"], { error: "expected local or fireblocks" }).default("local")),
+  /** SIGNER_BACKEND=fireblocks: the vault account whose wallet signs (it needs the tokens' MINTER_ROLE and gas). */
+  FIREBLOCKS_SIGNER_VAULT_ID: z.preprocess(emptyToUndefined, z.string().optional()),
+  /** SIGNER_BACKEND=fireblocks: that wallet's address on the chain (checked against the vault before the first transaction). */
+  FIREBLOCKS_SIGNER_ADDRESS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(ADDRESS, { error: "expected 0x followed by 40 hex digits" })
+      .transform((v) => v as `0x${string}`)
+      .optional(),
+  ),
+  /** SIGNER_BACKEND=fireblocks: Fireblocks' id of the chain's native asset, which pays the gas (ETH, ETH_TEST5, MATIC_POLYGON, ...). */
+  FIREBLOCKS_SIGNER_ASSET_ID: z.preprocess(emptyToUndefined, z.string().default("ETH")),
+  /** SIGNER_BACKEND=fireblocks: a transaction whose status was not heard of (webhook or lookup) for this long is looked up by externalTxId. */
+  FIREBLOCKS_STATUS_POLL_MS: intInRange(100, 3_600_000, 30_000),
   /** The most any version of a transaction may bid per gas (wei). Required on a non-dev chain. */
   CHAIN_MAX_FEE_PER_GAS: weiAmount("CHAIN_MAX_FEE_PER_GAS"),
   /** `hookrail_signer_balance_wei` under this fires the SignerBalanceLow alert (wei; default 0.1 ether). */
@@ -55,10 +77,18 @@ export const chainSchema = z.object({
 export const DEV_MAX_FEE_PER_GAS = 1_000_000_000_000n;
 export const DEFAULT_MIN_SIGNER_BALANCE_WEI = 100_000_000_000_000_000n;
 
-/** Problems no single field shows. */
-export function chainConfigProblems(c: z.output<typeof chainSchema>): string[] {
+/** Problems no single field shows (the Fireblocks API settings come from ./custody.ts). */
+export function chainConfigProblems(c: z.output<typeof chainSchema> & { FIREBLOCKS_API_KEY?: string | undefined }): string[] {
   const problems: string[] = [];
-  if (c.RPC_URL && c.SIGNER_PRIVATE_KEY.length === 0) problems.push("SIGNER_PRIVATE_KEY: required when RPC_URL is set");
+  if (c.SIGNER_BACKEND === "fireblocks") {
+    if (!c.RPC_URL) problems.push("RPC_URL: required with SIGNER_BACKEND=fireblocks (calls are simulated and receipts read from a node)");
+    if (!c.FIREBLOCKS_API_KEY) problems.push("FIREBLOCKS_API_URL, FIREBLOCKS_API_KEY, FIREBLOCKS_API_SECRET_KEY: required with SIGNER_BACKEND=fireblocks");
+    if (!c.FIREBLOCKS_SIGNER_VAULT_ID) problems.push("FIREBLOCKS_SIGNER_VAULT_ID: required with SIGNER_BACKEND=fireblocks");
+    if (!c.FIREBLOCKS_SIGNER_ADDRESS)
+      problems.push("FIREBLOCKS_SIGNER_ADDRESS: required with SIGNER_BACKEND=fireblocks (the signer vault's address on the chain)");
+    // A key here would be a second, silent signer nobody watches.
+    if (c.SIGNER_PRIVATE_KEY.length > 0) problems.push("SIGNER_PRIVATE_KEY: not used with SIGNER_BACKEND=fireblocks (Fireblocks holds the key); unset it");
+  } else if (c.RPC_URL && c.SIGNER_PRIVATE_KEY.length === 0) problems.push("SIGNER_PRIVATE_KEY: required when RPC_URL is set");
   if (c.RPC_URL && c.CHAIN_MAX_FEE_PER_GAS === undefined && !DEV_CHAIN_IDS.includes(c.CHAIN_ID)) {
     problems.push(`CHAIN_MAX_FEE_PER_GAS: required on chain ${c.CHAIN_ID} (only local chains ${DEV_CHAIN_IDS.join(", ")} have a default)`);
   }

@@ -249,7 +249,8 @@ export interface SignerNoncesTable {
 }
 
 /** intent → signed → broadcast → mined (a receipt, too few confirmations) → confirmed | reverted (final). */
-export type ChainTxStatus = "intent" | "signed" | "broadcast" | "mined" | "confirmed" | "reverted";
+/** `failed`: ended by the custody signer (Fireblocks) without reaching the chain; final. */
+export type ChainTxStatus = "intent" | "signed" | "broadcast" | "mined" | "confirmed" | "reverted" | "failed";
 
 /** One row per side-effect intent: the signed transaction is stored before it is ever broadcast. */
 export interface ChainTransactionsTable {
@@ -282,6 +283,13 @@ export interface ChainTransactionsTable {
   /** At the fee cap and still not mined. */
   stuck: ColumnType<boolean, boolean | undefined, boolean>;
   reorgs: ColumnType<number, number | undefined, number>;
+  /** SIGNER_BACKEND=fireblocks: the Fireblocks transaction of this intent (externalTxId = intent_key). */
+  custody_tx_id: string | null;
+  /** Its last known Fireblocks status and substatus (they only move forward). */
+  custody_status: string | null;
+  custody_sub_status: string | null;
+  /** When that status was last heard of (webhook or lookup). */
+  custody_checked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** Every signed version of an intent's transaction (one nonce, rising fees). */

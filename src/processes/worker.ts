@@ -37,15 +37,18 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
   // Workers block on Redis; they get their own connection that reconnects forever.
   const workerRedis = connectRedis(redisTarget(c.config), "worker");
   workerRedis.on("error", (err) => c.log.warn({ err: err.message }, "worker redis connection error"));
+  const fireblocks = buildFireblocksApi(c.config, c.metrics.registry);
   const chain = buildChain(c.config, c.dbh.db, c.log, {
     registry: c.metrics.registry,
     redis: c.redis,
     leasePrefix: c.config.QUEUE_PREFIX,
     ...(hooks.chain ? { hooks: hooks.chain } : {}),
+    ...(fireblocks ? { fireblocks } : {}),
   });
   // Every worker process runs a monitor; the Redis lease lets one of them watch the chain at a
   // time (the others take over within seconds when it dies). It finishes what any process
-  // sent: receipts, confirmations, reorgs, replacements, rebroadcasts.
+  // sent: receipts, confirmations, reorgs, replacements, rebroadcasts (or, under Fireblocks, the
+  // statuses its webhooks and lookups bring).
   if (chain) chain.monitor.onFinal("mint", mintFinality(c.metrics));
   const dvp = startDvpRail({ config: c.config, chain, db: c.dbh.db, queues: c.queues, log: c.log, redis: c.redis });
   chain?.monitor.start();
@@ -64,7 +67,7 @@ export function startWorkerSide(c: Clients, overrides?: ProcessorOverrides, hook
     onfido,
     jumio,
     kycAdapters: buildKycAdapters(c.config, c.metrics.registry, { onfido, jumio }),
-    fireblocks: buildFireblocksApi(c.config, c.metrics.registry),
+    fireblocks,
     ...(hooks.mintBatcher ? { hooks: { mintBatcher: hooks.mintBatcher } } : {}),
   };
   const host = startWorkers({

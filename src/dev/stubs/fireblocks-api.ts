@@ -3,6 +3,8 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, rando
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CompactSign, compactVerify, exportJWK, type JWK } from "jose";
+import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
 /**
  * A local stand-in for the part of Fireblocks' API (https://developers.fireblocks.com/reference)
@@ -35,6 +37,14 @@ import { CompactSign, compactVerify, exportJWK, type JWK } from "jose";
  * stand-in for https://keys.fireblocks.io/.well-known/jwks.json; not authenticated).
  * `autoAdvance` (dev mode) moves each new transaction on to COMPLETED by itself.
  *
+ * Signer vault (option `chain`): a vault whose wallet for `assetId` is the given key's address.
+ * A `CONTRACT_CALL` from it (`destination.oneTimeAddress.address`, `extraParameters.contractCallData`,
+ * `amount` in ether) is really executed on that chain with the key, one at a time as
+ * Fireblocks' own nonce management would: SUBMITTED -> BROADCASTING (with `txHash`) ->
+ * CONFIRMING -> COMPLETED (subStatus CONFIRMED) once the receipt has `confirmations` blocks, or
+ * FAILED with subStatus SMART_CONTRACT_EXECUTION_FAILED and `errorDescription` when the call
+ * reverts (in a block, or already in the estimate, then without a hash).
+ *
  * `failNext = n` answers the next n authenticated requests 503. `loseNextAnswer(path)` carries
  * out the next request to that path and then drops the connection without answering (an answer
  * lost on the way). `setStatus` moves a transaction, as Fireblocks' processing would, and
@@ -59,6 +69,11 @@ export interface FireblocksApiStub {
   /** The key webhooks are signed with and its `kid`, to publish in another JWKS (dev mode's). */
   webhookSigningKey: KeyObject;
   webhookKid: string;
+  /** With `chain`: the signer vault's id and its wallet's address (FIREBLOCKS_SIGNER_VAULT_ID, FIREBLOCKS_SIGNER_ADDRESS). */
+  signerVaultId: string | undefined;
+  signerAddress: Address | undefined;
+  /** The next n contract calls from the signer vault are refused by policy (REJECTED, BLOCKED_BY_POLICY) instead of run. */
+  rejectNext: number;
   loseNextAnswer(path: string): void;
   setStatus(id: string, status: string, txHash?: string): Promise<number | undefined>;
   close(): Promise<void>;
@@ -85,6 +100,7 @@ export interface StubTransaction {
   source: unknown;
   destination: unknown;
   extraParameters?: unknown;
+  errorDescription?: string;
   createdAt: number;
   lastUpdated: number;
 }
@@ -102,7 +118,21 @@ const vaultView = (v: StubVault) => ({
   assets: [...v.assets.values()].map((a) => ({ id: a.id, total: "0", balance: "0", available: "0", pending: "0", frozen: "0", lockedAmount: "0" })),
 });
 
-export async function startFireblocksApiStub(apiKey = randomUUID(), opts: { autoAdvance?: boolean } = {}): Promise<FireblocksApiStub> {
+export interface FireblocksStubChain {
+  rpcUrl: string;
+  chainId: number;
+  /** The signer vault's key (Fireblocks' MPC key, here a plain one). */
+  privateKey: Hex;
+  /** The signer vault's asset id (default ETH). */
+  assetId?: string;
+  /** Blocks on the receipt before COMPLETED (default 1). */
+  confirmations?: number;
+}
+
+export async function startFireblocksApiStub(
+  apiKey = randomUUID(),
+  opts: { autoAdvance?: boolean; chain?: FireblocksStubChain } = {},
+): Promise<FireblocksApiStub> {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const webhookKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
   const kid = randomBytes(8).toString("hex");
@@ -123,18 +153,73 @@ export async function startFireblocksApiStub(apiKey = randomUUID(), opts: { auto
     transactions: new Map(),
     requests: [],
     failNext: 0,
+    rejectNext: 0,
     webhookUrl: undefined,
     webhooks: [],
     loseNextAnswer: (path: string) => losing.set(path, (losing.get(path) ?? 0) + 1),
     setStatus(id: string, status: string, txHash?: string) {
-      const tx = stub.transactions.get(id);
-      if (!tx) throw new Error(`no transaction ${id}`);
-      tx.status = status;
-      if (txHash) tx.txHash = txHash;
-      tx.lastUpdated = Date.now();
-      return emit("transaction.status.updated", tx);
+      return move(id, status, txHash ? { txHash } : {});
     },
   } as unknown as FireblocksApiStub;
+
+  function move(id: string, status: string, more: { txHash?: string; subStatus?: string; errorDescription?: string } = {}) {
+    const tx = stub.transactions.get(id);
+    if (!tx) throw new Error(`no transaction ${id}`);
+    tx.status = status;
+    if (more.txHash) tx.txHash = more.txHash;
+    if (more.subStatus !== undefined) tx.subStatus = more.subStatus;
+    if (more.errorDescription) tx.errorDescription = more.errorDescription;
+    tx.lastUpdated = Date.now();
+    return emit("transaction.status.updated", tx);
+  }
+
+  // The signer vault: its contract calls run on the chain, one at a time (one nonce sequence).
+  const chain = opts.chain;
+  const signerAccount = chain ? privateKeyToAccount(chain.privateKey) : undefined;
+  const chainClients = chain
+    ? {
+        public: createPublicClient({ transport: http(chain.rpcUrl), pollingInterval: 50 }),
+        wallet: createWalletClient({ account: signerAccount!, transport: http(chain.rpcUrl) }),
+      }
+    : undefined;
+  let executing: Promise<void> = Promise.resolve();
+  const execute = (tx: StubTransaction) => {
+    executing = executing.then(() => executeOnChain(tx)).catch(() => {});
+  };
+  async function executeOnChain(tx: StubTransaction): Promise<void> {
+    const { public: pub, wallet } = chainClients!;
+    const destination = tx.destination as { oneTimeAddress?: { address?: string } } | undefined;
+    const to = destination?.oneTimeAddress?.address as Address;
+    const data = (tx.extraParameters as { contractCallData?: string } | undefined)?.contractCallData as Hex;
+    const value = parseEther(tx.amount || "0");
+    if (stub.rejectNext > 0) {
+      stub.rejectNext -= 1;
+      await move(tx.id, "REJECTED", { subStatus: "BLOCKED_BY_POLICY" });
+      return;
+    }
+    await move(tx.id, "PENDING_SIGNATURE");
+    let hash: Hex;
+    try {
+      const gas = await pub.estimateGas({ account: signerAccount!, to, data, value });
+      hash = await wallet.sendTransaction({ chain: null, to, data, value, gas: (gas * 12n) / 10n });
+    } catch (err) {
+      await move(tx.id, "FAILED", {
+        subStatus: "SMART_CONTRACT_EXECUTION_FAILED",
+        errorDescription: (err as { shortMessage?: string }).shortMessage ?? String(err),
+      });
+      return;
+    }
+    await move(tx.id, "BROADCASTING", { txHash: hash });
+    const receipt = await pub.waitForTransactionReceipt({ hash, pollingInterval: 50, timeout: 600_000 });
+    await move(tx.id, "CONFIRMING", { subStatus: "PENDING_BLOCKCHAIN_CONFIRMATIONS" });
+    if (receipt.status !== "success") {
+      await move(tx.id, "FAILED", { subStatus: "SMART_CONTRACT_EXECUTION_FAILED", errorDescription: "execution reverted" });
+      return;
+    }
+    const need = BigInt(chain!.confirmations ?? 1);
+    while ((await pub.getBlockNumber({ cacheTime: 0 })) - receipt.blockNumber + 1n < need) await new Promise((r) => setTimeout(r, 100));
+    await move(tx.id, "COMPLETED", { subStatus: "CONFIRMED" });
+  }
 
   async function emit(eventType: string, tx: StubTransaction): Promise<number | undefined> {
     const url = stub.webhookUrl;
@@ -258,9 +343,21 @@ export async function startFireblocksApiStub(apiKey = randomUUID(), opts: { auto
         createdAt: now,
         lastUpdated: now,
       };
+      const fromSigner = chain && (b.source as { type?: string; id?: string }).id === stub.signerVaultId && tx.operation === "CONTRACT_CALL";
+      if (fromSigner) {
+        const to = (b.destination as { oneTimeAddress?: { address?: unknown } } | undefined)?.oneTimeAddress?.address;
+        const data = (b.extraParameters as { contractCallData?: unknown } | undefined)?.contractCallData;
+        if (typeof to !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(to)) return error(400, 1400, "CONTRACT_CALL needs destination.oneTimeAddress.address");
+        if (typeof data !== "string" || !/^0x([0-9a-fA-F]{2})*$/.test(data))
+          return error(400, 1400, "CONTRACT_CALL needs extraParameters.contractCallData as hex");
+        if (!/^[0-9]+(\.[0-9]{1,18})?$/.test(tx.amount)) return error(400, 1400, "amount must be a decimal string");
+      }
       stub.transactions.set(tx.id, tx);
       if (externalTxId) byExternal.set(externalTxId, tx.id);
-      void emit("transaction.created", tx).finally(() => opts.autoAdvance && advance(tx.id));
+      void emit("transaction.created", tx).finally(() => {
+        if (fromSigner) execute(tx);
+        else if (opts.autoAdvance) advance(tx.id);
+      });
       return { status: 200, json: { id: tx.id, status: tx.status } };
     }
     const ext = /^\/v1\/transactions\/external_tx_id\/([^/]+)$/.exec(path);
@@ -319,6 +416,14 @@ export async function startFireblocksApiStub(apiKey = randomUUID(), opts: { auto
       answer(result.status, result.json);
     });
   });
+  if (chain && signerAccount) {
+    const assetId = chain.assetId ?? "ETH";
+    const vault: StubVault = { id: String(nextVaultId++), name: "hookrail signer", customerRefId: null, autoFuel: false, hiddenOnUI: true, assets: new Map() };
+    vault.assets.set(assetId, { id: assetId, address: signerAccount.address });
+    stub.vaults.set(vault.id, vault);
+    stub.signerVaultId = vault.id;
+    stub.signerAddress = signerAccount.address;
+  }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   stub.jwksUrl = `${stub.url}/.well-known/jwks.json`;

@@ -1,23 +1,10 @@
 import type { Kysely } from "kysely";
+import { recordCustodyStatus } from "../../chain/fireblocks-signer.js";
 import type { Database } from "../../db/schema.js";
 import type { Processor } from "../../queues/queue-module.js";
-import { FIREBLOCKS_LIFECYCLE, FIREBLOCKS_TERMINAL } from "../../clients/fireblocks.js";
+import { statusRank, TERMINAL_STATUSES } from "../../clients/fireblocks.js";
 import type { FireblocksJob, FireblocksPayload } from "../../server/webhooks/providers/fireblocks.js";
 import { parseProviderTime } from "../../validation/provider-time.js";
-
-/** Fireblocks' terminal transaction statuses: once reached, nothing changes the status again. */
-export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(FIREBLOCKS_TERMINAL);
-const TERMINAL_RANK = 1000;
-
-// A status's rank is its place in Fireblocks' lifecycle and only moves up.
-const LIFECYCLE: readonly string[] = FIREBLOCKS_LIFECYCLE;
-
-/** Unknown statuses rank 0: recorded for a new transaction, never over a known one. */
-export function statusRank(status: string): number {
-  if (TERMINAL_STATUSES.has(status)) return TERMINAL_RANK;
-  const i = LIFECYCLE.indexOf(status);
-  return i < 0 ? 0 : (i + 1) * 10;
-}
 
 export interface CustodyEvent {
   id: string;
@@ -65,7 +52,7 @@ export async function applyCustodyEvent(db: Kysely<Database>, e: CustodyEvent): 
       .executeTakeFirst();
     if (inserted) return "created";
     const current = await trx.selectFrom("custody_transactions").selectAll().where("id", "=", e.id).forUpdate().executeTakeFirstOrThrow();
-    const forward = current.status_rank < TERMINAL_RANK && rank > current.status_rank;
+    const forward = !TERMINAL_STATUSES.has(current.status) && rank > current.status_rank;
     await trx
       .updateTable("custody_transactions")
       .set({
@@ -80,12 +67,18 @@ export async function applyCustodyEvent(db: Kysely<Database>, e: CustodyEvent): 
   });
 }
 
-/** `custody-fireblocks`: a Fireblocks transaction event moves our copy of the transaction forward. */
+/**
+ * `custody-fireblocks`: a Fireblocks transaction event moves our copy of the transaction
+ * forward. One whose externalTxId is a chain intent's key (SIGNER_BACKEND=fireblocks) also
+ * moves that intent's status, which the Fireblocks intent monitor makes final.
+ */
 export function custodyProcessor(deps: { db: Kysely<Database> }): Processor<FireblocksJob> {
   return async ({ payload }, _job, log) => {
     const event = custodyEventOf(payload);
     const outcome = await applyCustodyEvent(deps.db, event);
-    log.info({ custodyTxId: event.id, status: event.status, outcome }, "custody event applied");
-    return { outcome };
+    const externalTxId = payload.data.externalTxId;
+    const intent = externalTxId ? await recordCustodyStatus(deps.db, externalTxId, event) : false;
+    log.info({ custodyTxId: event.id, status: event.status, outcome, ...(intent ? { intentKey: externalTxId } : {}) }, "custody event applied");
+    return { outcome, ...(intent ? { intentKey: externalTxId } : {}) };
   };
 }

@@ -193,7 +193,7 @@ async function pay(deps: DistributionRunDeps, dist: Distribution): Promise<numbe
     .where("l.distribution_id", "=", dist.id)
     .where("l.status", "=", "pending")
     .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom("chain_transactions as t").select("t.intent_key").whereRef("t.intent_key", "=", "l.intent_key").where("t.raw_tx", "is not", null))),
+      not(exists(selectFrom("chain_transactions as t").select("t.intent_key").whereRef("t.intent_key", "=", "l.intent_key").where("t.status", "<>", "intent"))),
     )
     .executeTakeFirstOrThrow();
   const needed = BigInt(unsigned);

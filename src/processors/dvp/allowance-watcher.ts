@@ -151,7 +151,7 @@ export class AllowanceWatcher {
       if (moved) report.settling += 1;
     }
 
-    // Every settling order whose transaction is not signed yet has its job (a crash between the
+    // Every settling order whose transaction is not handed off yet (signed, or given to Fireblocks) has its job (a crash between the
     // move to `settling` and the enqueue loses nothing; the job id makes this a no-op otherwise).
     const unsent = await db
       .selectFrom("orders")
@@ -159,7 +159,7 @@ export class AllowanceWatcher {
       .select(["orders.reference_id", "orders.dvp_runs"])
       .where("orders.rail", "=", "stablecoin")
       .where("orders.status", "=", "settling")
-      .where("t.raw_tx", "is", null)
+      .where((eb) => eb.or([eb("t.status", "is", null), eb("t.status", "=", "intent")]))
       .execute();
     for (const o of unsent) await enqueueSettlement(this.opts.queues, o.reference_id, o.dvp_runs);
 

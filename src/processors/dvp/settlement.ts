@@ -3,7 +3,7 @@ import { sql, type Insertable, type Kysely, type Selectable, type Transaction } 
 import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
 import { dvpAbi, settleCalldata, settlementIdOf, type Settlement } from "../../chain/dvp.js";
 import type { FinalityHandler } from "../../chain/monitor.js";
-import type { IntentRow, TxSender } from "../../chain/tx-sender.js";
+import { handedOff, type IntentRow, type TxSender } from "../../chain/tx-sender.js";
 import type { Database, DvpLegsTable, OrdersTable } from "../../db/schema.js";
 
 /** Intent keys of settlements: `dvp:<reference>` first, `dvp:<reference>:<attempt>` after one reverted on chain. */
@@ -108,7 +108,7 @@ export async function settleOrder(deps: SettleDeps, referenceId: string): Promis
   const intentKey = order.dvp_intent_key;
   const request = { intentKey, to: dvp, data: settleCalldata(settlementOf(order, deps.cashReceiver)) };
   const existing = await sender.find(intentKey);
-  if (existing?.raw_tx) {
+  if (existing && handedOff(existing)) {
     // Signed by an earlier attempt (maybe in a process that died): only ever that transaction.
     await sender.submit({ ...request, from: existing.from_address as Address });
     return { outcome: "submitted", intentKey, resumed: true };
@@ -138,7 +138,7 @@ export async function settleOrder(deps: SettleDeps, referenceId: string): Promis
   } catch (err) {
     if (err instanceof UnrecoverableError && /would revert/.test(err.message)) {
       const signed = await sender.find(intentKey);
-      if (!signed?.raw_tx) return giveBack(`settlement would revert: ${err.message}`, true);
+      if (!signed || !handedOff(signed)) return giveBack(`settlement would revert: ${err.message}`, true);
     }
     throw err;
   }

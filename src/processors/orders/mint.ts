@@ -94,8 +94,8 @@ export async function enqueueMint(queues: QueueSet, referenceId: string, receive
 /**
  * The chain monitor's handler for mint intents (`mint:` and `mint-batch:`), run in the
  * transaction that records the intent final: a confirmed mint completes every order it
- * carries with the hash that mined (and observes payment-to-tokens latency); a reverted one
- * fails them (it minted nothing).
+ * carries with the hash that mined (and observes payment-to-tokens latency); a reverted one,
+ * or one Fireblocks ended before it reached the chain, fails them (it minted nothing).
  */
 export const mintFinality =
   (metrics?: Metrics): FinalityHandler =>
@@ -110,8 +110,12 @@ export const mintFinality =
       for (const o of done.rows) if (o.paid_at) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
       return;
     }
+    const reason =
+      intent.status === "failed"
+        ? `Fireblocks transaction ${intent.custody_tx_id} ended ${intent.custody_status}${intent.custody_sub_status ? ` (${intent.custody_sub_status})` : ""} before reaching the chain`
+        : `mint transaction ${hash} reverted`;
     await sql`
-      update orders o set status = 'mint_failed', failure_reason = ${`mint transaction ${hash} reverted`}, mint_tx_hash = ${hash}, updated_at = now()
+      update orders o set status = 'mint_failed', failure_reason = ${reason}, mint_tx_hash = ${hash}, updated_at = now()
         from mint_intent_orders m
        where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'`.execute(trx);
   };

@@ -15,6 +15,8 @@ const transaction = z.looseObject({
   status: z.enum(FIREBLOCKS_STATUSES, { error: "expected a Fireblocks transaction status (SUBMITTED, COMPLETED, ...)" }),
   subStatus: z.string().optional(),
   txHash: z.string().optional(),
+  /** Ours when we created the transaction: a custody transfer's id, or a chain intent's key (SIGNER_BACKEND=fireblocks). */
+  externalTxId: z.string().nullish(),
 });
 
 /** When Fireblocks raised the event: epoch milliseconds (v1 `timestamp`, v2 `createdAt`), or a date string. */

@@ -1,0 +1,34 @@
+import type { Transaction } from "kysely";
+import type { Database } from "../db/schema.js";
+import type { IntentRow } from "./tx-sender.js";
+
+/**
+ * Called once per intent when it becomes final, inside the database transaction that records
+ * it final: whatever the handler writes commits with it or not at all. The intent's status
+ * is `confirmed`, `reverted` (mined, the call failed) or `failed` (the custody signer ended it
+ * without putting it on chain).
+ */
+export type FinalityHandler = (trx: Transaction<Database>, intent: IntentRow) => Promise<void>;
+
+/** What watches sent intents until they are final (the local signers' ChainMonitor, or Fireblocks'). */
+export interface IntentMonitor {
+  /** Run `handler` for every intent whose key starts with `prefix` when it becomes final. */
+  onFinal(prefix: string, handler: FinalityHandler): void;
+  /** Poll until stopped; passes never overlap. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The finality handlers registered on a monitor, by intent key prefix. */
+export class FinalityHandlers {
+  private readonly handlers: { prefix: string; handler: FinalityHandler }[] = [];
+
+  add(prefix: string, handler: FinalityHandler): void {
+    this.handlers.push({ prefix, handler });
+  }
+
+  /** Every handler whose prefix the intent's key starts with, in registration order. */
+  async run(trx: Transaction<Database>, intent: IntentRow): Promise<void> {
+    for (const h of this.handlers) if (intent.intent_key.startsWith(h.prefix)) await h.handler(trx, intent);
+  }
+}

@@ -1,0 +1,201 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { erc20Abi, type Address, type Hex } from "viem";
+import { ANVIL_KEYS } from "../src/chain/anvil.js";
+import { type ConfigError, loadConfig } from "../src/config/index.js";
+import { type FireblocksApiStub, startFireblocksApiStub } from "../src/dev/stubs/fireblocks-api.js";
+import { listDeadLetters } from "../src/queues/dead-letter.js";
+import { waitFor } from "./helpers/env.js";
+import { startTestChain, type TestChain } from "./helpers/chain.js";
+import { seedOrders } from "./helpers/orders.js";
+import { startStack, type TestStack } from "./helpers/stack.js";
+
+// SIGNER_BACKEND=fireblocks: hookrail holds no key. Each mint intent is a Fireblocks
+// CONTRACT_CALL; the stub (authenticating every request as Fireblocks does) really executes it
+// on anvil with the signer vault's key, so balances on chain are the proof. anvil makes a block
+// every second (no automine) and finality needs 2 confirmations on our own node.
+describe("Fireblocks as the signer backend", () => {
+  let chain: TestChain;
+  let fb: FireblocksApiStub;
+  let stack: TestStack;
+  let token: Address;
+
+  const seed = async (n: number, amount: (i: number) => bigint) => {
+    const rows = await seedOrders(stack.c.dbh.db, n, token, amount, "minting");
+    await stack.c.queues.queue("mints").addBulk(rows.map((r) => ({ name: "mint", data: { referenceId: r.ref }, opts: { jobId: `mint-${r.ref}` } })));
+    return rows;
+  };
+  const orders = (refs: string[]) => stack.c.dbh.db.selectFrom("orders").selectAll().where("reference_id", "in", refs).execute();
+  const allIn = async (refs: string[], status: string) => {
+    const rows = await orders(refs);
+    return rows.length === refs.length && rows.every((o) => o.status === status) ? rows : undefined;
+  };
+  const supply = () => chain.clients.publicClient.readContract({ address: token, abi: erc20Abi, functionName: "totalSupply" });
+  const intentsOf = (refs: string[]) =>
+    stack.c.dbh.db
+      .selectFrom("mint_intent_orders as m")
+      .innerJoin("chain_transactions as t", "t.intent_key", "m.intent_key")
+      .selectAll("t")
+      .where("m.reference_id", "in", refs)
+      .execute();
+  /** The stub's contract calls carrying these intents (externalTxId = intent key). */
+  const callsFor = (intentKeys: string[]) =>
+    [...fb.transactions.values()].filter((t) => t.operation === "CONTRACT_CALL" && intentKeys.includes(t.externalTxId ?? ""));
+
+  beforeAll(async () => {
+    chain = await startTestChain({ blockTime: 1 });
+    token = chain.deployment.securityToken;
+    // The signer vault's key is the chain's minter (the test chain grants MINTER_ROLE to it).
+    fb = await startFireblocksApiStub(undefined, { chain: { rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, confirmations: 1 } });
+    expect(fb.signerAddress).toBe(chain.signer);
+    stack = await startStack("fireblocks_signer", {
+      env: {
+        RPC_URL: chain.anvil.url,
+        CHAIN_ID: "31337",
+        CHAIN_POLL_INTERVAL_MS: "100",
+        CHAIN_CONFIRMATIONS: "2",
+        SIGNER_BACKEND: "fireblocks",
+        FIREBLOCKS_API_URL: fb.url,
+        FIREBLOCKS_API_KEY: fb.apiKey,
+        FIREBLOCKS_API_SECRET_KEY: fb.secretKeyPem,
+        FIREBLOCKS_JWKS_URL: fb.jwksUrl,
+        FIREBLOCKS_SIGNER_VAULT_ID: fb.signerVaultId!,
+        FIREBLOCKS_SIGNER_ADDRESS: fb.signerAddress!,
+        FIREBLOCKS_STATUS_POLL_MS: "1500",
+        MINT_BATCH_WINDOW_MS: "300",
+      },
+      web: true,
+      worker: true,
+    });
+    fb.webhookUrl = `${stack.base}/webhooks/custody/fireblocks`;
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+    await fb?.close();
+    await chain?.stop();
+  });
+
+  it("paid orders are minted by one Fireblocks CONTRACT_CALL (a batchMint), completed from the signed webhooks after 2 confirmations", async () => {
+    const before = await supply();
+    const rows = await seed(5, (i) => BigInt(i + 1) * 10n ** 18n);
+    const done = await waitFor(
+      () =>
+        allIn(
+          rows.map((r) => r.ref),
+          "completed",
+        ),
+      60_000,
+      "orders completed",
+    );
+    for (const r of rows) expect(await chain.balanceOf(token, r.wallet)).toBe(r.amount);
+    expect((await supply()) - before).toBe(rows.reduce((a, r) => a + r.amount, 0n));
+
+    const intents = await intentsOf(rows.map((r) => r.ref));
+    const keys = [...new Set(intents.map((i) => i.intent_key))];
+    const calls = callsFor(keys);
+    // One intent, one Fireblocks transaction; the batch window gathered all five orders.
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^mint-batch:/);
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    expect(call).toMatchObject({ status: "COMPLETED", source: { type: "VAULT_ACCOUNT", id: fb.signerVaultId }, assetId: "ETH", amount: "0" });
+    expect(call!.destination).toEqual({ type: "ONE_TIME_ADDRESS", oneTimeAddress: { address: token } });
+    const intent = intents[0]!;
+    expect(intent).toMatchObject({ status: "confirmed", custody_tx_id: call!.id, custody_status: "COMPLETED", mined_hash: call!.txHash, raw_tx: null });
+    for (const o of done) expect(o.mint_tx_hash).toBe(call!.txHash);
+    // The signed webhooks were delivered and accepted (202) for every status the call went through.
+    const delivered = fb.webhooks.filter((w) => w.txId === call!.id);
+    expect(delivered.map((w) => w.status)).toEqual(expect.arrayContaining(["SUBMITTED", "BROADCASTING", "CONFIRMING", "COMPLETED"]));
+    expect(delivered.every((w) => w.delivered === 202 || w.delivered === 200)).toBe(true);
+    // Finality waited for our node: the receipt's block has 2 confirmations.
+    const receipt = await chain.clients.publicClient.getTransactionReceipt({ hash: call!.txHash as Hex });
+    expect(BigInt(intent.block_number!)).toBe(receipt.blockNumber);
+    expect(intent.from_address).toBe(chain.signer);
+  });
+
+  it("with every webhook lost, the lookup by externalTxId finds the result: minted once", async () => {
+    fb.webhookUrl = undefined;
+    try {
+      const lookupsBefore = fb.requests.filter((r) => r.path.startsWith("/v1/transactions/external_tx_id/")).length;
+      const rows = await seed(1, () => 7n * 10n ** 18n);
+      await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed without webhooks");
+      expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(7n * 10n ** 18n);
+      const [intent] = await intentsOf([rows[0]!.ref]);
+      expect(intent).toMatchObject({ intent_key: `mint:${rows[0]!.ref}`, status: "confirmed", custody_status: "COMPLETED" });
+      expect(callsFor([intent!.intent_key])).toHaveLength(1);
+      const lookups = fb.requests.filter((r) => r.path === `/v1/transactions/external_tx_id/${encodeURIComponent(intent!.intent_key)}` && r.status === 200);
+      expect(lookups.length).toBeGreaterThanOrEqual(1);
+      expect(fb.requests.filter((r) => r.path.startsWith("/v1/transactions/external_tx_id/")).length).toBeGreaterThan(lookupsBefore);
+    } finally {
+      fb.webhookUrl = `${stack.base}/webhooks/custody/fireblocks`;
+    }
+  });
+
+  it("an answer lost after Fireblocks created the call: the retry meets the duplicate externalTxId, finds it, and it mints once", async () => {
+    // Without webhooks, so it is the job's retry (not transaction.created) that must find the call.
+    fb.webhookUrl = undefined;
+    fb.loseNextAnswer("/v1/transactions");
+    const rows = await seed(1, () => 3n * 10n ** 18n);
+    await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed after the lost answer").finally(() => {
+      fb.webhookUrl = `${stack.base}/webhooks/custody/fireblocks`;
+    });
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(3n * 10n ** 18n);
+    const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+    const creates = fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").slice(-2);
+    // The first create happened but its answer never arrived (0); the retry was refused as a duplicate (400).
+    expect(creates.map((r) => r.status)).toEqual([0, 400]);
+    expect(intent!.custody_tx_id).toBe(callsFor([intent!.intent_key])[0]!.id);
+  });
+
+  it("when the answer is lost but transaction.created arrives first, the webhook links the call and the retry creates nothing", async () => {
+    fb.loseNextAnswer("/v1/transactions");
+    const rows = await seed(1, () => 4n * 10n ** 18n);
+    await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed");
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(4n * 10n ** 18n);
+    const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+    expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").at(-1)!.status).toBe(0);
+  });
+
+  it("a call Fireblocks' policy rejects ends the order mint_failed with the reason; nothing is minted, the job is not retried", async () => {
+    fb.rejectNext = 1;
+    const rows = await seed(1, () => 5n * 10n ** 18n);
+    const [failed] = await waitFor(() => allIn([rows[0]!.ref], "mint_failed"), 60_000, "order failed");
+    expect(failed!.failure_reason).toMatch(/^Fireblocks transaction .+ ended REJECTED \(BLOCKED_BY_POLICY\) before reaching the chain$/);
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(0n);
+    const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(intent).toMatchObject({ status: "failed", custody_status: "REJECTED", tx_hash: null, block_number: null });
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+    expect(await listDeadLetters(stack.c.queues.deadLetters("mints"))).toEqual([]);
+  });
+
+  it("settings: fireblocks needs its API, a vault and its address, and refuses a local key beside it", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", RPC_URL: chain.anvil.url, ...env });
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    const all = problems({ SIGNER_BACKEND: "fireblocks", SIGNER_PRIVATE_KEY: ANVIL_KEYS.signer }).join("\n");
+    expect(all).toContain("FIREBLOCKS_API_URL, FIREBLOCKS_API_KEY, FIREBLOCKS_API_SECRET_KEY: required with SIGNER_BACKEND=fireblocks");
+    expect(all).toContain("FIREBLOCKS_SIGNER_VAULT_ID: required");
+    expect(all).toContain("FIREBLOCKS_SIGNER_ADDRESS: required");
+    expect(all).toContain("SIGNER_PRIVATE_KEY: not used with SIGNER_BACKEND=fireblocks");
+    expect(problems({ SIGNER_BACKEND: "hsm" }).join("\n")).toContain("SIGNER_BACKEND: expected local or fireblocks");
+    expect(problems({ SIGNER_BACKEND: "fireblocks", FIREBLOCKS_SIGNER_ADDRESS: "0x12" }).join("\n")).toContain(
+      "FIREBLOCKS_SIGNER_ADDRESS: expected 0x followed by 40 hex digits",
+    );
+    expect(
+      problems({
+        SIGNER_BACKEND: "fireblocks",
+        FIREBLOCKS_API_URL: fb.url,
+        FIREBLOCKS_API_KEY: fb.apiKey,
+        FIREBLOCKS_API_SECRET_KEY: fb.secretKeyPem,
+        FIREBLOCKS_SIGNER_VAULT_ID: "0",
+        FIREBLOCKS_SIGNER_ADDRESS: chain.signer,
+      }),
+    ).toEqual([]);
+  });
+});
