@@ -71,10 +71,12 @@ try {
     });
     env.RPC_URL = anvil.url;
     env.CHAIN_ID = "31337";
-    // Two signers, so dev mode mints from several keys as production may.
-    env.SIGNER_PRIVATE_KEY ||= [ANVIL_KEYS.signer, ANVIL_KEYS.extraSigners[0]].join(",");
+    // Two signers, so dev mode mints from several keys as production may. Under
+    // SIGNER_BACKEND=fireblocks the first of them is the Fireblocks stub's signer vault instead.
+    if (env.SIGNER_BACKEND !== "fireblocks") env.SIGNER_PRIVATE_KEY ||= [ANVIL_KEYS.signer, ANVIL_KEYS.extraSigners[0]].join(",");
+    const signerKeys = env.SIGNER_BACKEND === "fireblocks" ? [ANVIL_KEYS.signer] : (env.SIGNER_PRIVATE_KEY ?? "").split(",");
     const deployer = createChainClients({ rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.deployer });
-    const signers = env.SIGNER_PRIVATE_KEY.split(",").map((k) => privateKeyToAccount(k.trim() as `0x${string}`).address);
+    const signers = signerKeys.map((k) => privateKeyToAccount(k.trim() as `0x${string}`).address);
     // The deployer administers the security token here, so it can grant the DvP contract MINTER_ROLE.
     deployment = await deployContracts(deployer, { admin: signers[0]!, tokenAdmin: deployer.account.address, minters: signers });
     env.DIVIDEND_BATCH_CONTRACT ||= deployment.batchTransfer;
@@ -151,7 +153,13 @@ try {
   // reports it with signed webhooks v2 to this process, so the loop runs locally. Its signing
   // key is published in the same local JWKS as the simulator's.
   if (!env.FIREBLOCKS_API_URL) {
-    fireblocksStub = await startFireblocksApiStub(randomUUID(), { autoAdvance: true });
+    // SIGNER_BACKEND=fireblocks on the local chain: the stub's signer vault runs contract calls there with anvil's signer key.
+    const signerVault = env.SIGNER_BACKEND === "fireblocks" && anvil ? { rpcUrl: anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer } : undefined;
+    fireblocksStub = await startFireblocksApiStub(randomUUID(), { autoAdvance: true, ...(signerVault ? { chain: signerVault } : {}) });
+    if (signerVault) {
+      env.FIREBLOCKS_SIGNER_VAULT_ID ||= fireblocksStub.signerVaultId;
+      env.FIREBLOCKS_SIGNER_ADDRESS ||= fireblocksStub.signerAddress;
+    }
     env.FIREBLOCKS_API_URL = fireblocksStub.url;
     env.FIREBLOCKS_API_KEY = fireblocksStub.apiKey;
     env.FIREBLOCKS_API_SECRET_KEY = fireblocksStub.secretKeyPem;
@@ -252,6 +260,7 @@ try {
       `  admin API: http://127.0.0.1:${web.port}/api  (${madeUpToken ? `Authorization: Bearer ${config.ADMIN_API_TOKEN}` : "bearer ADMIN_API_TOKEN"})`,
       `  metrics:   http://127.0.0.1:${web.port}/metrics  (${madeUpMetricsToken ? `Authorization: Bearer ${config.METRICS_TOKEN}` : "bearer METRICS_TOKEN"})`,
       `  chain:     ${config.RPC_URL ?? "none (no RPC_URL): mints wait"}${anvil ? " (anvil, state in .anvil/)" : ""}`,
+      `  signer:    ${config.SIGNER_BACKEND === "fireblocks" ? `Fireblocks vault ${config.FIREBLOCKS_SIGNER_VAULT_ID} (${config.FIREBLOCKS_SIGNER_ADDRESS}), CONTRACT_CALLs run by the stub` : `${config.SIGNER_PRIVATE_KEY.length} local key(s)`}`,
       ...(deployment
         ? [
             `  security token (18 decimals): ${deployment.securityToken}`,

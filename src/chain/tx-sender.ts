@@ -129,8 +129,13 @@ export class TxSender {
   /** Record, sign and broadcast the intent's transaction (resuming whatever is stored); does not wait for it to mine. */
   async submit(req: SendRequest): Promise<IntentRow> {
     let row = await this.ensureIntent(req);
-    // Under custody the signer broadcasts (and rebroadcasts) itself: ours is only the hand-over.
-    if (this.opts.custody) return row.status === "intent" ? this.opts.custody.submit(row) : row;
+    // Under custody the signer broadcasts (and rebroadcasts) itself: ours is only the hand-over,
+    // after the same simulation a local signature gets (a reverting call never reaches Fireblocks).
+    if (this.opts.custody) {
+      if (row.status !== "intent") return row;
+      if (req.gas === undefined) await this.estimate(row);
+      return this.opts.custody.submit(row);
+    }
     if (row.status !== "signed" && row.status !== "broadcast" && row.status !== "intent") return row;
     if (!row.raw_tx) row = await this.sign(row, req.gas);
     await this.broadcast(row);
@@ -270,13 +275,7 @@ export class TxSender {
     const from = row.from_address as Address;
     const req: SendRequest = { intentKey: row.intent_key, to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value), from };
     // Estimates run before taking the nonce lock so the lock is held only to sign and store.
-    let gas: bigint;
-    try {
-      gas = estimate ?? (await this.simulate(req, from));
-    } catch (err) {
-      if (err instanceof UnrecoverableError) throw new UnrecoverableError(`transaction for ${row.intent_key} ${err.message}`);
-      throw err;
-    }
+    const gas = estimate ?? (await this.estimate(row));
     await this.ensureNonceRow(from);
     const signed = await new Promise<IntentRow>((resolve, reject) => {
       const queue = this.waiting.get(from) ?? [];
@@ -286,6 +285,16 @@ export class TxSender {
     });
     this.opts.log.info({ intentKey: row.intent_key, from, nonce: signed.nonce, txHash: signed.tx_hash }, "transaction signed and stored");
     return signed;
+  }
+
+  /** Simulate a recorded intent's call from its signer; a revert is unrecoverable and names the intent. */
+  private async estimate(row: IntentRow): Promise<bigint> {
+    try {
+      return await this.simulate({ to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value) }, row.from_address as Address);
+    } catch (err) {
+      if (err instanceof UnrecoverableError) throw new UnrecoverableError(`transaction for ${row.intent_key} ${err.message}`);
+      throw err;
+    }
   }
 
   private waiting = new Map<Address, Waiting[]>();
