@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { erc20Abi, type Address, type Hex } from "viem";
 import { ANVIL_KEYS } from "../src/chain/anvil.js";
+import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
+import { stablecoinAbi } from "../src/chain/artifacts/Stablecoin.js";
+import { createChainClients } from "../src/chain/clients.js";
+import { deploySecurityToken } from "../src/chain/deploy.js";
 import { type ConfigError, loadConfig } from "../src/config/index.js";
 import { type FireblocksApiStub, startFireblocksApiStub } from "../src/dev/stubs/fireblocks-api.js";
+import { enqueuePayouts } from "../src/processors/dividends/payouts.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { waitFor } from "./helpers/env.js";
-import { startTestChain, type TestChain } from "./helpers/chain.js";
+import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { seedOrders } from "./helpers/orders.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
@@ -13,6 +18,9 @@ import { startStack, type TestStack } from "./helpers/stack.js";
 // CONTRACT_CALL; the stub (authenticating every request as Fireblocks does) really executes it
 // on anvil with the signer vault's key, so balances on chain are the proof. anvil makes a block
 // every second (no automine) and finality needs 2 confirmations on our own node.
+const ADMIN_TOKEN = "fireblocks-signer-admin-token-0123";
+const E18 = 10n ** 18n;
+
 describe("Fireblocks as the signer backend", () => {
   let chain: TestChain;
   let fb: FireblocksApiStub;
@@ -44,6 +52,16 @@ describe("Fireblocks as the signer backend", () => {
   beforeAll(async () => {
     chain = await startTestChain({ blockTime: 1 });
     token = chain.deployment.securityToken;
+    // The vault's wallet (the stablecoin's admin here) holds payout funds before Fireblocks takes its nonces.
+    const vaultKey = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, pollingIntervalMs: 50 });
+    await chain.clients.publicClient.waitForTransactionReceipt({
+      hash: await vaultKey.walletClient.writeContract({
+        address: chain.deployment.stablecoin,
+        abi: stablecoinAbi,
+        functionName: "mint",
+        args: [chain.signer, 10n ** 12n],
+      }),
+    });
     // The signer vault's key is the chain's minter (the test chain grants MINTER_ROLE to it).
     fb = await startFireblocksApiStub(undefined, { chain: { rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, confirmations: 1 } });
     expect(fb.signerAddress).toBe(chain.signer);
@@ -62,6 +80,9 @@ describe("Fireblocks as the signer backend", () => {
         FIREBLOCKS_SIGNER_ADDRESS: fb.signerAddress!,
         FIREBLOCKS_STATUS_POLL_MS: "1500",
         MINT_BATCH_WINDOW_MS: "300",
+        ADMIN_API_TOKEN: ADMIN_TOKEN,
+        DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
+        DIVIDEND_BATCH_SIZE: "2",
       },
       web: true,
       worker: true,
@@ -168,6 +189,60 @@ describe("Fireblocks as the signer backend", () => {
     expect(callsFor([intent!.intent_key])).toHaveLength(1);
     expect(await listDeadLetters(stack.c.queues.deadLetters("mints"))).toEqual([]);
   });
+
+  it("a dividend is paid through Fireblocks too: the standing approval and each batch one CONTRACT_CALL, every holder paid once", async () => {
+    const dividendToken = await deploySecurityToken(chain.clients, chain.clients.account.address, "Custody Dividend", "CUD");
+    const holders = Array.from({ length: 3 }, (_, i) => ({ wallet: randomWallet(), balance: BigInt(i + 1) * E18 }));
+    for (const h of holders) {
+      await chain.clients.publicClient.waitForTransactionReceipt({
+        hash: await chain.clients.walletClient.writeContract({
+          address: dividendToken,
+          abi: securityTokenAbi,
+          functionName: "mint",
+          args: [h.wallet, h.balance],
+        }),
+      });
+    }
+    const amountPerToken = 2_500_000n;
+    const res = await fetch(`${stack.base}/api/distributions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        tokenAddress: dividendToken,
+        recordBlock: Number(await chain.clients.publicClient.getBlockNumber({ cacheTime: 0 })),
+        paymentDate: new Date(Date.now() - 1_000).toISOString(),
+        amountPerToken: amountPerToken.toString(),
+        payoutTokenAddress: chain.deployment.stablecoin,
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    await enqueuePayouts(stack.c.queues, [id]);
+    const db = stack.c.dbh.db;
+    await waitFor(
+      async () => (await db.selectFrom("distributions").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status === "completed",
+      90_000,
+      "distribution completed",
+    );
+    for (const h of holders) {
+      const paid = await chain.clients.publicClient.readContract({
+        address: chain.deployment.stablecoin,
+        abi: erc20Abi,
+        functionName: "balanceOf",
+        args: [h.wallet],
+      });
+      expect(paid).toBe((h.balance * amountPerToken) / E18);
+    }
+    const intents = await db.selectFrom("chain_transactions").selectAll().where("intent_key", "like", "dividend-%").execute();
+    // The approval of the batch contract (first payout from this vault) and two batches of at most 2 holders.
+    expect(intents.filter((t) => t.intent_key.includes("-batch-"))).toHaveLength(2);
+    for (const t of intents) {
+      expect(t).toMatchObject({ status: "confirmed", custody_status: "COMPLETED", raw_tx: null });
+      expect(callsFor([t.intent_key])).toHaveLength(1);
+    }
+    const lines = await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", id).execute();
+    for (const line of lines) expect(intents.map((t) => t.mined_hash)).toContain(line.tx_hash);
+  }, 120_000);
 
   it("settings: fireblocks needs its API, a vault and its address, and refuses a local key beside it", () => {
     const problems = (env: Record<string, string>) => {
