@@ -178,6 +178,16 @@ describe("Fireblocks as the signer backend", () => {
     expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").at(-1)!.status).toBe(0);
   });
 
+  it("rate-limited (429) hand-overs back off and retry: one call, minted once", async () => {
+    fb.rateLimitNext = 2;
+    const rows = await seed(1, () => 2n * 10n ** 18n);
+    await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed after the rate limit");
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(2n * 10n ** 18n);
+    expect(fb.requests.filter((r) => r.status === 429)).toHaveLength(2);
+    const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+  });
+
   it("a call Fireblocks' policy rejects ends the order mint_failed with the reason; nothing is minted, the job is not retried", async () => {
     fb.rejectNext = 1;
     const rows = await seed(1, () => 5n * 10n ** 18n);

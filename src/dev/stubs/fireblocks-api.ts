@@ -45,7 +45,7 @@ import { privateKeyToAccount } from "viem/accounts";
  * FAILED with subStatus SMART_CONTRACT_EXECUTION_FAILED and `errorDescription` when the call
  * reverts (in a block, or already in the estimate, then without a hash).
  *
- * `failNext = n` answers the next n authenticated requests 503. `loseNextAnswer(path)` carries
+ * `failNext = n` answers the next n authenticated requests 503, `rateLimitNext = n` 429. `loseNextAnswer(path)` carries
  * out the next request to that path and then drops the connection without answering (an answer
  * lost on the way). `setStatus` moves a transaction, as Fireblocks' processing would, and
  * resolves with the receiver's HTTP status for its webhook (undefined without `webhookUrl`).
@@ -72,6 +72,8 @@ export interface FireblocksApiStub {
   /** With `chain`: the signer vault's id and its wallet's address (FIREBLOCKS_SIGNER_VAULT_ID, FIREBLOCKS_SIGNER_ADDRESS). */
   signerVaultId: string | undefined;
   signerAddress: Address | undefined;
+  /** The next n authenticated requests answer 429 (Fireblocks' rate limit). */
+  rateLimitNext: number;
   /** The next n contract calls from the signer vault are refused by policy (REJECTED, BLOCKED_BY_POLICY) instead of run. */
   rejectNext: number;
   loseNextAnswer(path: string): void;
@@ -154,6 +156,7 @@ export async function startFireblocksApiStub(
     requests: [],
     failNext: 0,
     rejectNext: 0,
+    rateLimitNext: 0,
     webhookUrl: undefined,
     webhooks: [],
     loseNextAnswer: (path: string) => losing.set(path, (losing.get(path) ?? 0) + 1),
@@ -393,6 +396,10 @@ export async function startFireblocksApiStub(
       };
       const refused = await authenticate(req, body);
       if (refused) return answer(401, refused);
+      if (stub.rateLimitNext > 0) {
+        stub.rateLimitNext -= 1;
+        return answer(429, { message: "Too Many Requests", code: 429 });
+      }
       if (stub.failNext > 0) {
         stub.failNext -= 1;
         return answer(503, { message: "Service temporarily unavailable", code: 503 });
