@@ -13,12 +13,14 @@ import { waitFor } from "./helpers/env.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { seedOrders } from "./helpers/orders.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
+import { paymentBody, standardHeaders } from "./helpers/webhook-senders.js";
 
 // SIGNER_BACKEND=fireblocks: hookrail holds no key. Each mint intent is a Fireblocks
 // CONTRACT_CALL; the stub (authenticating every request as Fireblocks does) really executes it
 // on anvil with the signer vault's key, so balances on chain are the proof. anvil makes a block
 // every second (no automine) and finality needs 2 confirmations on our own node.
 const ADMIN_TOKEN = "fireblocks-signer-admin-token-0123";
+const PAY_SECRET = `whsec_${Buffer.from("fireblocks-signer-payments-secret").toString("base64")}`;
 const E18 = 10n ** 18n;
 
 describe("Fireblocks as the signer backend", () => {
@@ -81,6 +83,7 @@ describe("Fireblocks as the signer backend", () => {
         FIREBLOCKS_STATUS_POLL_MS: "1500",
         MINT_BATCH_WINDOW_MS: "300",
         ADMIN_API_TOKEN: ADMIN_TOKEN,
+        PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
         DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
         DIVIDEND_BATCH_SIZE: "2",
       },
@@ -133,11 +136,14 @@ describe("Fireblocks as the signer backend", () => {
     expect(intent.from_address).toBe(chain.signer);
   });
 
-  it("with every webhook lost, the lookup by externalTxId finds the result: minted once", async () => {
+  it("an order paid by its payment webhook, with every Fireblocks webhook lost: the lookup by externalTxId finds the result, minted once", async () => {
     fb.webhookUrl = undefined;
     try {
       const lookupsBefore = fb.requests.filter((r) => r.path.startsWith("/v1/transactions/external_tx_id/")).length;
-      const rows = await seed(1, () => 7n * 10n ** 18n);
+      const rows = await seedOrders(stack.c.dbh.db, 1, token, () => 7n * 10n ** 18n, "pending");
+      const body = paymentBody({ referenceId: rows[0]!.ref, amount: 100, currency: "USD" });
+      const paid = await fetch(`${stack.base}/webhooks/payments`, { method: "POST", headers: standardHeaders(PAY_SECRET, body), body });
+      expect(paid.status).toBe(202);
       await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed without webhooks");
       expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(7n * 10n ** 18n);
       const [intent] = await intentsOf([rows[0]!.ref]);
