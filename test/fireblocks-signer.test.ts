@@ -9,10 +9,13 @@ import { type ConfigError, loadConfig } from "../src/config/index.js";
 import { type FireblocksApiStub, startFireblocksApiStub } from "../src/dev/stubs/fireblocks-api.js";
 import { enqueuePayouts } from "../src/processors/dividends/payouts.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { waitFor } from "./helpers/env.js";
+import type { DbHandle } from "../src/db/client.js";
+import type { QueueSet } from "../src/queues/queue-set.js";
+import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
+import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { seedOrders } from "./helpers/orders.js";
-import { startStack, type TestStack } from "./helpers/stack.js";
+import { openTestDatabase, openTestQueues, startStack, type TestStack } from "./helpers/stack.js";
 import { paymentBody, standardHeaders } from "./helpers/webhook-senders.js";
 
 // SIGNER_BACKEND=fireblocks: hookrail holds no key. Each mint intent is a Fireblocks
@@ -289,4 +292,88 @@ describe("Fireblocks as the signer backend", () => {
       }),
     ).toEqual([]);
   });
+});
+
+// Real worker processes: one SIGKILLed right after Fireblocks answered the create (nothing of
+// it stored), with no webhooks to tell; the next process's retry of the same job meets the
+// duplicate externalTxId and carries on with that transaction.
+describe("Fireblocks signer across a worker crash", () => {
+  const name = uniqueName("fireblocks_crash");
+  let chain: TestChain;
+  let fb: FireblocksApiStub;
+  let dbh: DbHandle;
+  let queues: QueueSet;
+  let closeQueues: () => Promise<void>;
+  const workers: Spawned[] = [];
+
+  const startWorker = async (hook?: string) => {
+    const w = spawnNode(
+      hook ? `${ROOT}test/fixtures/worker-hooked.mjs` : `${ROOT}dist/src/bin/worker.js`,
+      [],
+      testEnv(name, {
+        RPC_URL: chain.anvil.url,
+        CHAIN_ID: "31337",
+        CHAIN_POLL_INTERVAL_MS: "100",
+        SIGNER_BACKEND: "fireblocks",
+        FIREBLOCKS_API_URL: fb.url,
+        FIREBLOCKS_API_KEY: fb.apiKey,
+        FIREBLOCKS_API_SECRET_KEY: fb.secretKeyPem,
+        FIREBLOCKS_SIGNER_VAULT_ID: fb.signerVaultId!,
+        FIREBLOCKS_SIGNER_ADDRESS: fb.signerAddress!,
+        FIREBLOCKS_STATUS_POLL_MS: "500",
+        WORKER_QUEUES: "mints",
+        // A killed worker's job is handed out again within seconds.
+        WORKER_LOCK_DURATION_MS: "5000",
+        ...(hook ? { HOOK: hook } : {}),
+      }),
+    );
+    workers.push(w);
+    await w.waitForOutput(/worker started/, 30_000);
+    return w;
+  };
+
+  beforeAll(async () => {
+    chain = await startTestChain({ blockTime: 1 });
+    fb = await startFireblocksApiStub(undefined, { chain: { rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer } });
+    dbh = await openTestDatabase(name);
+    ({ queues, close: closeQueues } = await openTestQueues(name));
+  }, 60_000);
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    await closeQueues?.();
+    await dbh?.close();
+    await fb?.close();
+    await chain?.stop();
+    await cleanup(name);
+  });
+
+  it("killed after Fireblocks created the call: the next worker finds it by the duplicate refusal; one call, minted once", async () => {
+    const token = chain.deployment.securityToken;
+    const [o] = await seedOrders(dbh.db, 1, token, () => 9n * 10n ** 18n, "minting");
+    await queues.queue("mints").add("mint", { referenceId: o!.ref }, { jobId: `mint-${o!.ref}` });
+    const a = await startWorker("custody-created");
+    await a.waitForOutput(/custody created mint:/, 30_000);
+    await a.exited;
+    const intentKey = `mint:${o!.ref}`;
+    const calls = () => [...fb.transactions.values()].filter((t) => t.externalTxId === intentKey);
+    expect(calls()).toHaveLength(1);
+    // The crash left the intent unlinked: only Fireblocks knows of the call.
+    expect(await dbh.db.selectFrom("chain_transactions").select(["status", "custody_tx_id"]).where("intent_key", "=", intentKey).executeTakeFirst()).toEqual({
+      status: "intent",
+      custody_tx_id: null,
+    });
+
+    await startWorker();
+    await waitFor(
+      async () => (await dbh.db.selectFrom("orders").select("status").where("reference_id", "=", o!.ref).executeTakeFirstOrThrow()).status === "completed",
+      60_000,
+      "order completed by the second worker",
+    );
+    expect(await chain.balanceOf(token, o!.wallet)).toBe(9n * 10n ** 18n);
+    expect(calls()).toHaveLength(1);
+    const intent = await dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", intentKey).executeTakeFirstOrThrow();
+    expect(intent).toMatchObject({ status: "confirmed", custody_tx_id: calls()[0]!.id, mined_hash: calls()[0]!.txHash });
+    expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").map((r) => r.status)).toEqual([200, 400]);
+  }, 120_000);
 });

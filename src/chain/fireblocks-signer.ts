@@ -5,7 +5,7 @@ import { createTransactionOnce, type FireblocksApi } from "../clients/fireblocks
 import { movesForward } from "../clients/fireblocks.js";
 import type { Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
-import type { CustodySigner, IntentRow } from "./tx-sender.js";
+import type { ChainHooks, CustodySigner, IntentRow } from "./tx-sender.js";
 
 export interface FireblocksSignerOptions {
   db: Kysely<Database>;
@@ -19,6 +19,7 @@ export interface FireblocksSignerOptions {
   assetId: string;
   /** CHAIN_MAX_FEE_PER_GAS, handed to Fireblocks as `maxFee` (it never prices above it). */
   maxFeePerGas?: bigint;
+  hooks?: ChainHooks;
 }
 
 /** What a Fireblocks transaction says of itself: from a webhook, a lookup or the create's answer. */
@@ -63,6 +64,7 @@ export class FireblocksSigner implements CustodySigner {
       feeLevel: "MEDIUM",
       ...(this.opts.maxFeePerGas !== undefined ? { maxFee: formatGwei(this.opts.maxFeePerGas) } : {}),
     });
+    await this.opts.hooks?.afterCustodyCreated?.(row.intent_key);
     await recordCustodyStatus(db, row.intent_key, created);
     const stored = await db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", row.intent_key).executeTakeFirstOrThrow();
     log.info({ intentKey: row.intent_key, fireblocksTxId: created.id, existing: created.existing }, "intent submitted to Fireblocks");

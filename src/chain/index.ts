@@ -63,6 +63,7 @@ export function buildChain(config: Config, db: Kysely<Database>, log: Logger, op
           address: config.FIREBLOCKS_SIGNER_ADDRESS!,
           assetId: config.FIREBLOCKS_SIGNER_ASSET_ID,
           ...(config.CHAIN_MAX_FEE_PER_GAS !== undefined ? { maxFeePerGas: config.CHAIN_MAX_FEE_PER_GAS } : {}),
+          ...(opts.hooks ? { hooks: opts.hooks } : {}),
         })
       : undefined;
   const sender = new TxSender({

@@ -33,6 +33,8 @@ export type IntentRow = Selectable<ChainTransactionsTable>;
 export interface ChainHooks {
   /** A replacement is signed and not yet stored (a crash here must leave only the stored versions on the network). */
   afterReplacementSigned?(intentKey: string): void | Promise<void>;
+  /** Fireblocks answered the create of an intent's transaction; nothing of it is stored yet. */
+  afterCustodyCreated?(intentKey: string): void | Promise<void>;
 }
 
 /**
