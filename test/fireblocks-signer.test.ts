@@ -8,6 +8,7 @@ import { deploySecurityToken } from "../src/chain/deploy.js";
 import { type ConfigError, loadConfig } from "../src/config/index.js";
 import { type FireblocksApiStub, startFireblocksApiStub } from "../src/dev/stubs/fireblocks-api.js";
 import { enqueuePayouts } from "../src/processors/dividends/payouts.js";
+import { createFireblocksApi } from "../src/clients/fireblocks-api.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import type { DbHandle } from "../src/db/client.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
@@ -50,9 +51,13 @@ describe("Fireblocks as the signer backend", () => {
       .selectAll("t")
       .where("m.reference_id", "in", refs)
       .execute();
-  /** The stub's contract calls carrying these intents (externalTxId = intent key). */
+  /** An intent's externalTxId: the deployment's QUEUE_PREFIX and chain id before its key. */
+  const externalIdOf = (intentKey: string) => `${stack.name}:31337:${intentKey}`;
+  /** The stub's contract calls carrying these intents. */
   const callsFor = (intentKeys: string[]) =>
-    [...fb.transactions.values()].filter((t) => t.operation === "CONTRACT_CALL" && intentKeys.includes(t.externalTxId ?? ""));
+    [...fb.transactions.values()].filter((t) => t.operation === "CONTRACT_CALL" && intentKeys.map(externalIdOf).includes(t.externalTxId ?? ""));
+  const lookupsOf = (intentKey: string) =>
+    fb.requests.filter((r) => r.path === `/v1/transactions/external_tx_id/${encodeURIComponent(externalIdOf(intentKey))}`);
 
   beforeAll(async () => {
     chain = await startTestChain({ blockTime: 1 });
@@ -83,7 +88,7 @@ describe("Fireblocks as the signer backend", () => {
         FIREBLOCKS_JWKS_URL: fb.jwksUrl,
         FIREBLOCKS_SIGNER_VAULT_ID: fb.signerVaultId!,
         FIREBLOCKS_SIGNER_ADDRESS: fb.signerAddress!,
-        FIREBLOCKS_STATUS_POLL_MS: "1500",
+        FIREBLOCKS_STATUS_POLL_MS: "3000",
         MINT_BATCH_WINDOW_MS: "300",
         ADMIN_API_TOKEN: ADMIN_TOKEN,
         PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
@@ -127,15 +132,26 @@ describe("Fireblocks as the signer backend", () => {
     expect(call).toMatchObject({ status: "COMPLETED", source: { type: "VAULT_ACCOUNT", id: fb.signerVaultId }, assetId: "ETH", amount: "0" });
     expect(call!.destination).toEqual({ type: "ONE_TIME_ADDRESS", oneTimeAddress: { address: token } });
     const intent = intents[0]!;
-    expect(intent).toMatchObject({ status: "confirmed", custody_tx_id: call!.id, custody_status: "COMPLETED", mined_hash: call!.txHash, raw_tx: null });
+    expect(intent).toMatchObject({
+      status: "confirmed",
+      custody_external_id: externalIdOf(intent.intent_key),
+      custody_tx_id: call!.id,
+      custody_status: "COMPLETED",
+      mined_hash: call!.txHash,
+      raw_tx: null,
+    });
     for (const o of done) expect(o.mint_tx_hash).toBe(call!.txHash);
     // The signed webhooks were delivered and accepted (202) for every status the call went through.
     const delivered = fb.webhooks.filter((w) => w.txId === call!.id);
     expect(delivered.map((w) => w.status)).toEqual(expect.arrayContaining(["SUBMITTED", "BROADCASTING", "CONFIRMING", "COMPLETED"]));
     expect(delivered.every((w) => w.delivered === 202 || w.delivered === 200)).toBe(true);
-    // Finality waited for our node: the receipt's block has 2 confirmations.
+    // The webhooks drove it: no status was looked up.
+    expect(lookupsOf(intent.intent_key)).toEqual([]);
+    // Finality waited for our node's second confirmation: it was recorded after the next block was made.
     const receipt = await chain.clients.publicClient.getTransactionReceipt({ hash: call!.txHash as Hex });
     expect(BigInt(intent.block_number!)).toBe(receipt.blockNumber);
+    const next = await chain.clients.publicClient.getBlock({ blockNumber: receipt.blockNumber + 1n });
+    expect(intent.confirmed_at!.getTime()).toBeGreaterThanOrEqual(Number(next.timestamp) * 1000);
     expect(intent.from_address).toBe(chain.signer);
   });
 
@@ -152,7 +168,7 @@ describe("Fireblocks as the signer backend", () => {
       const [intent] = await intentsOf([rows[0]!.ref]);
       expect(intent).toMatchObject({ intent_key: `mint:${rows[0]!.ref}`, status: "confirmed", custody_status: "COMPLETED" });
       expect(callsFor([intent!.intent_key])).toHaveLength(1);
-      const lookups = fb.requests.filter((r) => r.path === `/v1/transactions/external_tx_id/${encodeURIComponent(intent!.intent_key)}` && r.status === 200);
+      const lookups = lookupsOf(intent!.intent_key).filter((r) => r.status === 200);
       expect(lookups.length).toBeGreaterThanOrEqual(1);
       expect(fb.requests.filter((r) => r.path.startsWith("/v1/transactions/external_tx_id/")).length).toBeGreaterThan(lookupsBefore);
     } finally {
@@ -160,7 +176,7 @@ describe("Fireblocks as the signer backend", () => {
     }
   });
 
-  it("an answer lost after Fireblocks created the call: the retry meets the duplicate externalTxId, finds it, and it mints once", async () => {
+  it("an answer lost after Fireblocks created the call: the retry asks Fireblocks by externalTxId first, finds it, creates nothing, mints once", async () => {
     // Without webhooks, so it is the job's retry (not transaction.created) that must find the call.
     fb.webhookUrl = undefined;
     fb.loseNextAnswer("/v1/transactions");
@@ -172,8 +188,10 @@ describe("Fireblocks as the signer backend", () => {
     const [intent] = await intentsOf([rows[0]!.ref]);
     expect(callsFor([intent!.intent_key])).toHaveLength(1);
     const creates = fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").slice(-2);
-    // The first create happened but its answer never arrived (0); the retry was refused as a duplicate (400).
-    expect(creates.map((r) => r.status)).toEqual([0, 400]);
+    // The first create happened but its answer never arrived (0); the retry did not create again
+    // (nor simulate the call again) but found it under its externalTxId.
+    expect(creates.at(-1)!.status).toBe(0);
+    expect(lookupsOf(intent!.intent_key).filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
     expect(intent!.custody_tx_id).toBe(callsFor([intent!.intent_key])[0]!.id);
   });
 
@@ -187,26 +205,56 @@ describe("Fireblocks as the signer backend", () => {
     expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").at(-1)!.status).toBe(0);
   });
 
-  it("rate-limited (429) hand-overs back off and retry: one call, minted once", async () => {
-    fb.rateLimitNext = 2;
+  it("rate-limited (429) hand-overs back off and retry (postponed while the breaker is open): one call, minted once", async () => {
+    fb.rateLimitNext("/v1/transactions", 2);
     const rows = await seed(1, () => 2n * 10n ** 18n);
-    await waitFor(() => allIn([rows[0]!.ref], "completed"), 60_000, "order completed after the rate limit");
+    // The 429s, with the lost answers just before, may open Fireblocks' breaker (30 s): the job then waits it out.
+    await waitFor(() => allIn([rows[0]!.ref], "completed"), 90_000, "order completed after the rate limit");
     expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(2n * 10n ** 18n);
-    expect(fb.requests.filter((r) => r.status === 429)).toHaveLength(2);
+    expect(
+      fb.requests
+        .filter((r) => r.method === "POST" && r.path === "/v1/transactions")
+        .slice(-3)
+        .map((r) => r.status),
+    ).toEqual([429, 429, 200]);
     const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+  }, 120_000);
+
+  it("a call Fireblocks' policy blocks ends the order mint_failed with the reason; nothing is minted", async () => {
+    fb.blockNext = 1;
+    const rows = await seed(1, () => 5n * 10n ** 18n);
+    const [failed] = await waitFor(() => allIn([rows[0]!.ref], "mint_failed"), 60_000, "order failed");
+    expect(failed!.failure_reason).toMatch(/^Fireblocks transaction .+ ended BLOCKED \(BLOCKED_BY_POLICY\) before reaching the chain$/);
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(0n);
+    const [intent] = await intentsOf([rows[0]!.ref]);
+    expect(intent).toMatchObject({ status: "failed", custody_status: "BLOCKED", tx_hash: null, block_number: null });
     expect(callsFor([intent!.intent_key])).toHaveLength(1);
   });
 
-  it("a call Fireblocks' policy rejects ends the order mint_failed with the reason; nothing is minted, the job is not retried", async () => {
-    fb.rejectNext = 1;
-    const rows = await seed(1, () => 5n * 10n ** 18n);
-    const [failed] = await waitFor(() => allIn([rows[0]!.ref], "mint_failed"), 60_000, "order failed");
-    expect(failed!.failure_reason).toMatch(/^Fireblocks transaction .+ ended REJECTED \(BLOCKED_BY_POLICY\) before reaching the chain$/);
-    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(0n);
-    const [intent] = await intentsOf([rows[0]!.ref]);
-    expect(intent).toMatchObject({ status: "failed", custody_status: "REJECTED", tx_hash: null, block_number: null });
-    expect(callsFor([intent!.intent_key])).toHaveLength(1);
-    expect(await listDeadLetters(stack.c.queues.deadLetters("mints"))).toEqual([]);
+  it("another transaction already under the intent's externalTxId is refused, not adopted: the job dead-letters, nothing is minted", async () => {
+    const [o] = await seedOrders(stack.c.dbh.db, 1, token, () => 6n * 10n ** 18n, "minting");
+    // Somebody (another deployment on the workspace, a hand-made transfer) used the id first.
+    const other = createFireblocksApi({ baseUrl: fb.url, apiKey: fb.apiKey, secretKey: fb.secretKeyPem, timeoutMs: 5_000 });
+    await other.createTransaction({
+      operation: "TRANSFER",
+      externalTxId: externalIdOf(`mint:${o!.ref}`),
+      assetId: "ETH",
+      amount: "1",
+      source: { type: "VAULT_ACCOUNT", id: fb.signerVaultId! },
+      destination: { type: "ONE_TIME_ADDRESS", oneTimeAddress: { address: randomWallet() } },
+    });
+    await stack.c.queues.queue("mints").add("mint", { referenceId: o!.ref }, { jobId: `mint-${o!.ref}` });
+    const letter = await waitFor(
+      async () => (await listDeadLetters(stack.c.queues.deadLetters("mints"))).find((l) => l.jobId === `mint-${o!.ref}`),
+      60_000,
+      "mint dead-lettered",
+    );
+    expect(letter.failedReason).toMatch(/different transaction .+ under externalTxId/);
+    expect(await chain.balanceOf(token, o!.wallet)).toBe(0n);
+    expect(callsFor([`mint:${o!.ref}`])).toEqual([]);
+    const [intent] = await intentsOf([o!.ref]);
+    expect(intent).toMatchObject({ status: "intent", custody_tx_id: null });
   });
 
   it("a dividend is paid through Fireblocks too: the standing approval and each batch one CONTRACT_CALL, every holder paid once", async () => {
@@ -278,6 +326,11 @@ describe("Fireblocks as the signer backend", () => {
     expect(all).toContain("FIREBLOCKS_SIGNER_ADDRESS: required");
     expect(all).toContain("SIGNER_PRIVATE_KEY: not used with SIGNER_BACKEND=fireblocks");
     expect(problems({ SIGNER_BACKEND: "hsm" }).join("\n")).toContain("SIGNER_BACKEND: expected local or fireblocks");
+    // ETH is only mainnet's (and the local chains') asset id: elsewhere it must be named.
+    expect(problems({ SIGNER_BACKEND: "fireblocks", CHAIN_ID: "11155111" }).join("\n")).toContain("FIREBLOCKS_SIGNER_ASSET_ID: required on chain 11155111");
+    expect(problems({ SIGNER_BACKEND: "fireblocks", CHAIN_ID: "11155111", FIREBLOCKS_SIGNER_ASSET_ID: "ETH_TEST5" }).join("\n")).not.toContain(
+      "FIREBLOCKS_SIGNER_ASSET_ID",
+    );
     expect(problems({ SIGNER_BACKEND: "fireblocks", FIREBLOCKS_SIGNER_ADDRESS: "0x12" }).join("\n")).toContain(
       "FIREBLOCKS_SIGNER_ADDRESS: expected 0x followed by 40 hex digits",
     );
@@ -295,8 +348,8 @@ describe("Fireblocks as the signer backend", () => {
 });
 
 // Real worker processes: one SIGKILLed right after Fireblocks answered the create (nothing of
-// it stored), with no webhooks to tell; the next process's retry of the same job meets the
-// duplicate externalTxId and carries on with that transaction.
+// it stored), with no webhooks to tell; the next process's retry of the same job asks
+// Fireblocks by externalTxId, finds the call and carries on with it.
 describe("Fireblocks signer across a worker crash", () => {
   const name = uniqueName("fireblocks_crash");
   let chain: TestChain;
@@ -348,7 +401,7 @@ describe("Fireblocks signer across a worker crash", () => {
     await cleanup(name);
   });
 
-  it("killed after Fireblocks created the call: the next worker finds it by the duplicate refusal; one call, minted once", async () => {
+  it("killed after Fireblocks created the call: the next worker finds it by externalTxId; one call, minted once", async () => {
     const token = chain.deployment.securityToken;
     const [o] = await seedOrders(dbh.db, 1, token, () => 9n * 10n ** 18n, "minting");
     await queues.queue("mints").add("mint", { referenceId: o!.ref }, { jobId: `mint-${o!.ref}` });
@@ -356,7 +409,7 @@ describe("Fireblocks signer across a worker crash", () => {
     await a.waitForOutput(/custody created mint:/, 30_000);
     await a.exited;
     const intentKey = `mint:${o!.ref}`;
-    const calls = () => [...fb.transactions.values()].filter((t) => t.externalTxId === intentKey);
+    const calls = () => [...fb.transactions.values()].filter((t) => t.externalTxId === `${name}:31337:${intentKey}`);
     expect(calls()).toHaveLength(1);
     // The crash left the intent unlinked: only Fireblocks knows of the call.
     expect(await dbh.db.selectFrom("chain_transactions").select(["status", "custody_tx_id"]).where("intent_key", "=", intentKey).executeTakeFirst()).toEqual({
@@ -374,6 +427,8 @@ describe("Fireblocks signer across a worker crash", () => {
     expect(calls()).toHaveLength(1);
     const intent = await dbh.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", intentKey).executeTakeFirstOrThrow();
     expect(intent).toMatchObject({ status: "confirmed", custody_tx_id: calls()[0]!.id, mined_hash: calls()[0]!.txHash });
-    expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").map((r) => r.status)).toEqual([200, 400]);
+    // One create; the second worker asked Fireblocks by externalTxId before simulating or creating again.
+    expect(fb.requests.filter((r) => r.method === "POST" && r.path === "/v1/transactions").map((r) => r.status)).toEqual([200]);
+    expect(fb.requests.some((r) => r.path.startsWith("/v1/transactions/external_tx_id/") && r.status === 200)).toBe(true);
   }, 120_000);
 });

@@ -32,3 +32,9 @@ export class FinalityHandlers {
     for (const h of this.handlers) if (intent.intent_key.startsWith(h.prefix)) await h.handler(trx, intent);
   }
 }
+
+/** Why a `failed` intent did nothing: the custody signer's end of it, e.g. "Fireblocks transaction <id> ended BLOCKED (BLOCKED_BY_POLICY) before reaching the chain". */
+export function custodyFailure(intent: IntentRow): string {
+  const sub = intent.custody_sub_status ? ` (${intent.custody_sub_status})` : "";
+  return `Fireblocks transaction ${intent.custody_tx_id} ended ${intent.custody_status}${sub} before reaching the chain`;
+}

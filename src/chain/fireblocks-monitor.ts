@@ -1,12 +1,11 @@
 import { sql, type Kysely } from "kysely";
 import type { Hex, PublicClient } from "viem";
-import type { FireblocksApi } from "../clients/fireblocks-api.js";
 import { TERMINAL_STATUSES } from "../clients/fireblocks.js";
 import type { Database } from "../db/schema.js";
 import { LeasedPoller, type Lease } from "../lifecycle/leased-poller.js";
 import type { Logger } from "../log.js";
 import { FinalityHandlers, type FinalityHandler, type IntentMonitor } from "./finality.js";
-import { recordCustodyStatus } from "./fireblocks-signer.js";
+import type { FireblocksSigner } from "./fireblocks-signer.js";
 import type { ChainMetrics } from "./metrics.js";
 import { receiptOrUndefined } from "./monitor.js";
 import type { IntentRow } from "./tx-sender.js";
@@ -14,11 +13,10 @@ import type { IntentRow } from "./tx-sender.js";
 export interface FireblocksIntentMonitorOptions {
   db: Kysely<Database>;
   publicClient: PublicClient;
-  api: FireblocksApi;
+  /** The signer the intents were handed to (its vault address, lookups, the check that a call is ours). */
+  signer: FireblocksSigner;
   log: Logger;
   chainId: number;
-  /** The signer vault's address: the intents watched are the ones it sends. */
-  signer: string;
   /** Blocks on top of (and including) the transaction's block on our node, as with local signers. */
   confirmations: number;
   pollingIntervalMs: number;
@@ -35,27 +33,37 @@ export interface FireblocksPassReport {
   lookedUp: number;
   finalized: number;
   failed: number;
+  /** Handed over more than STUCK_AFTER_MS ago and not final, or needing a person (hookrail_chain_stuck_transactions). */
+  stuck: number;
 }
 
 const BALANCE_EVERY_MS = 10_000;
 /**
- * A recorded intent never linked to a Fireblocks transaction is looked up after this long: its
- * job retries far sooner (and finds the transaction itself), so this only catches one whose
- * job gave up after Fireblocks had created the transaction.
+ * An intent whose externalTxId was written but which is not marked handed over is looked up
+ * once after this long: its job retries far sooner (and asks Fireblocks itself), so this only
+ * catches one whose job gave up after Fireblocks had created the call.
  */
 const UNLINKED_AFTER_MS = 60_000;
+/** Handed over this long ago and still not final: counted as stuck, so the stuck-transactions alert fires. */
+export const FIREBLOCKS_STUCK_AFTER_MS = 15 * 60_000;
+
+type Outcome = "final" | "failed" | "waiting" | "needs-person";
 
 /**
  * Watches the intents handed to Fireblocks until they are final, once per poll. Their status
  * arrives with Fireblocks' webhooks (the custody processor records it on the intent); one not
- * heard of for `statusPollMs` is looked up by externalTxId (a webhook lost or late), and so is
- * an intent left unlinked for a minute (its job gave up after Fireblocks created it). Then:
- * - COMPLETED: the receipt of its hash is read from our own node; once it has `confirmations`
- *   blocks the intent is `confirmed` (or `reverted`, if the receipt says so) and its finality
- *   handler runs in the same database transaction;
- * - FAILED, REJECTED, CANCELLED, BLOCKED: `reverted` if its transaction is in a block (the
- *   call failed on chain), else `failed`: nothing reached the chain. The handler runs too.
- * Nonces, fees, replacement and rebroadcast are Fireblocks' business for its vault.
+ * heard of for `statusPollMs` is looked up by externalTxId (a webhook lost or late), and so,
+ * once, is an intent whose hand-over a crash left unrecorded. Then:
+ * - a transaction whose hash has a receipt on our node with `confirmations` blocks, and is
+ *   our call (from the vault, to the intent's contract, its calldata and value), is final:
+ *   `confirmed`, or `reverted` if the receipt says so, whatever Fireblocks' wording; the
+ *   intent's finality handler runs in the same database transaction;
+ * - REJECTED, BLOCKED, CANCELLED or FAILED with no hash ever seen: `failed`, nothing reached
+ *   the chain; the handler runs too;
+ * - a failure status for a transaction that was broadcast (it had a hash) and has no receipt:
+ *   it may have been replaced or dropped from Fireblocks' console under another transaction,
+ *   so nothing is decided and it is counted stuck, for a person.
+ * Nonces, fees and broadcasting are Fireblocks' business for its vault.
  */
 export class FireblocksIntentMonitor implements IntentMonitor {
   private readonly handlers = new FinalityHandlers();
@@ -86,110 +94,127 @@ export class FireblocksIntentMonitor implements IntentMonitor {
 
   /** One look; safe from several processes at once (every final write is conditional). */
   async pass(): Promise<FireblocksPassReport> {
-    const opts = this.opts;
-    const { db } = opts;
+    const { db, log } = this.opts;
     const rows = await db
       .selectFrom("chain_transactions")
       .selectAll()
-      .where("chain_id", "=", opts.chainId)
-      .where("from_address", "=", opts.signer)
+      .where("chain_id", "=", this.opts.chainId)
+      .where("custody_external_id", "is not", null)
       .where((eb) =>
         eb.or([
           eb("status", "=", "broadcast"),
-          // Recorded, never linked, and old: its job may have died after Fireblocks created it.
-          eb.and([eb("status", "=", "intent"), eb("created_at", "<", sql<Date>`now() - make_interval(secs => ${UNLINKED_AFTER_MS / 1000})`)]),
+          eb.and([
+            eb("status", "=", "intent"),
+            eb("custody_checked_at", "is", null),
+            eb("created_at", "<", sql<Date>`now() - make_interval(secs => ${UNLINKED_AFTER_MS / 1000})`),
+          ]),
         ]),
       )
       .orderBy("created_at")
       .execute();
-    const report: FireblocksPassReport = { open: rows.length, lookedUp: 0, finalized: 0, failed: 0 };
-    const head = rows.length > 0 ? await opts.publicClient.getBlockNumber({ cacheTime: 0 }) : 0n;
+    const report: FireblocksPassReport = { open: 0, lookedUp: 0, finalized: 0, failed: 0, stuck: 0 };
+    const head = rows.length > 0 ? await this.opts.publicClient.getBlockNumber({ cacheTime: 0 }) : 0n;
     for (const stale of rows) {
-      let row: IntentRow | undefined = stale;
-      const heardAt = row.custody_checked_at?.getTime() ?? 0;
-      // A terminal status is final at Fireblocks; only a COMPLETED one that came without its hash needs asking again.
-      const known = row.custody_status !== null && TERMINAL_STATUSES.has(row.custody_status) && (row.custody_status !== "COMPLETED" || row.tx_hash !== null);
-      if (Date.now() - heardAt >= opts.statusPollMs && !known) {
-        row = await this.lookUp(row);
-        report.lookedUp += 1;
-      }
-      if (row?.status === "broadcast" && row.custody_status && TERMINAL_STATUSES.has(row.custody_status)) {
-        const outcome = await this.settle(row, head);
+      // One row's trouble (Fireblocks or the node answering badly about it) must not hold up the others.
+      try {
+        const outcome = await this.watch(stale, head, report);
         if (outcome === "final") report.finalized += 1;
         if (outcome === "failed") report.failed += 1;
+        const row = stale;
+        const overdue = row.status === "broadcast" && row.signed_at !== null && Date.now() - row.signed_at.getTime() > FIREBLOCKS_STUCK_AFTER_MS;
+        if (outcome === "needs-person" || (outcome === "waiting" && overdue)) report.stuck += 1;
+        if (row.status === "broadcast" && outcome !== "final" && outcome !== "failed") report.open += 1;
+      } catch (err) {
+        log.warn({ intentKey: stale.intent_key, err: (err as Error).message }, "Fireblocks intent monitor could not check an intent; next pass tries again");
       }
     }
-    await this.exportSignerHealth(rows.length);
-    if (report.lookedUp || report.finalized || report.failed) opts.log.info(report, "Fireblocks intent monitor pass");
+    await this.exportSignerHealth(report);
+    if (report.lookedUp || report.finalized || report.failed) log.info(report, "Fireblocks intent monitor pass");
     return report;
   }
 
-  /** Ask Fireblocks for the transaction by externalTxId and record what it says. */
-  private async lookUp(row: IntentRow): Promise<IntentRow | undefined> {
-    const { api, db, log } = this.opts;
-    const tx = await api.transactionByExternalId(row.intent_key).catch((err: Error) => {
-      log.warn({ intentKey: row.intent_key, err: err.message }, "Fireblocks lookup of an intent failed; next pass tries again");
-      return null;
-    });
-    if (tx === null) return row;
-    if (tx === undefined) {
-      // Never created: a `broadcast` row cannot be in this state; an `intent` row waits for its job's retry.
-      if (row.status === "broadcast")
-        log.error({ intentKey: row.intent_key, custodyTxId: row.custody_tx_id }, "Fireblocks has no transaction for a submitted intent");
-      return row;
-    }
-    if (!(await recordCustodyStatus(db, row.intent_key, tx))) {
-      log.error(
-        { intentKey: row.intent_key, found: tx.id, linked: row.custody_tx_id },
-        "Fireblocks transaction with this externalTxId is not the one linked to the intent",
+  private async watch(stale: IntentRow, head: bigint, report: FireblocksPassReport): Promise<Outcome> {
+    const { signer, db, log, statusPollMs } = this.opts;
+    let row = stale;
+    const heardAt = row.custody_checked_at?.getTime() ?? 0;
+    // A terminal status is final at Fireblocks; only a COMPLETED one that came without its hash needs asking again.
+    const known = row.custody_status !== null && TERMINAL_STATUSES.has(row.custody_status) && (row.custody_status !== "COMPLETED" || row.tx_hash !== null);
+    if (!known && Date.now() - heardAt >= statusPollMs) {
+      report.lookedUp += 1;
+      const looked = await signer.lookUp(row);
+      row = looked.row;
+      if (!looked.found) {
+        // Never created (a crash before the create): its job's retry hands it over; asked once only.
+        await db.updateTable("chain_transactions").set({ custody_checked_at: sql<Date>`now()` }).where("intent_key", "=", row.intent_key).execute();
+        if (row.status === "broadcast")
+          log.error({ intentKey: row.intent_key, custodyTxId: row.custody_tx_id }, "Fireblocks has no transaction for a submitted intent");
+        return "waiting";
+      }
+      log.info(
+        { intentKey: row.intent_key, custodyTxId: row.custody_tx_id, status: row.custody_status },
+        "intent's Fireblocks status looked up (no webhook in time)",
       );
-      return row;
     }
-    log.info({ intentKey: row.intent_key, custodyTxId: tx.id, status: tx.status }, "intent's Fireblocks status looked up (no webhook in time)");
-    return db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", row.intent_key).executeTakeFirst();
+    if (row.status !== "broadcast" || row.custody_status === null || !TERMINAL_STATUSES.has(row.custody_status)) return "waiting";
+    return this.settle(row, head);
   }
 
   /** A terminal Fireblocks status: make the intent final once our node agrees. */
-  private async settle(row: IntentRow, head: bigint): Promise<"final" | "failed" | "waiting"> {
+  private async settle(row: IntentRow, head: bigint): Promise<Outcome> {
     const { publicClient, log } = this.opts;
     const receipt = row.tx_hash ? await receiptOrUndefined(publicClient, row.tx_hash as Hex) : undefined;
-    if (row.custody_status === "COMPLETED") {
-      if (!receipt) {
-        // Our node may lag Fireblocks' for a moment; longer than a status poll deserves a word.
-        if (Date.now() - (row.custody_checked_at?.getTime() ?? 0) > this.opts.statusPollMs) {
-          log.warn({ intentKey: row.intent_key, txHash: row.tx_hash }, "Fireblocks reports COMPLETED but our node has no receipt of its hash");
-        }
-        return "waiting";
-      }
+    if (receipt) {
       if (head - receipt.blockNumber + 1n < BigInt(this.opts.confirmations)) return "waiting";
+      const tx = await publicClient.getTransaction({ hash: receipt.transactionHash });
+      const ours =
+        tx.from.toLowerCase() === row.from_address.toLowerCase() &&
+        tx.to?.toLowerCase() === row.to_address.toLowerCase() &&
+        tx.input.toLowerCase() === row.data.toLowerCase() &&
+        tx.value === BigInt(row.value);
+      if (!ours) {
+        log.error(
+          { intentKey: row.intent_key, txHash: row.tx_hash, from: tx.from, to: tx.to },
+          "the transaction Fireblocks reports for an intent is not its call; not applied",
+        );
+        return "needs-person";
+      }
+      await this.finalize(row, {
+        status: receipt.status === "success" ? "confirmed" : "reverted",
+        mined_hash: receipt.transactionHash,
+        block_number: receipt.blockNumber.toString(),
+        block_hash: receipt.blockHash,
+        receipt_status: receipt.status === "success" ? "success" : "reverted",
+      });
+      return "final";
     }
-    if (!receipt) {
-      // A hash our node still holds in its pool is on its way (our node lags Fireblocks'): wait for it.
-      if (row.tx_hash && (await publicClient.getTransaction({ hash: row.tx_hash as Hex }).catch(() => undefined))) return "waiting";
-      await this.finalize(row, { status: "failed" });
-      log.warn(
-        { intentKey: row.intent_key, custodyTxId: row.custody_tx_id, status: row.custody_status, subStatus: row.custody_sub_status },
-        "Fireblocks ended the transaction without putting it on chain",
+    if (row.custody_status === "COMPLETED") {
+      // Our node may lag Fireblocks' for a moment; longer than a status poll deserves a word.
+      if (Date.now() - (row.custody_checked_at?.getTime() ?? 0) > this.opts.statusPollMs) {
+        log.warn({ intentKey: row.intent_key, txHash: row.tx_hash }, "Fireblocks reports COMPLETED but our node has no receipt of its hash");
+      }
+      return "waiting";
+    }
+    if (row.tx_hash) {
+      // Still in our node's pool: on its way.
+      if (await publicClient.getTransaction({ hash: row.tx_hash as Hex }).catch(() => undefined)) return "waiting";
+      log.error(
+        { intentKey: row.intent_key, custodyTxId: row.custody_tx_id, status: row.custody_status, subStatus: row.custody_sub_status, txHash: row.tx_hash },
+        "Fireblocks ended a broadcast transaction without a receipt on our node (replaced or dropped in Fireblocks?); check the vault's transactions before acting",
       );
-      return "failed";
+      return "needs-person";
     }
-    const tx = await publicClient.getTransaction({ hash: receipt.transactionHash });
-    await this.finalize(row, {
-      status: receipt.status === "success" ? "confirmed" : "reverted",
-      nonce: BigInt(tx.nonce),
-      mined_hash: receipt.transactionHash,
-      block_number: receipt.blockNumber.toString(),
-      block_hash: receipt.blockHash,
-      receipt_status: receipt.status === "success" ? "success" : "reverted",
-    });
-    return "final";
+    await this.finalize(row, { status: "failed" });
+    log.warn(
+      { intentKey: row.intent_key, custodyTxId: row.custody_tx_id, status: row.custody_status, subStatus: row.custody_sub_status },
+      "Fireblocks ended the transaction before it reached the chain",
+    );
+    return "failed";
   }
 
   private async finalize(
     row: IntentRow,
     set: {
       status: "confirmed" | "reverted" | "failed";
-      nonce?: bigint;
       mined_hash?: string;
       block_number?: string;
       block_hash?: string;
@@ -208,12 +233,13 @@ export class FireblocksIntentMonitor implements IntentMonitor {
     });
   }
 
-  private async exportSignerHealth(open: number): Promise<void> {
+  private async exportSignerHealth(report: FireblocksPassReport): Promise<void> {
     const { metrics, publicClient, signer } = this.opts;
     if (!metrics) return;
-    metrics.pending.set({ address: signer }, open);
+    metrics.pending.set({ address: signer.address }, report.open);
+    metrics.stuck.set(report.stuck);
     if (Date.now() - this.balancesReadAt >= BALANCE_EVERY_MS) {
-      metrics.balance.set({ address: signer }, Number(await publicClient.getBalance({ address: signer as Hex })));
+      metrics.balance.set({ address: signer.address }, Number(await publicClient.getBalance({ address: signer.address })));
       this.balancesReadAt = Date.now();
     }
   }

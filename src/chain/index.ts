@@ -4,7 +4,7 @@ import type { Registry } from "prom-client";
 import type { Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { FireblocksApi } from "../clients/fireblocks-api.js";
-import { DEFAULT_MIN_SIGNER_BALANCE_WEI, DEV_MAX_FEE_PER_GAS } from "../config/chain.js";
+import { DEFAULT_FIREBLOCKS_SIGNER_ASSET_ID, DEFAULT_MIN_SIGNER_BALANCE_WEI, DEV_MAX_FEE_PER_GAS } from "../config/chain.js";
 import type { Config } from "../config/index.js";
 import type { Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
@@ -61,7 +61,8 @@ export function buildChain(config: Config, db: Kysely<Database>, log: Logger, op
           log,
           vaultId: config.FIREBLOCKS_SIGNER_VAULT_ID!,
           address: config.FIREBLOCKS_SIGNER_ADDRESS!,
-          assetId: config.FIREBLOCKS_SIGNER_ASSET_ID,
+          assetId: config.FIREBLOCKS_SIGNER_ASSET_ID ?? DEFAULT_FIREBLOCKS_SIGNER_ASSET_ID,
+          externalIdPrefix: `${config.QUEUE_PREFIX}:${config.CHAIN_ID}:`,
           ...(config.CHAIN_MAX_FEE_PER_GAS !== undefined ? { maxFeePerGas: config.CHAIN_MAX_FEE_PER_GAS } : {}),
           ...(opts.hooks ? { hooks: opts.hooks } : {}),
         })
@@ -81,10 +82,9 @@ export function buildChain(config: Config, db: Kysely<Database>, log: Logger, op
     const monitor = new FireblocksIntentMonitor({
       db,
       publicClient: clients.publicClient,
-      api: requireFireblocks(opts.fireblocks),
+      signer: custody,
       log,
       chainId: config.CHAIN_ID,
-      signer: custody.address,
       confirmations: config.CHAIN_CONFIRMATIONS,
       pollingIntervalMs: config.CHAIN_POLL_INTERVAL_MS,
       statusPollMs: config.FIREBLOCKS_STATUS_POLL_MS,

@@ -8,8 +8,6 @@ import { replacementBid, type MarketFees } from "./fees.js";
 import type { ChainMetrics } from "./metrics.js";
 import { IN_FLIGHT, type ChainHooks, type IntentRow, type TxSender } from "./tx-sender.js";
 
-export type { FinalityHandler } from "./finality.js";
-
 export type { Lease } from "../lifecycle/leased-poller.js";
 
 export interface ChainMonitorOptions {
@@ -115,6 +113,8 @@ export class ChainMonitor implements IntentMonitor {
       .selectAll()
       .where("chain_id", "=", sender.chainId)
       .where("status", "in", [...IN_FLIGHT])
+      // Intents handed to Fireblocks (a deployment that switched backends) are its monitor's.
+      .where("custody_external_id", "is", null)
       .orderBy("from_address")
       .orderBy("nonce")
       .execute();

@@ -4,6 +4,7 @@ import { BaseError, ExecutionRevertedError, keccak256, type Address, type Hex, t
 import type { ChainTransactionsTable, Database } from "../db/schema.js";
 import type { Logger } from "../log.js";
 import { initialBid, readMarketFees, type MarketFees } from "./fees.js";
+import { custodyFailure } from "./finality.js";
 
 export interface SendRequest {
   /** Deterministic key of the side effect (e.g. `mint:<order reference>`): one transaction per key, ever. */
@@ -22,7 +23,8 @@ export interface SentTransaction {
   intentKey: string;
   /** The version that mined (a replacement's hash if one was needed). */
   hash: Hex;
-  nonce: bigint;
+  /** Unset under Fireblocks, which keeps its vault's nonces. */
+  nonce: bigint | undefined;
   status: "confirmed" | "reverted";
   blockNumber: bigint;
 }
@@ -40,11 +42,13 @@ export interface ChainHooks {
 /**
  * A signer whose key is held elsewhere (Fireblocks): it takes a recorded intent and puts it on
  * chain itself, choosing nonce and fees. `submit` hands an intent over exactly once, also when
- * retried after a crash or a lost answer, and returns the row as stored after the hand-over.
+ * retried after a crash or a lost answer, and returns the row as stored after the hand-over;
+ * `reconcile` asks whether an intent not yet marked handed over was handed over after all.
  */
 export interface CustodySigner {
   readonly address: Address;
   submit(row: IntentRow): Promise<IntentRow>;
+  reconcile(row: IntentRow): Promise<IntentRow>;
 }
 
 export interface TxSenderOptions {
@@ -133,7 +137,10 @@ export class TxSender {
     let row = await this.ensureIntent(req);
     // Under custody the signer broadcasts (and rebroadcasts) itself: ours is only the hand-over,
     // after the same simulation a local signature gets (a reverting call never reaches Fireblocks).
+    // A retry of a hand-over asks the signer first: the call may have run already, and
+    // simulating it again would then fail (or pass) for the wrong reason.
     if (this.opts.custody) {
+      row = await this.opts.custody.reconcile(row);
       if (row.status !== "intent") return row;
       if (req.gas === undefined) await this.estimate(row);
       return this.opts.custody.submit(row);
@@ -155,6 +162,16 @@ export class TxSender {
     return this.opts.db.selectFrom("chain_transactions").selectAll().where("intent_key", "=", intentKey).executeTakeFirst();
   }
 
+  /**
+   * The intent as it stands, for a caller deciding whether to resume it ({@link handedOff}):
+   * under custody an intent not yet marked handed over is first checked with the signer,
+   * since a crash between its create and our write leaves only the signer knowing.
+   */
+  async resolve(intentKey: string): Promise<IntentRow | undefined> {
+    const row = await this.find(intentKey);
+    return row && this.opts.custody ? this.opts.custody.reconcile(row) : row;
+  }
+
   /** Wait for the monitor to record the intent final; a timeout is retryable and changes nothing. */
   async waitFinal(intentKey: string): Promise<SentTransaction> {
     const deadline = Date.now() + this.opts.receiptTimeoutMs;
@@ -163,9 +180,7 @@ export class TxSender {
       if (!row) throw new Error(`no intent ${intentKey}`);
       if (row.status === "confirmed" || row.status === "reverted") return finalOf(row);
       if (row.status === "failed") {
-        throw new UnrecoverableError(
-          `${intentKey}: Fireblocks transaction ${row.custody_tx_id} ended ${row.custody_status}${row.custody_sub_status ? ` (${row.custody_sub_status})` : ""}; nothing reached the chain`,
-        );
+        throw new UnrecoverableError(`${intentKey}: ${custodyFailure(row)}`);
       }
       if (Date.now() > deadline) {
         throw new ReceiptTimeoutError(
@@ -486,7 +501,7 @@ export function finalOf(row: IntentRow): SentTransaction {
   return {
     intentKey: row.intent_key,
     hash: (row.mined_hash ?? row.tx_hash) as Hex,
-    nonce: BigInt(row.nonce!),
+    nonce: row.nonce === null ? undefined : BigInt(row.nonce),
     status: row.status as "confirmed" | "reverted",
     blockNumber: BigInt(row.block_number!),
   };

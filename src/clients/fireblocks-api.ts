@@ -38,6 +38,10 @@ const transactionSchema = z.looseObject({
   status: z.string(),
   subStatus: z.string().nullish(),
   txHash: z.string().nullish(),
+  operation: z.string().nullish(),
+  source: z.looseObject({ type: z.string().nullish(), id: z.string().nullish() }).nullish(),
+  /** The address a transaction went to (for a ONE_TIME_ADDRESS destination, that address). */
+  destinationAddress: z.string().nullish(),
   /** The revert reason when `subStatus` is SMART_CONTRACT_EXECUTION_FAILED. */
   errorDescription: z.string().nullish(),
 });
@@ -182,6 +186,8 @@ export function createFireblocksApi(opts: FireblocksApiOptions): FireblocksApi {
 export async function createTransactionOnce(
   api: FireblocksApi,
   t: FireblocksTransactionRequest,
+  /** Is the transaction found under this externalTxId the one `t` asks for? (A different one is refused, not adopted.) */
+  isOurs: (found: FireblocksTransaction) => boolean = () => true,
 ): Promise<{ id: string; status: string; existing: boolean; subStatus?: string | null | undefined; txHash?: string | null | undefined }> {
   try {
     const created = await api.createTransaction(t);
@@ -190,6 +196,9 @@ export async function createTransactionOnce(
     if (!(err instanceof ProviderError) || err.status !== 400) throw err;
     const found = await api.transactionByExternalId(t.externalTxId);
     if (!found) throw err;
+    if (!isOurs(found)) {
+      throw new ProviderError(`Fireblocks already holds a different transaction ${found.id} under externalTxId ${t.externalTxId}`, "http_4xx", false, 400);
+    }
     // The one found may be far along already (even COMPLETED): its hash comes with it.
     return { id: found.id, status: found.status, existing: true, subStatus: found.subStatus, txHash: found.txHash };
   }

@@ -1,3 +1,4 @@
+import { getAddress } from "viem";
 import { z } from "zod";
 import { csvList, emptyToUndefined, intInRange, optionalUrl } from "./env.js";
 
@@ -56,11 +57,16 @@ export const chainSchema = z.object({
     z
       .string()
       .regex(ADDRESS, { error: "expected 0x followed by 40 hex digits" })
-      .transform((v) => v as `0x${string}`)
+      // One spelling (the checksummed one) whatever case was configured: rows are matched by it.
+      .transform((v) => getAddress(v))
       .optional(),
   ),
-  /** SIGNER_BACKEND=fireblocks: Fireblocks' id of the chain's native asset, which pays the gas (ETH, ETH_TEST5, MATIC_POLYGON, ...). */
-  FIREBLOCKS_SIGNER_ASSET_ID: z.preprocess(emptyToUndefined, z.string().default("ETH")),
+  /**
+   * SIGNER_BACKEND=fireblocks: Fireblocks' id of the chain's native asset, which pays the gas
+   * (ETH, ETH_TEST5, MATIC_POLYGON, ...). Defaults to ETH only on mainnet and local chains: a
+   * wrong one would run the call on another network than the one we simulate and read.
+   */
+  FIREBLOCKS_SIGNER_ASSET_ID: z.preprocess(emptyToUndefined, z.string().optional()),
   /** SIGNER_BACKEND=fireblocks: a transaction whose status was not heard of (webhook or lookup) for this long is looked up by externalTxId. */
   FIREBLOCKS_STATUS_POLL_MS: intInRange(100, 3_600_000, 30_000),
   /** The most any version of a transaction may bid per gas (wei). Required on a non-dev chain. */
@@ -72,6 +78,8 @@ export const chainSchema = z.object({
   /** The most orders in one `batchMint` transaction (also the mints queue's concurrency per worker process). */
   MINT_BATCH_SIZE: intInRange(1, 1_000, 200),
 });
+
+export const DEFAULT_FIREBLOCKS_SIGNER_ASSET_ID = "ETH";
 
 /** Default fee cap on a dev chain: 1,000 gwei. */
 export const DEV_MAX_FEE_PER_GAS = 1_000_000_000_000n;
@@ -86,6 +94,9 @@ export function chainConfigProblems(c: z.output<typeof chainSchema> & { FIREBLOC
     if (!c.FIREBLOCKS_SIGNER_VAULT_ID) problems.push("FIREBLOCKS_SIGNER_VAULT_ID: required with SIGNER_BACKEND=fireblocks");
     if (!c.FIREBLOCKS_SIGNER_ADDRESS)
       problems.push("FIREBLOCKS_SIGNER_ADDRESS: required with SIGNER_BACKEND=fireblocks (the signer vault's address on the chain)");
+    if (!c.FIREBLOCKS_SIGNER_ASSET_ID && c.CHAIN_ID !== 1 && !DEV_CHAIN_IDS.includes(c.CHAIN_ID)) {
+      problems.push(`FIREBLOCKS_SIGNER_ASSET_ID: required on chain ${c.CHAIN_ID} (Fireblocks' id of its native asset; ETH is only mainnet's)`);
+    }
     // A key here would be a second, silent signer nobody watches.
     if (c.SIGNER_PRIVATE_KEY.length > 0) problems.push("SIGNER_PRIVATE_KEY: not used with SIGNER_BACKEND=fireblocks (Fireblocks holds the key); unset it");
   } else if (c.RPC_URL && c.SIGNER_PRIVATE_KEY.length === 0) problems.push("SIGNER_PRIVATE_KEY: required when RPC_URL is set");

@@ -283,7 +283,9 @@ export interface ChainTransactionsTable {
   /** At the fee cap and still not mined. */
   stuck: ColumnType<boolean, boolean | undefined, boolean>;
   reorgs: ColumnType<number, number | undefined, number>;
-  /** SIGNER_BACKEND=fireblocks: the Fireblocks transaction of this intent (externalTxId = intent_key). */
+  /** SIGNER_BACKEND=fireblocks: the externalTxId the intent is handed over under (`<QUEUE_PREFIX>:<chain id>:<intent key>`), set before the create. */
+  custody_external_id: string | null;
+  /** The Fireblocks transaction of this intent. */
   custody_tx_id: string | null;
   /** Its last known Fireblocks status and substatus (they only move forward). */
   custody_status: string | null;

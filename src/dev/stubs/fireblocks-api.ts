@@ -45,7 +45,7 @@ import { privateKeyToAccount } from "viem/accounts";
  * FAILED with subStatus SMART_CONTRACT_EXECUTION_FAILED and `errorDescription` when the call
  * reverts (in a block, or already in the estimate, then without a hash).
  *
- * `failNext = n` answers the next n authenticated requests 503, `rateLimitNext = n` 429. `loseNextAnswer(path)` carries
+ * `failNext = n` answers the next n authenticated requests 503, `rateLimitNext(path, n)` those to a path 429. `loseNextAnswer(path)` carries
  * out the next request to that path and then drops the connection without answering (an answer
  * lost on the way). `setStatus` moves a transaction, as Fireblocks' processing would, and
  * resolves with the receiver's HTTP status for its webhook (undefined without `webhookUrl`).
@@ -72,10 +72,10 @@ export interface FireblocksApiStub {
   /** With `chain`: the signer vault's id and its wallet's address (FIREBLOCKS_SIGNER_VAULT_ID, FIREBLOCKS_SIGNER_ADDRESS). */
   signerVaultId: string | undefined;
   signerAddress: Address | undefined;
-  /** The next n authenticated requests answer 429 (Fireblocks' rate limit). */
-  rateLimitNext: number;
-  /** The next n contract calls from the signer vault are refused by policy (REJECTED, BLOCKED_BY_POLICY) instead of run. */
-  rejectNext: number;
+  /** The next n authenticated requests to `path` answer 429 (Fireblocks' rate limit). */
+  rateLimitNext(path: string, n: number): void;
+  /** The next n contract calls from the signer vault are blocked by policy (BLOCKED, BLOCKED_BY_POLICY) instead of run. */
+  blockNext: number;
   loseNextAnswer(path: string): void;
   setStatus(id: string, status: string, txHash?: string): Promise<number | undefined>;
   close(): Promise<void>;
@@ -101,6 +101,8 @@ export interface StubTransaction {
   amount: string;
   source: unknown;
   destination: unknown;
+  /** Where it went, as Fireblocks' TransactionResponse says (a one-time address, or a vault's wallet). */
+  destinationAddress: string;
   extraParameters?: unknown;
   errorDescription?: string;
   createdAt: number;
@@ -108,6 +110,11 @@ export interface StubTransaction {
 }
 
 const MAX_TOKEN_LIFETIME_S = 30;
+
+const destinationAddressOf = (d: unknown): string => {
+  const address = (d as { oneTimeAddress?: { address?: unknown } } | undefined)?.oneTimeAddress?.address;
+  return typeof address === "string" ? address : "";
+};
 // Clock skew tolerated for iat in the future.
 const FUTURE_IAT_SKEW_S = 5;
 
@@ -144,6 +151,7 @@ export async function startFireblocksApiStub(
   const idempotent = new Map<string, { status: number; json: unknown }>();
   const byExternal = new Map<string, string>();
   const losing = new Map<string, number>();
+  const limited = new Map<string, number>();
   let nextVaultId = 0;
   const stub = {
     apiKey,
@@ -155,8 +163,8 @@ export async function startFireblocksApiStub(
     transactions: new Map(),
     requests: [],
     failNext: 0,
-    rejectNext: 0,
-    rateLimitNext: 0,
+    blockNext: 0,
+    rateLimitNext: (path: string, n: number) => limited.set(path, (limited.get(path) ?? 0) + n),
     webhookUrl: undefined,
     webhooks: [],
     loseNextAnswer: (path: string) => losing.set(path, (losing.get(path) ?? 0) + 1),
@@ -195,9 +203,9 @@ export async function startFireblocksApiStub(
     const to = destination?.oneTimeAddress?.address as Address;
     const data = (tx.extraParameters as { contractCallData?: string } | undefined)?.contractCallData as Hex;
     const value = parseEther(tx.amount || "0");
-    if (stub.rejectNext > 0) {
-      stub.rejectNext -= 1;
-      await move(tx.id, "REJECTED", { subStatus: "BLOCKED_BY_POLICY" });
+    if (stub.blockNext > 0) {
+      stub.blockNext -= 1;
+      await move(tx.id, "BLOCKED", { subStatus: "BLOCKED_BY_POLICY" });
       return;
     }
     await move(tx.id, "PENDING_SIGNATURE");
@@ -342,6 +350,7 @@ export async function startFireblocksApiStub(
         amount: typeof b.amount === "string" ? b.amount : String(b.amount ?? ""),
         source: b.source,
         destination: b.destination,
+        destinationAddress: destinationAddressOf(b.destination),
         ...(b.extraParameters ? { extraParameters: b.extraParameters } : {}),
         createdAt: now,
         lastUpdated: now,
@@ -396,8 +405,9 @@ export async function startFireblocksApiStub(
       };
       const refused = await authenticate(req, body);
       if (refused) return answer(401, refused);
-      if (stub.rateLimitNext > 0) {
-        stub.rateLimitNext -= 1;
+      const limit = limited.get(path) ?? 0;
+      if (limit > 0) {
+        limited.set(path, limit - 1);
         return answer(429, { message: "Too Many Requests", code: 429 });
       }
       if (stub.failNext > 0) {

@@ -1,5 +1,6 @@
 import { DelayedError } from "bullmq";
 import { z } from "zod";
+import { circuitCall } from "../../queues/provider-call.js";
 import { DAY_SECONDS, defineQueue } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
@@ -33,7 +34,7 @@ export const dividendPayoutsQueue = defineQueue({
   backoffMs: 5_000,
   keepCompletedSeconds: 60 * DAY_SECONDS,
   keepFailedSeconds: 60 * DAY_SECONDS,
-  processor: ({ db, chain, config, log: processLog }: WorkerDeps) => {
+  processor: ({ db, chain, config, log: processLog, fireblocks }: WorkerDeps) => {
     if (!chain) return undefined;
     const run = {
       db,
@@ -47,7 +48,8 @@ export const dividendPayoutsQueue = defineQueue({
     };
     return async ({ distributionId }, job, log, token) => {
       try {
-        return await runDistribution({ ...run, log }, distributionId);
+        // Under SIGNER_BACKEND=fireblocks an open Fireblocks breaker postpones the run without spending an attempt.
+        return await circuitCall(() => runDistribution({ ...run, log }, distributionId), fireblocks ?? {}, job, token);
       } catch (err) {
         if (!(err instanceof NotYetError)) throw err;
         // Not a failure: wait without spending an attempt.

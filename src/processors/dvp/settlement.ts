@@ -2,7 +2,7 @@ import { UnrecoverableError } from "bullmq";
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from "kysely";
 import { erc20Abi, getAddress, parseEventLogs, type Address, type Hex, type PublicClient } from "viem";
 import { dvpAbi, settleCalldata, settlementIdOf, type Settlement } from "../../chain/dvp.js";
-import type { FinalityHandler } from "../../chain/monitor.js";
+import { custodyFailure, type FinalityHandler } from "../../chain/finality.js";
 import { handedOff, type IntentRow, type TxSender } from "../../chain/tx-sender.js";
 import type { Database, DvpLegsTable, OrdersTable } from "../../db/schema.js";
 
@@ -107,7 +107,7 @@ export async function settleOrder(deps: SettleDeps, referenceId: string): Promis
   if (order.status !== "settling" || !order.dvp_intent_key) return { outcome: "not_settling", status: order.status };
   const intentKey = order.dvp_intent_key;
   const request = { intentKey, to: dvp, data: settleCalldata(settlementOf(order, deps.cashReceiver)) };
-  const existing = await sender.find(intentKey);
+  const existing = await sender.resolve(intentKey);
   if (existing && handedOff(existing)) {
     // Signed by an earlier attempt (maybe in a process that died): only ever that transaction.
     await sender.submit({ ...request, from: existing.from_address as Address });
@@ -202,7 +202,7 @@ export const dvpFinality =
         .execute();
       return;
     }
-    const reason = `settlement transaction ${hash} reverted on chain (no leg moved)`;
+    const reason = intent.status === "failed" ? `${custodyFailure(intent)} (no leg moved)` : `settlement transaction ${hash} reverted on chain (no leg moved)`;
     await trx
       .updateTable("orders")
       .set(

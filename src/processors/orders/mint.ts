@@ -2,10 +2,11 @@ import { UnrecoverableError } from "bullmq";
 import { sql, type Transaction } from "kysely";
 import type { Address } from "viem";
 import { z } from "zod";
-import type { FinalityHandler } from "../../chain/monitor.js";
+import { custodyFailure, type FinalityHandler } from "../../chain/finality.js";
 import type { IntentRow } from "../../chain/tx-sender.js";
 import type { Database } from "../../db/schema.js";
 import type { Metrics } from "../../metrics.js";
+import { circuitCall } from "../../queues/provider-call.js";
 import { DAY_SECONDS, defineQueue } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
 import type { WorkerDeps } from "../deps.js";
@@ -38,7 +39,7 @@ export const mintsQueue = defineQueue({
   keepFailedSeconds: 30 * DAY_SECONDS,
   // Jobs wait for their batch's window: a batch can only be as large as the jobs running at once.
   concurrency: (config: WorkerDeps["config"]) => Math.max(config.WORKER_CONCURRENCY, config.MINT_BATCH_SIZE),
-  processor: ({ db, chain, config, log: processLog, hooks }: WorkerDeps) => {
+  processor: ({ db, chain, config, log: processLog, hooks, fireblocks }: WorkerDeps) => {
     if (!chain) return undefined;
     const batcher = new MintBatcher({
       db,
@@ -48,7 +49,9 @@ export const mintsQueue = defineQueue({
       maxSize: config.MINT_BATCH_SIZE,
       ...(hooks?.mintBatcher ? { hooks: hooks.mintBatcher } : {}),
     });
-    return async ({ referenceId }, _job, log) => {
+    return async ({ referenceId }, job, log, token) => {
+      // Under SIGNER_BACKEND=fireblocks a hand-over while Fireblocks' breaker is open postpones the job without spending an attempt.
+      const viaSigner = <T>(call: () => Promise<T>) => circuitCall(call, fireblocks ?? {}, job, token);
       const order = await db
         .selectFrom("orders")
         .innerJoin("investors", "investors.id", "orders.investor_id")
@@ -61,16 +64,18 @@ export const mintsQueue = defineQueue({
       if (order.status !== "minting") throw new UnrecoverableError(`order ${referenceId} is ${order.status}, not ready to mint`);
       if (order.intent_key) {
         // An earlier attempt (maybe in a process that died) put the order in an intent: resume that one.
-        await resumeIntent(chain.sender, order.intent_key);
+        await viaSigner(() => resumeIntent(chain.sender, order.intent_key!));
         return { outcome: "submitted", intentKey: order.intent_key, resumed: true };
       }
       try {
-        const intentKey = await batcher.mint({
-          referenceId,
-          token: order.token_address as Address,
-          wallet: order.wallet as Address,
-          amount: BigInt(order.token_amount),
-        });
+        const intentKey = await viaSigner(() =>
+          batcher.mint({
+            referenceId,
+            token: order.token_address as Address,
+            wallet: order.wallet as Address,
+            amount: BigInt(order.token_amount),
+          }),
+        );
         log.info({ referenceId, intentKey }, "order's mint broadcast");
         return { outcome: "submitted", intentKey };
       } catch (err) {
@@ -110,10 +115,7 @@ export const mintFinality =
       for (const o of done.rows) if (o.paid_at) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
       return;
     }
-    const reason =
-      intent.status === "failed"
-        ? `Fireblocks transaction ${intent.custody_tx_id} ended ${intent.custody_status}${intent.custody_sub_status ? ` (${intent.custody_sub_status})` : ""} before reaching the chain`
-        : `mint transaction ${hash} reverted`;
+    const reason = intent.status === "failed" ? custodyFailure(intent) : `mint transaction ${hash} reverted`;
     await sql`
       update orders o set status = 'mint_failed', failure_reason = ${reason}, mint_tx_hash = ${hash}, updated_at = now()
         from mint_intent_orders m
