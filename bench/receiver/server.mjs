@@ -4,16 +4,18 @@
 // "add" = bare + one plain queue.add; any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { loadConfig } from "../../dist/src/config/index.js";
-import { createLogger } from "../../dist/src/log.js";
-import { createMetrics } from "../../dist/src/metrics.js";
-import { QUEUE_MODULES } from "../../dist/src/processes/queue-modules.js";
-import { createQueueSet } from "../../dist/src/queues/queue-set.js";
-import { createRedis, waitReady } from "../../dist/src/redis/connection.js";
-import { buildApp } from "../../dist/src/server/app.js";
-import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
-import { addOnce } from "../../dist/src/server/webhooks/enqueue.js";
-import { requestView } from "../../dist/src/server/webhooks/request-view.js";
+// BENCH_DIST: another build's dist directory (runner modes "<mode>@<label>", see run.mjs).
+const dist = process.env.BENCH_DIST ?? new URL("../../dist", import.meta.url).pathname;
+const { loadConfig } = await import(`${dist}/src/config/index.js`);
+const { createLogger } = await import(`${dist}/src/log.js`);
+const { createMetrics } = await import(`${dist}/src/metrics.js`);
+const { QUEUE_MODULES } = await import(`${dist}/src/processes/queue-modules.js`);
+const { createQueueSet } = await import(`${dist}/src/queues/queue-set.js`);
+const { createRedis, waitReady } = await import(`${dist}/src/redis/connection.js`);
+const { buildApp } = await import(`${dist}/src/server/app.js`);
+const { webhookRoutes } = await import(`${dist}/src/server/webhooks/index.js`);
+const { addOnce } = await import(`${dist}/src/server/webhooks/enqueue.js`);
+const { requestView } = await import(`${dist}/src/server/webhooks/request-view.js`);
 
 const [modeArg, redisUrl, secret] = process.argv.slice(2);
 // "<mode>-plain": the same, with the producer connection's write coalescing off (before/after runs).
