@@ -6,6 +6,7 @@ import type { AddressMatcher } from "../../net/address-range.js";
 import { resolveClientAddress } from "../../net/client-address.js";
 import { issuesOf } from "../../validation/issues.js";
 import { invalid } from "../invalid.js";
+import { securedResponse } from "../security-headers.js";
 import { NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
 import { addOnce, QueueUnavailableError } from "./enqueue.js";
 import { JsonSyntaxError, parseExactJson } from "./exact-json.js";
@@ -117,12 +118,9 @@ export function createReceiver(opts: ReceiverOptions) {
     if (answer) return { status: 200, outcome: "handshake", body: answer };
 
     const event = opts.provider.identify(read.data);
-    // JSON round trip: the job holds plain JSON (exact amounts are strings by now).
-    const job: WebhookJob<unknown> = {
-      eventId: event.eventId,
-      receivedAt: now().toISOString(),
-      payload: JSON.parse(JSON.stringify(read.data)) as unknown,
-    };
+    // BullMQ stores the job as JSON.stringify writes it: exact amounts are strings by now, and
+    // any other number kept as its text (JsonNumberText) serialises as the number it denotes.
+    const job: WebhookJob<unknown> = { eventId: event.eventId, receivedAt: now().toISOString(), payload: read.data };
     try {
       const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs, opts.replicaAcks);
       return r.duplicate
@@ -167,9 +165,12 @@ export function createReceiver(opts: ReceiverOptions) {
     };
     if (answer.status >= 500) requestLog.warn(line, "webhook");
     else requestLog.info(line, "webhook");
-    if (answer.status === 413) c.header("connection", "close");
-    return c.json(answer.body, answer.status);
+    return securedResponse(JSON.stringify(answer.body), answer.status, answer.status === 413 ? CLOSE_JSON : JSON_TYPE_HEADER);
   };
 }
+
+const JSON_TYPE_HEADER = { "content-type": "application/json" };
+// A 413 is answered before the rest of the body is read: close rather than drain it.
+const CLOSE_JSON = { "content-type": "application/json", connection: "close" };
 
 const tooLarge = (max: number): Answer => ({ status: 413, outcome: "too_large", body: { error: `body larger than ${max} bytes` } });
