@@ -69,14 +69,28 @@ export function createReceiver(opts: ReceiverOptions) {
   // is skipped: it was a large share of a line's cost.
   const requestLog = opts.log.child({}, { redact: [] });
 
+  // The verdict for a peer and X-Forwarded-For pair depends on nothing else (the matchers are
+  // fixed), and a keep-alive sender repeats the same pair: each pair is parsed and matched once.
+  const verdicts = new Map<string, string | null>();
+  /** The printable client address if the allowlist refuses it, else undefined. */
+  const refusedClient = (peer: string | undefined, forwardedFor: string | undefined): string | undefined => {
+    const key = `${peer}\n${forwardedFor ?? ""}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const client = resolveClientAddress(peer, forwardedFor, opts.trustedProxies);
+      verdict = opts.allowlist.matches(client.address) ? null : client.text;
+      if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+      verdicts.set(key, verdict);
+    }
+    return verdict ?? undefined;
+  };
+
   async function receive(c: Context): Promise<Answer> {
     const req = requestView(c);
 
     if (opts.allowlist.size > 0) {
-      const client = resolveClientAddress(req.peerAddress, req.header("x-forwarded-for"), opts.trustedProxies);
-      if (!opts.allowlist.matches(client.address)) {
-        return { status: 403, outcome: "forbidden", body: { error: "address not allowed" }, detail: `client ${client.text}` };
-      }
+      const refused = refusedClient(req.peerAddress, req.header("x-forwarded-for"));
+      if (refused !== undefined) return { status: 403, outcome: "forbidden", body: { error: "address not allowed" }, detail: `client ${refused}` };
     }
 
     const declared = req.header("content-length");
@@ -169,6 +183,8 @@ export function createReceiver(opts: ReceiverOptions) {
   };
 }
 
+/** Distinct sender address pairs whose allowlist verdict is kept (all are forgotten at once past it). */
+const VERDICTS_KEPT = 4_096;
 const JSON_TYPE_HEADER = { "content-type": "application/json" };
 // A 413 is answered before the rest of the body is read: close rather than drain it.
 const CLOSE_JSON = { "content-type": "application/json", connection: "close" };
