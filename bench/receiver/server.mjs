@@ -1,7 +1,7 @@
 // One server under load, in its own process so the load generator does not share its thread.
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
-// "add" = bare + one plain queue.add; any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+// "add" = bare + one plain queue.add; "full-nolog" = full without the request log line (to size it); any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 // BENCH_DIST: another build's dist directory (runner modes "<mode>@<label>", see run.mjs).
@@ -26,10 +26,11 @@ await waitReady(redis);
 const queues = createQueueSet(redis, "bench", QUEUE_MODULES);
 const metrics = createMetrics();
 // The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
-const log = createLogger("info", { process: "bench" });
+// "full-nolog" (sizing only, never a deployable setting): the same at level warn, no line per accepted request.
+const log = createLogger(mode === "full-nolog" ? "warn" : "info", { process: "bench" });
 
 let app;
-if (mode === "full") {
+if (mode === "full" || mode === "full-nolog") {
   const config = loadConfig({ PAYMENTS_WEBHOOK_SECRETS: secret, PAYMENTS_IP_ALLOWLIST: "127.0.0.0/8,::1/128", LOG_LEVEL: "info" });
   app = buildApp({ redis, db: null, queues, metrics, log, mounts: [{ path: "/webhooks", app: webhookRoutes({ config, queues, metrics, log }) }] });
 } else {
