@@ -36,18 +36,21 @@ const probe = await new Hono()
   .request("/");
 const HEADERS: readonly (readonly [string, string])[] = [...probe.headers];
 
-/** The security headers as a plain record, for an answer built with `securedResponse`. */
+/** The security headers as a plain record. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(HEADERS));
 
 const secured = new WeakSet<Response>();
 
+/** A route's answer headers: the security headers and `own` (content type, ...), built once, for `securedResponse`. */
+export const securedHeaders = (own: Record<string, string>): Readonly<Record<string, string>> => Object.freeze({ ...SECURITY_HEADERS, ...own });
+
 /**
- * An answer that already carries the security headers in a plain header record: the
- * middleware below leaves it as it is, and @hono/node-server writes such a response without
- * building a Headers object. For hot routes (the webhook receivers).
+ * An answer whose headers (from `securedHeaders`) already hold the security headers, in a
+ * plain record: the middleware below leaves it as it is, and @hono/node-server writes such a
+ * response without building a Headers object. For hot routes (the webhook receivers).
  */
-export function securedResponse(body: string, status: number, headers: Record<string, string>): Response {
-  const res = new Response(body, { status, headers: { ...SECURITY_HEADERS, ...headers } });
+export function securedResponse(body: string, status: number, headers: Readonly<Record<string, string>>): Response {
+  const res = new Response(body, { status, headers });
   secured.add(res);
   return res;
 }

@@ -6,7 +6,7 @@ import type { AddressMatcher } from "../../net/address-range.js";
 import { resolveClientAddress } from "../../net/client-address.js";
 import { issuesOf } from "../../validation/issues.js";
 import { invalid } from "../invalid.js";
-import { securedResponse } from "../security-headers.js";
+import { securedHeaders, securedResponse } from "../security-headers.js";
 import { NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
 import { addOnce, QueueUnavailableError } from "./enqueue.js";
 import { JsonSyntaxError, parseExactJson } from "./exact-json.js";
@@ -105,7 +105,9 @@ export function createReceiver(opts: ReceiverOptions) {
     if (body === "too_large") return tooLarge(opts.maxBytes);
 
     try {
-      await opts.verifier.verify(req.header, body);
+      // Most verifiers answer at once; only a pending check (a key fetch) is awaited.
+      const pending = opts.verifier.verify(req.header, body);
+      if (pending) await pending;
     } catch (err) {
       if (err instanceof SignatureError) {
         return { status: 401, outcome: "unauthorized", body: { error: "invalid signature" }, detail: `${err.reason}: ${err.message}` };
@@ -185,8 +187,8 @@ export function createReceiver(opts: ReceiverOptions) {
 
 /** Distinct sender address pairs whose allowlist verdict is kept (all are forgotten at once past it). */
 const VERDICTS_KEPT = 4_096;
-const JSON_TYPE_HEADER = { "content-type": "application/json" };
+const JSON_TYPE_HEADER = securedHeaders({ "content-type": "application/json" });
 // A 413 is answered before the rest of the body is read: close rather than drain it.
-const CLOSE_JSON = { "content-type": "application/json", connection: "close" };
+const CLOSE_JSON = securedHeaders({ "content-type": "application/json", connection: "close" });
 
 const tooLarge = (max: number): Answer => ({ status: 413, outcome: "too_large", body: { error: `body larger than ${max} bytes` } });
