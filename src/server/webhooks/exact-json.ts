@@ -10,16 +10,19 @@ const exactNumber = (value: number, text: string): number | JsonNumberText => (S
 
 /**
  * Parse a webhook body keeping every number's source text where a JS number would lose it.
- * Duplicate keys are refused: in a signed body they are an ambiguity worth refusing, since
- * two parsers may read two different payloads out of the same signed bytes.
+ * A key given twice with two different values is refused: in a signed body that is an
+ * ambiguity worth refusing, since two parsers may read two different payloads out of the
+ * same signed bytes (the same value twice reads one way only, and lossless-json accepts it).
  *
- * The native JSON.parse does the parsing (several times cheaper than a parser in JS, and than
- * JSON.parse with a reviver, which is what reading numbers' source text through it costs). One
- * pass over the text then checks what it cannot see: every number prints back as its text (so
+ * The native JSON.parse does the parsing, without a reviver: one that reads numbers' source
+ * text (context.source) made it slower than lossless-json, while this path costs about half
+ * of lossless-json (BENCHMARKS.md, "Receiver cost, second pass"). One pass over the text then
+ * checks what the parse cannot see: every number prints back as its text (so
  * no JsonNumberText is needed), and the objects hold as many members as the text has `:`
  * outside strings (one per member in valid JSON; a key given twice leaves one member for
  * two). A body that fails either check, or the parse, goes to lossless-json, which keeps the
- * text of the numbers that need it and refuses duplicate keys, with its error message.
+ * text of the numbers that need it and refuses conflicting duplicate keys, with its error
+ * message.
  */
 export function parseExactJson(text: string): unknown {
   let parsed: unknown;
