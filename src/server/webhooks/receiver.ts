@@ -79,8 +79,11 @@ export function createReceiver(opts: ReceiverOptions) {
     if (verdict === undefined) {
       const client = resolveClientAddress(peer, forwardedFor, opts.trustedProxies);
       verdict = opts.allowlist.matches(client.address) ? null : client.text;
-      if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
-      verdicts.set(key, verdict);
+      // A long X-Forwarded-For (any sender can write one) is not kept: the map stays small.
+      if (key.length <= VERDICT_KEY_MAX) {
+        if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+        verdicts.set(key, verdict);
+      }
     }
     return verdict ?? undefined;
   };
@@ -187,6 +190,8 @@ export function createReceiver(opts: ReceiverOptions) {
 
 /** Distinct sender address pairs whose allowlist verdict is kept (all are forgotten at once past it). */
 const VERDICTS_KEPT = 4_096;
+/** Longest peer + X-Forwarded-For pair kept (a few proxy hops): at most ~1 MB of keys in all. */
+const VERDICT_KEY_MAX = 256;
 const JSON_TYPE_HEADER = securedHeaders({ "content-type": "application/json" });
 // A 413 is answered before the rest of the body is read: close rather than drain it.
 const CLOSE_JSON = securedHeaders({ "content-type": "application/json", connection: "close" });
