@@ -1,8 +1,11 @@
+import fc from "fast-check";
+import { parse as losslessParse } from "lossless-json";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/index.js";
 import { AddressMatcher, parseAddress } from "../src/net/address-range.js";
 import { resolveClientAddress } from "../src/net/client-address.js";
 import { decimalFromNumberText, exactDecimal } from "../src/validation/decimal.js";
+import { JsonNumberText } from "../src/validation/json-number.js";
 import { parseExactJson } from "../src/server/webhooks/exact-json.js";
 import { eventJobId } from "../src/queues/job-id.js";
 import type { SignatureError } from "../src/server/webhooks/verify/errors.js";
@@ -58,6 +61,60 @@ describe("exact decimals", () => {
 
   it("refuses duplicate keys in a signed body", () => {
     expect(() => parseExactJson('{"amount":1,"amount":1000}')).toThrow(/Duplicate key/);
+    expect(() => parseExactJson('{"a":{"b":"x:y","c":[{"k":1,"k":2}]}}')).toThrow(/Duplicate key 'k'/);
+    expect(() => parseExactJson('{"a":"\\":","a":2}')).toThrow(/Duplicate key 'a'/);
+  });
+
+  it("reads any text as lossless-json alone did: the same values, number texts, duplicate-key and syntax errors", () => {
+    const reference = (text: string): unknown => {
+      try {
+        return { value: losslessParse(text, null, (n) => (String(Number(n)) === n ? Number(n) : new JsonNumberText(n))) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const ours = (text: string): unknown => {
+      try {
+        return { value: parseExactJson(text) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const space = fc.constantFrom("", " ", "\n ");
+    const number = fc.oneof(
+      fc.constantFrom("100.50", "1e2", "-0", "0", "7", "-12", "0.30000000000000001", "12345678901234567890", "1.5E3", "-1.25e-7", "1250.75", "1e400"),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+      fc.integer().map(String),
+    );
+    // Few distinct keys, so duplicates are common; keys and strings with quotes, colons and escapes.
+    const key = fc.oneof(fc.constantFrom("a", "b", "amount", "__proto__", 'x":"y', "k:\\"), fc.string({ maxLength: 4 }));
+    const { value } = fc.letrec<{ value: string }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        number,
+        fc.constantFrom("true", "false", "null"),
+        fc.string({ maxLength: 6, unit: "binary" }).map((v) => JSON.stringify(v)),
+        fc.array(tie("value"), { maxLength: 4 }).map((items) => `[${items.join(",")}]`),
+        fc
+          .array(fc.tuple(key, space, tie("value")), { maxLength: 5 })
+          .map((members) => `{${members.map(([k, sp, v]) => `${JSON.stringify(k)}${sp}:${sp}${v}`).join(",")}}`),
+      ),
+    }));
+    // Valid texts, and texts broken by one inserted or deleted character.
+    const text = fc.oneof(
+      value,
+      fc.tuple(value, fc.nat(), fc.constantFrom(",", ":", '"', "}", "]", "\\", "-", "1", "e", " ")).map(([t, at, ch]) => {
+        const i = at % (t.length + 1);
+        return `${t.slice(0, i)}${ch}${t.slice(i)}`;
+      }),
+      fc.tuple(value, fc.nat()).map(([t, at]) => (t.length === 0 ? t : t.slice(0, at % t.length) + t.slice((at % t.length) + 1))),
+    );
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(ours(t)).toStrictEqual(reference(t));
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 

@@ -45,6 +45,8 @@ describe("webhook receiver", () => {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   };
   const allCounts = async () => Promise.all(WEBHOOK_QUEUES.map(jobCount));
+  const securityHeaders = (res: Response) =>
+    [...res.headers].filter(([name]) => !["content-type", "content-length", "date", "connection", "keep-alive"].includes(name));
 
   beforeAll(async () => {
     jwks = await JwksStub.start();
@@ -90,6 +92,10 @@ describe("webhook receiver", () => {
       const res = await post("/payments", body, standardHeaders(PAY_NEW, body));
       expect(res.status).toBe(202);
       expect(await res.json()).toEqual({ jobId: "pay-BTX-0001.payment%2Ecompleted" });
+      // The receiver builds its answers' headers itself (the hot path): the same security headers as every other answer.
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(securityHeaders(res)).toEqual(securityHeaders(await fetch(`${stack.base}/healthz`)));
       const job = await c.queues.queue("payments").getJob("pay-BTX-0001.payment%2Ecompleted");
       expect(job?.name).toBe("payment.completed");
       expect(job?.data).toEqual({
@@ -169,6 +175,9 @@ describe("webhook receiver", () => {
       const big = paymentBody({ bankTransactionId: "BTX-big", note: "x".repeat(5000) });
       const tooBig = await post("/payments", big, standardHeaders(PAY_OLD, big));
       expect(tooBig.status).toBe(413);
+      // Answered before the rest of the body is read: the connection is closed, not drained.
+      expect(tooBig.headers.get("connection")).toBe("close");
+      expect(securityHeaders(tooBig)).toEqual(securityHeaders(res));
       expect(await allCounts()).toEqual(before);
     });
   });

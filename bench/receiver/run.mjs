@@ -1,12 +1,15 @@
 // Receiver benchmark: the full receive path against a bare Hono route that only reads the
 // body, same load tool (autocannon), same connections, same requests, in one run.
-//   npm run build && node bench/receiver/run.mjs [--duration 8] [--connections 10] [--rate 2000] [--rounds 2] [--open-loop 1] [--skip-max 1]
+//   npm run build && node bench/receiver/run.mjs [--duration 8] [--connections 10] [--rate 2000] [--rounds 2] [--open-loop 1] [--skip-max 1] [--skip-fixed 1]
 // Modes run alternately for --rounds rounds (the machine is shared, so load drifts); each
 // mode's figures are the mean over its rounds, the per-round figures are printed too.
 // MODES=web1,web2 run the real web process (dist/src/bin/web.js) with WEB_CONCURRENCY=1 / 2
 // (web<N> = N workers) instead of bench/receiver/server.mjs; web<N>-ack<K> sets
 // REDIS_MIN_REPLICA_ACKS=K, for which BENCH_REPLICA=1 gives the bench's Redis one replica;
 // web<N>-before runs BEFORE_DIST/src/bin/web.js instead (another build, for before/after runs).
+// Any mode + "@<label>" runs the build BENCH_DISTS names for that label (BENCH_DISTS=
+// "json=/tmp/b1/dist,log=/tmp/b2/dist"; each build's directory needs node_modules beside it):
+// designs measured side by side, alternating, in one run.
 // Phases per mode: "max" (autocannon, as fast as it goes), "fixed" (autocannon overallRate:
 // closed loop, 10 connections each waiting for its answer, so a slow answer delays the
 // requests behind it and the queueing is hidden: coordinated omission), and with --open-loop
@@ -31,6 +34,7 @@ const CONNECTIONS = arg("connections", 10);
 const FIXED_RATE = arg("rate", 2000);
 const OPEN_LOOP = arg("open-loop", 0) === 1;
 const SKIP_MAX = arg("skip-max", 0) === 1;
+const SKIP_FIXED = arg("skip-fixed", 0) === 1;
 const secret = `whsec_${randomBytes(24).toString("base64")}`;
 const run = randomBytes(3).toString("hex");
 
@@ -68,11 +72,22 @@ function prepare(count, tag) {
 // Past the prepared set, requests repeat (then they are duplicates); the count is sized to avoid that.
 const signedRequest = (req) => ({ ...req, ...prepared[next++ % prepared.length] });
 
-async function startServer(mode, redisUrl) {
+const DISTS = Object.fromEntries(
+  (process.env.BENCH_DISTS ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
+
+async function startServer(labelled, redisUrl) {
+  const [mode, label] = labelled.split("@");
+  const dist = label === undefined ? undefined : DISTS[label];
+  if (label !== undefined && !dist) throw new Error(`BENCH_DISTS names no build "${label}"`);
   const web = /^web(\d+)(?:-ack(\d+))?(-before)?$/.exec(mode);
-  if (web) return startWebProcess(Number(web[1]), redisUrl, web[2] ?? "0", web[3] ? process.env.BEFORE_DIST : undefined);
+  if (web) return startWebProcess(Number(web[1]), redisUrl, web[2] ?? "0", web[3] ? process.env.BEFORE_DIST : dist);
   const execArgv = process.env.SERVER_NODE_ARGS ? process.env.SERVER_NODE_ARGS.split(" ") : [];
-  const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv });
+  const env = dist ? { ...process.env, BENCH_DIST: dist } : process.env;
+  const child = fork(new URL("./server.mjs", import.meta.url), [mode, redisUrl, secret], { stdio: ["ignore", "ignore", "inherit", "ipc"], execArgv, env });
   const { port } = await new Promise((resolve, reject) => {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
@@ -227,6 +242,7 @@ async function measured(server, opts, count, tag) {
     redisCpuUsPerReq: Math.round(((await redisCpuUs()) - redis0) / run.requests.total),
     // autocannon runs in this process: its share of the two cores is part of every request.
     loadCpuUsPerReq: Math.round((loadCpu.user + loadCpu.system) / run.requests.total),
+    loadavg1: loadavg()[0],
   };
 }
 
@@ -271,7 +287,7 @@ try {
       await load(server.port, { duration: 2 }, 40_000, `${tag}-warm`); // JIT, connections, Redis scripts
       const phases = {};
       if (!SKIP_MAX) phases.max = await measured(server, {}, 25_000 * DURATION, `${tag}-max`);
-      phases.fixed = await measured(server, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`);
+      if (!SKIP_FIXED) phases.fixed = await measured(server, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`);
       if (OPEN_LOOP) phases.open = await measuredOpen(server, `${tag}-open`);
       rounds[mode].push(phases);
       await server.stop();
@@ -316,9 +332,10 @@ for (const m of MODES) {
     parts.push(
       `max ${r.max.reqPerSec} req/s p50 ${r.max.p50ms} ms p99 ${r.max.p99ms} ms cpu/req server ${r.max.serverCpuUsPerReq} us redis ${r.max.redisCpuUsPerReq} us load tool ${r.max.loadCpuUsPerReq} us`,
     );
-  parts.push(
-    `closed loop at ${FIXED_RATE} req/s: p50 ${r.fixed.p50ms} ms p99 ${r.fixed.p99ms} ms cpu/req server ${r.fixed.serverCpuUsPerReq} us redis ${r.fixed.redisCpuUsPerReq} us`,
-  );
+  if (r.fixed)
+    parts.push(
+      `closed loop at ${FIXED_RATE} req/s: p50 ${r.fixed.p50ms} ms p99 ${r.fixed.p99ms} ms cpu/req server ${r.fixed.serverCpuUsPerReq} us redis ${r.fixed.redisCpuUsPerReq} us`,
+    );
   if (r.open)
     parts.push(
       `open loop at ${FIXED_RATE} req/s: p50 ${r.open.p50ms} ms p99 ${r.open.p99ms} ms p99.9 ${r.open.p999ms} ms max ${r.open.maxms} ms non2xx ${r.open.non2xx} errors ${r.open.errors} cpu/req server ${r.open.serverCpuUsPerReq} us redis ${r.open.redisCpuUsPerReq} us load tool ${r.open.loadCpuUsPerReq} us`,
@@ -328,4 +345,10 @@ for (const m of MODES) {
 console.log(
   `full path / bare route throughput: ${ratio("full", "bare")} (plain queue.add / bare: ${ratio("add", "bare")}; full / bare-web: ${ratio("full", "bare-web")})`,
 );
-if (results.full) console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);
+// Every mode against the bare route of the same round (alternation puts them minutes apart at most).
+if (results.bare?.max)
+  for (const m of MODES.filter((x) => x !== "bare" && results[x].max))
+    console.log(
+      `${m} / bare (max req/s): ${ratio(m, "bare")}; per round ${rounds[m].map((r, i) => `${Math.round((100 * r.max.reqPerSec) / rounds.bare[i].max.reqPerSec)}%`).join(", ")}`,
+    );
+if (results.full?.fixed) console.log(`full path p99 at ${FIXED_RATE} req/s: ${results.full.fixed.p99ms} ms`);

@@ -1,19 +1,21 @@
 // One server under load, in its own process so the load generator does not share its thread.
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
-// "add" = bare + one plain queue.add; any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
+// "add" = bare + one plain queue.add; "full-nolog" = full without the request log line (to size it); any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { loadConfig } from "../../dist/src/config/index.js";
-import { createLogger } from "../../dist/src/log.js";
-import { createMetrics } from "../../dist/src/metrics.js";
-import { QUEUE_MODULES } from "../../dist/src/processes/queue-modules.js";
-import { createQueueSet } from "../../dist/src/queues/queue-set.js";
-import { createRedis, waitReady } from "../../dist/src/redis/connection.js";
-import { buildApp } from "../../dist/src/server/app.js";
-import { webhookRoutes } from "../../dist/src/server/webhooks/index.js";
-import { addOnce } from "../../dist/src/server/webhooks/enqueue.js";
-import { requestView } from "../../dist/src/server/webhooks/request-view.js";
+// BENCH_DIST: another build's dist directory (runner modes "<mode>@<label>", see run.mjs).
+const dist = process.env.BENCH_DIST ?? new URL("../../dist", import.meta.url).pathname;
+const { loadConfig } = await import(`${dist}/src/config/index.js`);
+const { createLogger } = await import(`${dist}/src/log.js`);
+const { createMetrics } = await import(`${dist}/src/metrics.js`);
+const { QUEUE_MODULES } = await import(`${dist}/src/processes/queue-modules.js`);
+const { createQueueSet } = await import(`${dist}/src/queues/queue-set.js`);
+const { createRedis, waitReady } = await import(`${dist}/src/redis/connection.js`);
+const { buildApp } = await import(`${dist}/src/server/app.js`);
+const { webhookRoutes } = await import(`${dist}/src/server/webhooks/index.js`);
+const { addOnce } = await import(`${dist}/src/server/webhooks/enqueue.js`);
+const { requestView } = await import(`${dist}/src/server/webhooks/request-view.js`);
 
 const [modeArg, redisUrl, secret] = process.argv.slice(2);
 // "<mode>-plain": the same, with the producer connection's write coalescing off (before/after runs).
@@ -24,10 +26,11 @@ await waitReady(redis);
 const queues = createQueueSet(redis, "bench", QUEUE_MODULES);
 const metrics = createMetrics();
 // The receiver's one JSON line per request is part of the full path; stdout goes to /dev/null.
-const log = createLogger("info", { process: "bench" });
+// "full-nolog" (sizing only, never a deployable setting): the same at level warn, no line per accepted request.
+const log = createLogger(mode === "full-nolog" ? "warn" : "info", { process: "bench" });
 
 let app;
-if (mode === "full") {
+if (mode === "full" || mode === "full-nolog") {
   const config = loadConfig({ PAYMENTS_WEBHOOK_SECRETS: secret, PAYMENTS_IP_ALLOWLIST: "127.0.0.0/8,::1/128", LOG_LEVEL: "info" });
   app = buildApp({ redis, db: null, queues, metrics, log, mounts: [{ path: "/webhooks", app: webhookRoutes({ config, queues, metrics, log }) }] });
 } else {

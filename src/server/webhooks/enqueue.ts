@@ -35,21 +35,27 @@ export interface Enqueued {
  * connection would not cover writes sent to the old one.
  */
 export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number, acks?: ReplicaAcks): Promise<Enqueued> {
+  // One bound for the connection and both commands: one timer per request.
+  const { client, key, node, exists } = await redisWithin(existsThenAdd(queue, name, data, jobId, acks), timeoutMs);
+  if (acks && node) {
+    if (nodeOrUnavailable(client, key) !== node) throw new NotReplicatedError(acks.replicas, 0, acks.timeoutMs);
+    await redisWithin(awaitReplicas(node, acks), timeoutMs);
+  }
+  return { jobId, duplicate: exists === 1 };
+}
+
+async function existsThenAdd(queue: Queue, name: string, data: unknown, jobId: string, acks: ReplicaAcks | undefined) {
   // The queue's own connection (its Redis backend's client), so EXISTS and the add share one
   // socket and keep their order.
-  const client = (await redisWithin(queue.getBackend().client, timeoutMs)) as unknown as RedisClient;
+  const client = (await queue.getBackend().client) as unknown as RedisClient;
   const key = queue.toKey(jobId);
   const node = acks && acks.replicas > 0 ? nodeOrUnavailable(client, key) : undefined;
   const existed = client.exists(key);
   const added = queue.add(name, data, { jobId });
   // The add's rejection is awaited below; this only keeps an early EXISTS failure from leaving it unhandled.
   added.catch(() => {});
-  const [exists] = await redisWithin(Promise.all([existed, added]), timeoutMs);
-  if (acks && node) {
-    if (nodeOrUnavailable(client, key) !== node) throw new NotReplicatedError(acks.replicas, 0, acks.timeoutMs);
-    await redisWithin(awaitReplicas(node, acks), timeoutMs);
-  }
-  return { jobId, duplicate: exists === 1 };
+  const [exists] = await Promise.all([existed, added]);
+  return { client, key, node, exists };
 }
 
 function nodeOrUnavailable(client: RedisClient, key: string) {

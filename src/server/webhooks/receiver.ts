@@ -6,6 +6,7 @@ import type { AddressMatcher } from "../../net/address-range.js";
 import { resolveClientAddress } from "../../net/client-address.js";
 import { issuesOf } from "../../validation/issues.js";
 import { invalid } from "../invalid.js";
+import { securedHeaders, securedResponse } from "../security-headers.js";
 import { NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
 import { addOnce, QueueUnavailableError } from "./enqueue.js";
 import { JsonSyntaxError, parseExactJson } from "./exact-json.js";
@@ -68,14 +69,31 @@ export function createReceiver(opts: ReceiverOptions) {
   // is skipped: it was a large share of a line's cost.
   const requestLog = opts.log.child({}, { redact: [] });
 
+  // The verdict for a peer and X-Forwarded-For pair depends on nothing else (the matchers are
+  // fixed), and a keep-alive sender repeats the same pair: each pair is parsed and matched once.
+  const verdicts = new Map<string, string | null>();
+  /** The printable client address if the allowlist refuses it, else undefined. */
+  const refusedClient = (peer: string | undefined, forwardedFor: string | undefined): string | undefined => {
+    const key = `${peer}\n${forwardedFor ?? ""}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      const client = resolveClientAddress(peer, forwardedFor, opts.trustedProxies);
+      verdict = opts.allowlist.matches(client.address) ? null : client.text;
+      // A long X-Forwarded-For (any sender can write one) is not kept: the map stays small.
+      if (key.length <= VERDICT_KEY_MAX) {
+        if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+        verdicts.set(key, verdict);
+      }
+    }
+    return verdict ?? undefined;
+  };
+
   async function receive(c: Context): Promise<Answer> {
     const req = requestView(c);
 
     if (opts.allowlist.size > 0) {
-      const client = resolveClientAddress(req.peerAddress, req.header("x-forwarded-for"), opts.trustedProxies);
-      if (!opts.allowlist.matches(client.address)) {
-        return { status: 403, outcome: "forbidden", body: { error: "address not allowed" }, detail: `client ${client.text}` };
-      }
+      const refused = refusedClient(req.peerAddress, req.header("x-forwarded-for"));
+      if (refused !== undefined) return { status: 403, outcome: "forbidden", body: { error: "address not allowed" }, detail: `client ${refused}` };
     }
 
     const declared = req.header("content-length");
@@ -90,7 +108,9 @@ export function createReceiver(opts: ReceiverOptions) {
     if (body === "too_large") return tooLarge(opts.maxBytes);
 
     try {
-      await opts.verifier.verify(req.header, body);
+      // Most verifiers answer at once; only a pending check (a key fetch) is awaited.
+      const pending = opts.verifier.verify(req.header, body);
+      if (pending) await pending;
     } catch (err) {
       if (err instanceof SignatureError) {
         return { status: 401, outcome: "unauthorized", body: { error: "invalid signature" }, detail: `${err.reason}: ${err.message}` };
@@ -117,12 +137,9 @@ export function createReceiver(opts: ReceiverOptions) {
     if (answer) return { status: 200, outcome: "handshake", body: answer };
 
     const event = opts.provider.identify(read.data);
-    // JSON round trip: the job holds plain JSON (exact amounts are strings by now).
-    const job: WebhookJob<unknown> = {
-      eventId: event.eventId,
-      receivedAt: now().toISOString(),
-      payload: JSON.parse(JSON.stringify(read.data)) as unknown,
-    };
+    // BullMQ stores the job as JSON.stringify writes it: exact amounts are strings by now, and
+    // any other number kept as its text (JsonNumberText) serialises as the number it denotes.
+    const job: WebhookJob<unknown> = { eventId: event.eventId, receivedAt: now().toISOString(), payload: read.data };
     try {
       const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs, opts.replicaAcks);
       return r.duplicate
@@ -167,9 +184,16 @@ export function createReceiver(opts: ReceiverOptions) {
     };
     if (answer.status >= 500) requestLog.warn(line, "webhook");
     else requestLog.info(line, "webhook");
-    if (answer.status === 413) c.header("connection", "close");
-    return c.json(answer.body, answer.status);
+    return securedResponse(JSON.stringify(answer.body), answer.status, answer.status === 413 ? CLOSE_JSON : JSON_TYPE_HEADER);
   };
 }
+
+/** Distinct sender address pairs whose allowlist verdict is kept (all are forgotten at once past it). */
+const VERDICTS_KEPT = 4_096;
+/** Longest peer + X-Forwarded-For pair kept (a few proxy hops): at most ~1 MB of keys in all. */
+const VERDICT_KEY_MAX = 256;
+const JSON_TYPE_HEADER = securedHeaders({ "content-type": "application/json" });
+// A 413 is answered before the rest of the body is read: close rather than drain it.
+const CLOSE_JSON = securedHeaders({ "content-type": "application/json", connection: "close" });
 
 const tooLarge = (max: number): Answer => ({ status: 413, outcome: "too_large", body: { error: `body larger than ${max} bytes` } });

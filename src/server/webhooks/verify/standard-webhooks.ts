@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import { digestsEqual } from "./constant-time.js";
 import { SignatureError, type HeaderReader, type WebhookVerifier } from "./errors.js";
 
@@ -20,12 +20,13 @@ export function standardWebhookKey(secret: string): Buffer {
  * stops replays of captured requests.
  */
 export class StandardWebhooksVerifier implements WebhookVerifier {
-  private readonly keys: Buffer[];
+  // Key objects, imported once: createHmac with raw bytes imports the key on every call.
+  private readonly keys: KeyObject[];
   private readonly tolerance: number;
   private readonly now: () => number;
 
   constructor(secrets: readonly string[], opts: StandardWebhooksOptions = {}) {
-    this.keys = secrets.map(standardWebhookKey);
+    this.keys = secrets.map((s) => createSecretKey(standardWebhookKey(s)));
     this.tolerance = opts.toleranceSeconds ?? 300;
     this.now = opts.now ?? Date.now;
   }
@@ -49,9 +50,9 @@ export class StandardWebhooksVerifier implements WebhookVerifier {
     }
     if (candidates.length === 0) throw new SignatureError("malformed_header", "webhook-signature has no v1 signature");
     if (this.keys.length === 0) throw new SignatureError("not_configured", "no secret is configured for this route");
-    const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body]);
+    const prefix = `${id}.${timestamp}.`;
     for (const key of this.keys) {
-      const expected = createHmac("sha256", key).update(signed).digest();
+      const expected = createHmac("sha256", key).update(prefix).update(body).digest();
       for (const candidate of candidates) if (digestsEqual(expected, candidate)) return;
     }
     throw new SignatureError("no_match", "no signature matches a configured secret");
