@@ -2,9 +2,9 @@ import { sql, type Kysely } from "kysely";
 import type { Hex, PublicClient } from "viem";
 import { TERMINAL_STATUSES } from "../clients/fireblocks.js";
 import type { Database } from "../db/schema.js";
-import { LeasedPoller, type Lease } from "../lifecycle/leased-poller.js";
+import type { Lease } from "../lifecycle/leased-poller.js";
 import type { Logger } from "../log.js";
-import { FinalityHandlers, type FinalityHandler, type IntentMonitor } from "./finality.js";
+import { PollingIntentMonitor } from "./finality.js";
 import type { FireblocksSigner } from "./fireblocks-signer.js";
 import type { ChainMetrics } from "./metrics.js";
 import { receiptOrUndefined } from "./monitor.js";
@@ -37,7 +37,6 @@ export interface FireblocksPassReport {
   stuck: number;
 }
 
-const BALANCE_EVERY_MS = 10_000;
 /**
  * An intent whose externalTxId was written but which is not marked handed over is looked up
  * once after this long: its job retries far sooner (and asks Fireblocks itself), so this only
@@ -65,31 +64,9 @@ type Outcome = "final" | "failed" | "waiting" | "needs-person";
  *   so nothing is decided and it is counted stuck, for a person.
  * Nonces, fees and broadcasting are Fireblocks' business for its vault.
  */
-export class FireblocksIntentMonitor implements IntentMonitor {
-  private readonly handlers = new FinalityHandlers();
-  private readonly poller: LeasedPoller;
-  private balancesReadAt = 0;
-
+export class FireblocksIntentMonitor extends PollingIntentMonitor {
   constructor(private readonly opts: FireblocksIntentMonitorOptions) {
-    this.poller = new LeasedPoller({
-      what: "Fireblocks intent monitor",
-      intervalMs: opts.pollingIntervalMs,
-      log: opts.log,
-      pass: () => this.pass(),
-      ...(opts.lease ? { lease: opts.lease } : {}),
-    });
-  }
-
-  onFinal(prefix: string, handler: FinalityHandler): void {
-    this.handlers.add(prefix, handler);
-  }
-
-  start(): void {
-    this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
+    super({ what: "Fireblocks intent monitor", intervalMs: opts.pollingIntervalMs, log: opts.log, lease: opts.lease });
   }
 
   /** One look; safe from several processes at once (every final write is conditional). */
@@ -120,10 +97,9 @@ export class FireblocksIntentMonitor implements IntentMonitor {
         const outcome = await this.watch(stale, head, report);
         if (outcome === "final") report.finalized += 1;
         if (outcome === "failed") report.failed += 1;
-        const row = stale;
-        const overdue = row.status === "broadcast" && row.signed_at !== null && Date.now() - row.signed_at.getTime() > FIREBLOCKS_STUCK_AFTER_MS;
+        const overdue = stale.status === "broadcast" && stale.signed_at !== null && Date.now() - stale.signed_at.getTime() > FIREBLOCKS_STUCK_AFTER_MS;
         if (outcome === "needs-person" || (outcome === "waiting" && overdue)) report.stuck += 1;
-        if (row.status === "broadcast" && outcome !== "final" && outcome !== "failed") report.open += 1;
+        if (stale.status === "broadcast" && outcome !== "final" && outcome !== "failed") report.open += 1;
       } catch (err) {
         log.warn({ intentKey: stale.intent_key, err: (err as Error).message }, "Fireblocks intent monitor could not check an intent; next pass tries again");
       }
@@ -238,9 +214,6 @@ export class FireblocksIntentMonitor implements IntentMonitor {
     if (!metrics) return;
     metrics.pending.set({ address: signer.address }, report.open);
     metrics.stuck.set(report.stuck);
-    if (Date.now() - this.balancesReadAt >= BALANCE_EVERY_MS) {
-      metrics.balance.set({ address: signer.address }, Number(await publicClient.getBalance({ address: signer.address })));
-      this.balancesReadAt = Date.now();
-    }
+    if (this.balancesDue()) metrics.balance.set({ address: signer.address }, Number(await publicClient.getBalance({ address: signer.address })));
   }
 }

@@ -1,8 +1,8 @@
 import { sql, type Kysely } from "kysely";
 import { BaseError, keccak256, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
 import type { Database } from "../db/schema.js";
-import { LeasedPoller, type Lease } from "../lifecycle/leased-poller.js";
-import { FinalityHandlers, type FinalityHandler, type IntentMonitor } from "./finality.js";
+import type { Lease } from "../lifecycle/leased-poller.js";
+import { PollingIntentMonitor } from "./finality.js";
 import type { Logger } from "../log.js";
 import { replacementBid, type MarketFees } from "./fees.js";
 import type { ChainMetrics } from "./metrics.js";
@@ -35,8 +35,6 @@ export interface PassReport {
   stuck: number;
 }
 
-/** How often the signers' balances are read for `hookrail_signer_balance_wei`. */
-const BALANCE_EVERY_MS = 10_000;
 /** Mined rows handled at once per signer in one pass. */
 const MINED_PARALLEL = 16;
 /** A transaction signed this long ago and never broadcast has lost the process that would have. */
@@ -75,33 +73,9 @@ export const receiptOrUndefined = async (publicClient: PublicClient, hash: Hex):
  *   never broadcast by a process that died), every unmined transaction of that signer is
  *   rebroadcast in nonce order.
  */
-export class ChainMonitor implements IntentMonitor {
-  private readonly handlers = new FinalityHandlers();
-  private readonly poller: LeasedPoller;
-  private balancesReadAt = 0;
-
+export class ChainMonitor extends PollingIntentMonitor {
   constructor(private readonly opts: ChainMonitorOptions) {
-    this.poller = new LeasedPoller({
-      what: "chain monitor",
-      intervalMs: opts.pollingIntervalMs,
-      log: opts.log,
-      pass: () => this.pass(),
-      ...(opts.lease ? { lease: opts.lease } : {}),
-    });
-  }
-
-  /** Run `handler` for every intent whose key starts with `prefix` when it becomes final. */
-  onFinal(prefix: string, handler: FinalityHandler): void {
-    this.handlers.add(prefix, handler);
-  }
-
-  /** Poll until stopped; passes never overlap. */
-  start(): void {
-    this.poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.poller.stop();
+    super({ what: "chain monitor", intervalMs: opts.pollingIntervalMs, log: opts.log, lease: opts.lease });
   }
 
   /** One look at the chain; safe to run from several processes at once (every write is conditional). */
@@ -196,12 +170,11 @@ export class ChainMonitor implements IntentMonitor {
     if (!metrics) return;
     for (const s of sender.signers) if (!bySigner.has(s)) metrics.pending.set({ address: s }, 0);
     // Balances move slowly next to the poll (which may run several times a second): read them every 10 s.
-    if (Date.now() - this.balancesReadAt >= BALANCE_EVERY_MS) {
+    if (this.balancesDue()) {
       const balances = await Promise.all(sender.signers.map((s) => publicClient.getBalance({ address: s })));
       sender.signers.forEach((s, i) => {
         metrics.balance.set({ address: s }, Number(balances[i]!));
       });
-      this.balancesReadAt = Date.now();
     }
     const stuck = [...bySigner.values()].flat().filter((r) => r.stuck).length;
     metrics.stuck.set(stuck);
