@@ -11,7 +11,7 @@ import { enqueueSettlement } from "../src/processors/dvp/index.js";
 import { APPROVAL_CURSOR } from "../src/processors/dvp/allowance-watcher.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { startTestChain, type TestChain } from "./helpers/chain.js";
-import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
+import { cleanup, completedJob, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import type { DbHandle } from "../src/db/client.js";
 import { openTestDatabase, openTestQueues, startStack, type TestStack } from "./helpers/stack.js";
@@ -222,14 +222,7 @@ describe("stablecoin delivery versus payment", () => {
 
     // A redelivered settlement job (another run id) changes nothing.
     await enqueueSettlement(stack.c.queues, ref, 99);
-    const job = await waitFor(
-      async () => {
-        const j = await stack.c.queues.queue("dvp-settlements").getJob(`dvp-${ref}-99`);
-        return j && (await j.isCompleted()) ? j : undefined;
-      },
-      10_000,
-      "redelivered job done",
-    );
+    const job = await completedJob(stack.c.queues.queue("dvp-settlements"), `dvp-${ref}-99`, 10_000);
     expect(job.returnvalue).toEqual({ outcome: "not_settling", status: "completed" });
     await mine(2);
     expect(await balance(chain.deployment.securityToken, buyer.wallet)).toBe(tokens);
@@ -578,14 +571,7 @@ describe("stablecoin settlement across a worker SIGKILL", () => {
 
     const b = await startWorker(`${ROOT}dist/src/bin/worker.js`);
     // The dead worker's job comes back to this one (its lock lapsed) and only resumes the stored transaction.
-    const job = await waitFor(
-      async () => {
-        const j = await queues.queues.queue("dvp-settlements").getJob(`dvp-${ref}-1`);
-        return j && (await j.isCompleted()) ? j : undefined;
-      },
-      30_000,
-      "redelivered settlement job done",
-    );
+    const job = await completedJob(queues.queues.queue("dvp-settlements"), `dvp-${ref}-1`, 30_000);
     expect(job.returnvalue).toEqual({ outcome: "submitted", intentKey: `dvp:${ref}`, resumed: true });
     const done = await waitFor(
       async () => {

@@ -66,23 +66,31 @@ describe("web process with WEB_CONCURRENCY=2 (node:cluster, real processes)", ()
   };
 
   it("serves webhooks from both workers on one port and /metrics sums them", async () => {
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => webhook(`BTX-cl-${i}`)));
-    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
-    const served = new Set(
-      lines(web.stdout())
-        .filter((l) => l.msg === "webhook")
-        .map((l) => l.pid),
-    );
-    expect(served.size).toBe(2);
+    // The workers accept from the shared socket themselves, so which one takes a burst is the
+    // kernel's choice: one may take a whole burst of cheap requests. Bursts go until both have
+    // served (a single worker would never get there).
+    const servedBy = () =>
+      new Set(
+        lines(web.stdout())
+          .filter((l) => l.msg === "webhook")
+          .map((l) => l.pid),
+      );
+    let sent = 0;
+    for (let burst = 0; burst < 10 && (sent === 0 || servedBy().size < 2); burst++) {
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => webhook(`BTX-cl-${sent + i}`)));
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+      sent += 20;
+    }
+    expect(servedBy().size).toBe(2);
 
     // Whichever worker answers the scrape, it reports the whole process.
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: "close", ...metricsAuthHeader } });
       const text = await res.text();
       const total = [...text.matchAll(/^hookrail_webhook_requests_total\{[^}]*outcome="accepted"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
-      expect(total).toBe(20);
+      expect(total).toBe(sent);
       // The queue depth is read from Redis by each worker: reported once, not summed.
-      expect(text).toMatch(/^hookrail_queue_jobs\{queue="payments",state="waiting"\} 20$/m);
+      expect(text).toMatch(new RegExp(`^hookrail_queue_jobs\\{queue="payments",state="waiting"\\} ${sent}$`, "m"));
     }
   });
 

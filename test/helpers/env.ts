@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Job, Queue } from "bullmq";
 import { loadConfig, type Config } from "../../src/config/index.js";
 import { dropScratchNamespace } from "../../src/dev/scratch-namespace.js";
 
@@ -55,4 +56,19 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The job once it has completed, read again after it did: a Job read while still active keeps
+ * returnvalue null even after isCompleted() turns true, so the object checked is not the one returned.
+ */
+export async function completedJob(queue: Queue, jobId: string, timeoutMs = 20_000): Promise<Job> {
+  return waitFor(
+    async () => {
+      if ((await queue.getJobState(jobId)) !== "completed") return undefined;
+      return queue.getJob(jobId);
+    },
+    timeoutMs,
+    `job ${jobId} completed`,
+  );
 }
