@@ -92,14 +92,20 @@ async function startServer(labelled, redisUrl) {
     child.once("message", resolve);
     child.once("exit", (code) => reject(new Error(`${mode} server exited with ${code}`)));
   });
+  let pumpCpuUs;
   const cpu = () =>
     new Promise((resolve) => {
-      child.once("message", (m) => resolve(m.cpuUs));
+      child.once("message", (m) => {
+        pumpCpuUs = m.pumpCpuUs;
+        resolve(m.cpuUs);
+      });
       child.send("cpu");
     });
   return {
     port,
     cpu,
+    // The ingress design's pump (server.mjs "-pump" modes): its CPU as of the last cpu() call.
+    pumpCpu: () => pumpCpuUs,
     stop: () =>
       new Promise((r) => {
         child.once("exit", r);
@@ -233,13 +239,20 @@ function load(port, opts, count, tag) {
 // than throughput on a shared machine, and it says where a request's cost lies.
 async function measured(server, opts, count, tag) {
   const [cpu0, redis0] = [await server.cpu(), await redisCpuUs()];
+  const pump0 = server.pumpCpu?.();
   const load0 = process.cpuUsage();
   const run = await load(server.port, opts, count, tag);
   const loadCpu = process.cpuUsage(load0);
+  const cpu1 = await server.cpu();
+  const pumpDrainMs = pump0 === undefined ? undefined : await pumpDrained();
+  if (pump0 !== undefined) await server.cpu(); // reads the pump's CPU again, now that it has drained
+  const total = run.requests.total;
   return {
     ...summary(run),
-    serverCpuUsPerReq: Math.round(((await server.cpu()) - cpu0) / run.requests.total),
-    redisCpuUsPerReq: Math.round(((await redisCpuUs()) - redis0) / run.requests.total),
+    serverCpuUsPerReq: Math.round((cpu1 - cpu0) / total),
+    // The ingress design's pump, until it has moved every job of the phase into BullMQ (Redis's CPU counts that too).
+    ...(pump0 === undefined ? {} : { pumpCpuUsPerReq: Math.round((server.pumpCpu() - pump0) / total), pumpDrainMs }),
+    redisCpuUsPerReq: Math.round(((await redisCpuUs()) - redis0) / total),
     // autocannon runs in this process: its share of the two cores is part of every request.
     loadCpuUsPerReq: Math.round((loadCpu.user + loadCpu.system) / run.requests.total),
     loadavg1: loadavg()[0],
@@ -273,6 +286,18 @@ const replica = process.env.BENCH_REPLICA === "1" ? await startRedisServer(["--r
 const { Redis } = await import("ioredis");
 const redisClient = new Redis(redis.url);
 while (replica && !/^slave0:.*state=online/m.test(await redisClient.info("replication"))) await new Promise((r) => setTimeout(r, 100));
+/** Wait until the ingress stream of the "-pump" modes is empty and acknowledged; ms it took after the phase. */
+async function pumpDrained() {
+  const t0 = Date.now();
+  const stream = "bench:{payments}:ingress";
+  while (Date.now() - t0 < 60_000) {
+    const [len, pending] = await Promise.all([redisClient.xlen(stream), redisClient.xpending(stream, "pump").then((p) => Number(p[0]))]);
+    if (len === 0 && pending === 0) return Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("the pump did not drain the ingress stream within 60 s");
+}
+
 const redisCpuUs = async () => {
   const info = await redisClient.info("cpu");
   return 1e6 * (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]));
@@ -330,7 +355,8 @@ for (const m of MODES) {
   const parts = [];
   if (r.max)
     parts.push(
-      `max ${r.max.reqPerSec} req/s p50 ${r.max.p50ms} ms p99 ${r.max.p99ms} ms cpu/req server ${r.max.serverCpuUsPerReq} us redis ${r.max.redisCpuUsPerReq} us load tool ${r.max.loadCpuUsPerReq} us`,
+      `max ${r.max.reqPerSec} req/s p50 ${r.max.p50ms} ms p99 ${r.max.p99ms} ms cpu/req server ${r.max.serverCpuUsPerReq} us redis ${r.max.redisCpuUsPerReq} us load tool ${r.max.loadCpuUsPerReq} us` +
+        (r.max.pumpCpuUsPerReq === undefined ? "" : ` pump ${r.max.pumpCpuUsPerReq} us (drained ${r.max.pumpDrainMs} ms after)`),
     );
   if (r.fixed)
     parts.push(

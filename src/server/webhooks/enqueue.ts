@@ -12,6 +12,9 @@ export interface Enqueued {
   duplicate: boolean;
 }
 
+/** How a receiver stores an accepted event: `addOnce` unless a caller hands in another (the receiver bench sizes alternatives). */
+export type Enqueue = (queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number, acks?: ReplicaAcks) => Promise<Enqueued>;
+
 /**
  * Add a job under its event id and tell whether it was new. BullMQ's add answers the same way
  * for a new id and an existing one (it ignores the second add), so an EXISTS on the job's key
@@ -34,7 +37,14 @@ export interface Enqueued {
  * (a failover in between), the answer is NotReplicatedError: a WAIT on the new master's
  * connection would not cover writes sent to the old one.
  */
-export async function addOnce(queue: Queue, name: string, data: unknown, jobId: string, timeoutMs: number, acks?: ReplicaAcks): Promise<Enqueued> {
+export const addOnce: Enqueue = async function addOnce(
+  queue: Queue,
+  name: string,
+  data: unknown,
+  jobId: string,
+  timeoutMs: number,
+  acks?: ReplicaAcks,
+): Promise<Enqueued> {
   // One bound for the connection and both commands: one timer per request.
   const { client, key, node, exists } = await redisWithin(existsThenAdd(queue, name, data, jobId, acks), timeoutMs);
   if (acks && node) {
@@ -42,7 +52,7 @@ export async function addOnce(queue: Queue, name: string, data: unknown, jobId: 
     await redisWithin(awaitReplicas(node, acks), timeoutMs);
   }
   return { jobId, duplicate: exists === 1 };
-}
+};
 
 async function existsThenAdd(queue: Queue, name: string, data: unknown, jobId: string, acks: ReplicaAcks | undefined) {
   // The queue's own connection (its Redis backend's client), so EXISTS and the add share one

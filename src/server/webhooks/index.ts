@@ -7,6 +7,7 @@ import type { QueueSet } from "../../queues/queue-set.js";
 import { webhookMetrics } from "./metrics.js";
 import type { WebhookProvider } from "./provider.js";
 import { WEBHOOK_PROVIDERS } from "./providers/index.js";
+import type { Enqueue } from "./enqueue.js";
 import { createReceiver } from "./receiver.js";
 
 export const WEBHOOKS_PATH = "/webhooks";
@@ -20,6 +21,8 @@ export interface WebhookDeps {
   log: Logger;
   /** Defaults to every provider hookrail has. */
   providers?: readonly WebhookProvider[];
+  /** Defaults to `addOnce`. */
+  enqueue?: Enqueue;
 }
 
 /** One route per provider, mounted under /webhooks. Verifiers and matchers are built once here. */
@@ -47,6 +50,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         maxBytes: config.WEBHOOK_MAX_BYTES,
         enqueueTimeoutMs: ENQUEUE_TIMEOUT_MS,
         replicaAcks: { replicas: config.REDIS_MIN_REPLICA_ACKS, timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS },
+        enqueue: deps.enqueue,
         metrics,
         log,
       }),

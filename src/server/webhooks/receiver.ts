@@ -8,7 +8,7 @@ import { issuesOf } from "../../validation/issues.js";
 import { invalid } from "../invalid.js";
 import { securedHeaders, securedResponse } from "../security-headers.js";
 import { NotReplicatedError, type ReplicaAcks } from "../../redis/replica-acks.js";
-import { addOnce, QueueUnavailableError } from "./enqueue.js";
+import { addOnce, type Enqueue, QueueUnavailableError } from "./enqueue.js";
 import { JsonSyntaxError, parseExactJson } from "./exact-json.js";
 import type { WebhookMetrics } from "./metrics.js";
 import type { WebhookJob, WebhookProvider } from "./provider.js";
@@ -39,6 +39,8 @@ export interface ReceiverOptions {
   enqueueTimeoutMs: number;
   /** Replicas that must hold a job before it is acknowledged (REDIS_MIN_REPLICA_ACKS). */
   replicaAcks?: ReplicaAcks;
+  /** Defaults to `addOnce` (EXISTS + BullMQ add on one connection). */
+  enqueue?: Enqueue;
   metrics: WebhookMetrics;
   log: Logger;
   now?: () => Date;
@@ -64,6 +66,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function createReceiver(opts: ReceiverOptions) {
   const now = opts.now ?? (() => new Date());
+  const enqueue = opts.enqueue ?? addOnce;
   // The request line below holds only strings and numbers, which the process logger's redact
   // paths (all of them nested, like "*.authorization") can never match, so the redaction pass
   // is skipped: it was a large share of a line's cost.
@@ -141,7 +144,7 @@ export function createReceiver(opts: ReceiverOptions) {
     // any other number kept as its text (JsonNumberText) serialises as the number it denotes.
     const job: WebhookJob<unknown> = { eventId: event.eventId, receivedAt: now().toISOString(), payload: read.data };
     try {
-      const r = await addOnce(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs, opts.replicaAcks);
+      const r = await enqueue(opts.queue, event.jobName, job, event.jobId, opts.enqueueTimeoutMs, opts.replicaAcks);
       return r.duplicate
         ? { status: 200, outcome: "duplicate", body: { jobId: r.jobId, duplicate: true }, jobId: r.jobId, eventId: event.eventId }
         : { status: 202, outcome: "accepted", body: { jobId: r.jobId }, jobId: r.jobId, eventId: event.eventId };

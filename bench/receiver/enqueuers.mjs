@@ -1,0 +1,40 @@
+// Alternatives to the receiver's enqueue (addOnce: EXISTS + BullMQ add), handed to the real
+// receiver through its `enqueue` option so that everything else on the path stays the same.
+// Sizing only: none of these is how hookrail enqueues.
+//   "setnx":   one SET NX PX of the job under its id (the duplicate answer from the SET's
+//              reply). Nothing a worker can consume: the cheapest Redis write that still
+//              stores the job and tells a duplicate, i.e. the floor of any enqueue design.
+//   "ingress": one script: SET NX PX of the job id, and if new an XADD of the job to the
+//              queue's ingress stream, from which a pump (pump.mjs, in the worker tier) moves
+//              jobs into BullMQ with addBulk. A real design: durable at the answer, one command.
+const dist = process.env.BENCH_DIST ?? new URL("../../dist", import.meta.url).pathname;
+const { withTimeout } = await import(`${dist}/src/with-timeout.js`);
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+export const ingressStream = (queueName) => `bench:{${queueName}}:ingress`;
+const seenKey = (queueName, jobId) => `bench:{${queueName}}:seen:${jobId}`;
+
+const INGRESS = `
+if redis.call('SET', KEYS[1], '1', 'PX', ARGV[3], 'NX') then
+  redis.call('XADD', KEYS[2], '*', 'n', ARGV[4], 'id', ARGV[1], 'd', ARGV[2])
+  return 1
+end
+return 0`;
+
+const within = (p, ms) => withTimeout(p, ms, () => new Error(`Redis did not answer within ${ms} ms`));
+
+export function enqueuer(kind, redis) {
+  if (kind === "setnx")
+    return async (queue, _name, data, jobId, timeoutMs) => {
+      const r = await within(redis.set(seenKey(queue.name, jobId), JSON.stringify(data), "PX", WEEK_MS, "NX"), timeoutMs);
+      return { jobId, duplicate: r === null };
+    };
+  if (kind === "ingress") {
+    redis.defineCommand("benchIngress", { numberOfKeys: 2, lua: INGRESS });
+    return async (queue, name, data, jobId, timeoutMs) => {
+      const r = await within(redis.benchIngress(seenKey(queue.name, jobId), ingressStream(queue.name), jobId, JSON.stringify(data), WEEK_MS, name), timeoutMs);
+      return { jobId, duplicate: r === 0 };
+    };
+  }
+  throw new Error(`no enqueuer "${kind}"`);
+}
