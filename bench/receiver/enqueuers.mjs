@@ -4,6 +4,7 @@
 //   "setnx":   one SET NX PX of the job under its id (the duplicate answer from the SET's
 //              reply). Nothing a worker can consume: the cheapest Redis write that still
 //              stores the job and tells a duplicate, i.e. the floor of any enqueue design.
+//   "noop":    no Redis at all, every event "new": what the checks around the enqueue cost.
 //   "ingress": one script: SET NX PX of the job id, and if new an XADD of the job to the
 //              queue's ingress stream, from which a pump (pump.mjs, in the worker tier) moves
 //              jobs into BullMQ with addBulk. A real design: durable at the answer, one command.
@@ -24,6 +25,7 @@ return 0`;
 const within = (p, ms) => withTimeout(p, ms, () => new Error(`Redis did not answer within ${ms} ms`));
 
 export function enqueuer(kind, redis) {
+  if (kind === "noop") return async (_queue, _name, _data, jobId) => ({ jobId, duplicate: false });
   if (kind === "setnx")
     return async (queue, _name, data, jobId, timeoutMs) => {
       const r = await within(redis.set(seenKey(queue.name, jobId), JSON.stringify(data), "PX", WEEK_MS, "NX"), timeoutMs);

@@ -14,9 +14,9 @@ const reader = createRedis(redisUrl, "worker");
 await Promise.all([waitReady(producer), waitReady(reader)]);
 const queue = createQueueSet(producer, "bench", QUEUE_MODULES).queue(queueName);
 const stream = ingressStream(queueName);
-await reader.xgroup("CREATE", stream, "pump", "$", "MKSTREAM").catch((err) => {
-  if (!String(err.message).includes("BUSYGROUP")) throw err;
-});
+// A fresh stream: entries an earlier mode ("full-ingress", no pump) left are not this run's.
+await producer.del(stream);
+await reader.xgroup("CREATE", stream, "pump", "0", "MKSTREAM");
 let stopping = false;
 process.on("message", (m) => {
   if (m === "stop") stopping = true;

@@ -310,12 +310,16 @@ try {
       const server = await startServer(mode, redis.url);
       const tag = `${mode}-${round}`;
       await load(server.port, { duration: 2 }, 40_000, `${tag}-warm`); // JIT, connections, Redis scripts
+      if (server.pumpCpu) await server.cpu().then(() => server.pumpCpu() !== undefined && pumpDrained());
       const phases = {};
-      if (!SKIP_MAX) phases.max = await measured(server, {}, 25_000 * DURATION, `${tag}-max`);
-      if (!SKIP_FIXED) phases.fixed = await measured(server, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`);
-      if (OPEN_LOOP) phases.open = await measuredOpen(server, `${tag}-open`);
+      try {
+        if (!SKIP_MAX) phases.max = await measured(server, {}, 25_000 * DURATION, `${tag}-max`);
+        if (!SKIP_FIXED) phases.fixed = await measured(server, { overallRate: FIXED_RATE }, FIXED_RATE * DURATION + 1000, `${tag}-fixed`);
+        if (OPEN_LOOP) phases.open = await measuredOpen(server, `${tag}-open`);
+      } finally {
+        await server.stop();
+      }
       rounds[mode].push(phases);
-      await server.stop();
     }
   }
 } finally {
