@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { erc20Abi, type Address, type Hex } from "viem";
+import { erc20Abi, getAddress, type Address, type Hex } from "viem";
+import { generatePrivateKey } from "viem/accounts";
 import { ANVIL_KEYS } from "../src/chain/anvil.js";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
-import { stablecoinAbi } from "../src/chain/artifacts/Stablecoin.js";
+import { stablecoinAbi, stablecoinBytecode } from "../src/chain/artifacts/Stablecoin.js";
 import { createChainClients } from "../src/chain/clients.js";
-import { deploySecurityToken } from "../src/chain/deploy.js";
+import { deployDvP, deploySecurityToken, grantMinter } from "../src/chain/deploy.js";
 import { type ConfigError, loadConfig } from "../src/config/index.js";
 import { type FireblocksApiStub, startFireblocksApiStub } from "../src/dev/stubs/fireblocks-api.js";
 import { enqueuePayouts } from "../src/processors/dividends/payouts.js";
+import { enqueueSettlement } from "../src/processors/dvp/settlements-queue.js";
 import { createFireblocksApi } from "../src/clients/fireblocks-api.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
 import type { DbHandle } from "../src/db/client.js";
 import type { QueueSet } from "../src/queues/queue-set.js";
-import { cleanup, testEnv, uniqueName, waitFor } from "./helpers/env.js";
+import { cleanup, completedJob, testEnv, uniqueName, waitFor } from "./helpers/env.js";
 import { ROOT, spawnNode, type Spawned } from "./helpers/process.js";
 import { randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { seedOrders } from "./helpers/orders.js";
@@ -32,6 +34,8 @@ describe("Fireblocks as the signer backend", () => {
   let fb: FireblocksApiStub;
   let stack: TestStack;
   let token: Address;
+  let usdc: Address;
+  let dvp: Address;
 
   const seed = async (n: number, amount: (i: number) => bigint) => {
     const rows = await seedOrders(stack.c.dbh.db, n, token, amount, "minting");
@@ -72,6 +76,16 @@ describe("Fireblocks as the signer backend", () => {
         args: [chain.signer, 10n ** 12n],
       }),
     });
+    // A 6-decimal USDC the deployer administers, and a DvP contract whose one operator is the
+    // signer vault's address: only a call Fireblocks makes from that vault can settle.
+    const deployedUsdc = await chain.clients.walletClient.deployContract({
+      abi: stablecoinAbi,
+      bytecode: stablecoinBytecode,
+      args: ["Test USD Coin", "USDC", chain.clients.account.address],
+    });
+    usdc = getAddress((await chain.clients.publicClient.waitForTransactionReceipt({ hash: deployedUsdc })).contractAddress!);
+    dvp = await deployDvP(chain.clients, chain.clients.account.address, [chain.signer]);
+    await grantMinter(chain.clients, token, dvp);
     // The signer vault's key is the chain's minter (the test chain grants MINTER_ROLE to it).
     fb = await startFireblocksApiStub(undefined, { chain: { rpcUrl: chain.anvil.url, chainId: 31337, privateKey: ANVIL_KEYS.signer, confirmations: 1 } });
     expect(fb.signerAddress).toBe(chain.signer);
@@ -94,6 +108,9 @@ describe("Fireblocks as the signer backend", () => {
         PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
         DIVIDEND_BATCH_CONTRACT: chain.deployment.batchTransfer,
         DIVIDEND_BATCH_SIZE: "2",
+        STABLECOIN_TOKENS: usdc,
+        DVP_CONTRACT: dvp,
+        DVP_WATCH_INTERVAL_MS: "100",
       },
       web: true,
       worker: true,
@@ -310,6 +327,83 @@ describe("Fireblocks as the signer backend", () => {
     const lines = await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", id).execute();
     for (const line of lines) expect(intents.map((t) => t.mined_hash)).toContain(line.tx_hash);
   }, 120_000);
+
+  it("a stablecoin order settles through Fireblocks: one CONTRACT_CALL of the DvP contract's settle, both legs exact, a redelivered job changes nothing", async () => {
+    const USDC = 1_000_000n;
+    const buyer = createChainClients({ rpcUrl: chain.anvil.url, chainId: 31337, privateKey: generatePrivateKey(), pollingIntervalMs: 50 });
+    const wallet = buyer.account.address;
+    await chain.rpc("anvil_setBalance", [wallet, "0x56BC75E2D63100000"]);
+    await chain.clients.publicClient.waitForTransactionReceipt({
+      hash: await chain.clients.walletClient.writeContract({ address: usdc, abi: stablecoinAbi, functionName: "mint", args: [wallet, 500n * USDC] }),
+    });
+    const investorId = `inv-dvp-${Date.now()}`;
+    await stack.c.dbh.db
+      .insertInto("investors")
+      .values({ id: investorId, wallet, first_name: "A", last_name: "B", date_of_birth: "1980-01-01", nationality: "DE", kyc_status: "approved" })
+      .execute();
+    const ref = `DVP-FB-${Date.now()}`;
+    const tokens = 7n * E18;
+    const placed = await fetch(`${stack.base}/api/orders`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        rail: "stablecoin",
+        referenceId: ref,
+        investorId,
+        tokenAddress: token,
+        tokenAmount: tokens.toString(),
+        cashToken: usdc,
+        cashAmount: "120.25",
+      }),
+    });
+    expect(placed.status, await placed.clone().text()).toBe(201);
+    const cash = 120_250_000n;
+    const receiverBefore = await chain.balanceOf(usdc, chain.signer);
+    await chain.clients.publicClient.waitForTransactionReceipt({
+      hash: await buyer.walletClient.writeContract({ address: usdc, abi: erc20Abi, functionName: "approve", args: [dvp, cash] }),
+    });
+
+    const db = stack.c.dbh.db;
+    const done = await waitFor(
+      async () => {
+        const o = await db.selectFrom("orders").selectAll().where("reference_id", "=", ref).executeTakeFirstOrThrow();
+        return o.status === "completed" ? o : undefined;
+      },
+      60_000,
+      "order settled",
+    );
+    expect(await chain.balanceOf(token, wallet)).toBe(tokens);
+    expect(await chain.balanceOf(usdc, wallet)).toBe(500n * USDC - cash);
+    expect((await chain.balanceOf(usdc, chain.signer)) - receiverBefore).toBe(cash);
+
+    const intentKey = `dvp:${ref}`;
+    const [intent, ...more] = await db.selectFrom("chain_transactions").selectAll().where("intent_key", "like", `dvp:${ref}%`).execute();
+    expect(more).toEqual([]);
+    const calls = callsFor([intentKey]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ status: "COMPLETED", source: { type: "VAULT_ACCOUNT", id: fb.signerVaultId } });
+    expect(calls[0]!.destination).toEqual({ type: "ONE_TIME_ADDRESS", oneTimeAddress: { address: dvp } });
+    expect(intent).toMatchObject({
+      intent_key: intentKey,
+      status: "confirmed",
+      custody_tx_id: calls[0]!.id,
+      custody_status: "COMPLETED",
+      mined_hash: calls[0]!.txHash,
+    });
+    expect(done.settlement_tx_hash).toBe(calls[0]!.txHash);
+    const legs = await db.selectFrom("dvp_legs").selectAll().where("reference_id", "=", ref).orderBy("leg").execute();
+    expect(legs.map((l) => [l.leg, l.from_address, l.to_address, l.amount, l.tx_hash])).toEqual([
+      ["cash", wallet, chain.signer, cash.toString(), done.settlement_tx_hash],
+      ["delivery", "0x0000000000000000000000000000000000000000", wallet, tokens.toString(), done.settlement_tx_hash],
+    ]);
+
+    // Another run of the settlement job: it finds the order completed and asks Fireblocks for nothing new.
+    await enqueueSettlement(stack.c.queues, ref, 99);
+    const again = await completedJob(stack.c.queues.queue("dvp-settlements"), `dvp-${ref}-99`, 20_000);
+    expect(again.returnvalue).toEqual({ outcome: "not_settling", status: "completed" });
+    expect(callsFor([intentKey])).toHaveLength(1);
+    expect(await chain.balanceOf(token, wallet)).toBe(tokens);
+  }, 90_000);
 
   it("settings: fireblocks needs its API, a vault and its address, and refuses a local key beside it", () => {
     const problems = (env: Record<string, string>) => {
