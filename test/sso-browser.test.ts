@@ -15,7 +15,7 @@ import { listDeadLetters } from "../src/queues/dead-letter.js";
 import { SESSION_COOKIE } from "../src/server/auth/session.js";
 import { adminApiClient } from "./helpers/admin-api.js";
 import { randomWallet } from "./helpers/chain.js";
-import { testConfig } from "./helpers/env.js";
+import { completedJob, testConfig } from "./helpers/env.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
 
 // The ops surface end to end: a real web process and worker, a real OpenID Connect provider
@@ -182,10 +182,7 @@ describe("ops surface with OpenID Connect, in a browser", () => {
       await page.locator(`section[data-queue="dividend-payouts"] tr[data-id="${dp1Letter}"]`).getByRole("button", { name: "Replay" }).click();
       await expect(page.getByRole("status").textContent()).resolves.toContain("replayed 1 on dividend-payouts");
       await page.screenshot({ path: `${SCREENSHOTS}/operator-dead-letters.png`, fullPage: true });
-      const job = await until("dp-1 to complete", async () => {
-        const j = await stack.c.queues.queue("dividend-payouts").getJob("dp-1");
-        return j && (await j.getState()) === "completed" ? j : undefined;
-      });
+      const job = await completedJob(stack.c.queues.queue("dividend-payouts"), "dp-1");
       expect(job.returnvalue).toEqual({ ran: 2 });
       const letters = await listDeadLetters(stack.c.queues.deadLetters("dividend-payouts"));
       expect(letters.map((l) => l.jobId)).not.toContain("dp-1");
