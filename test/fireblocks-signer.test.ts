@@ -238,15 +238,59 @@ describe("Fireblocks as the signer backend", () => {
     expect(callsFor([intent!.intent_key])).toHaveLength(1);
   }, 120_000);
 
-  it("a call Fireblocks' policy blocks ends the order mint_failed with the reason; nothing is minted", async () => {
+  it("a call Fireblocks' policy blocks ends the order mint_failed with the reason, nothing minted; an operator's retry then mints it once under a new intent", async () => {
     fb.blockNext = 1;
     const rows = await seed(1, () => 5n * 10n ** 18n);
-    const [failed] = await waitFor(() => allIn([rows[0]!.ref], "mint_failed"), 60_000, "order failed");
+    const ref = rows[0]!.ref;
+    const [failed] = await waitFor(() => allIn([ref], "mint_failed"), 60_000, "order failed");
     expect(failed!.failure_reason).toMatch(/^Fireblocks transaction .+ ended BLOCKED \(BLOCKED_BY_POLICY\) before reaching the chain$/);
     expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(0n);
-    const [intent] = await intentsOf([rows[0]!.ref]);
+    const [intent] = await intentsOf([ref]);
     expect(intent).toMatchObject({ status: "failed", custody_status: "BLOCKED", tx_hash: null, block_number: null });
     expect(callsFor([intent!.intent_key])).toHaveLength(1);
+
+    // The policy is fixed in Fireblocks (the stub blocks nothing more); an operator retries the mint.
+    const retry = (body: unknown, path = ref) =>
+      fetch(`${stack.base}/api/orders/${path}/retry-mint`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const noReason = await retry({});
+    expect(noReason.status).toBe(400);
+    expect((await orders([ref]))[0]!.status).toBe("mint_failed");
+    expect((await retry({ reason: "x" }, "no-such-order")).status).toBe(404);
+    // Two operators at once: one lets the failed intent go; the other repeats that same retry
+    // (same retry job) or, once the new intent exists, is refused. Either way: one new mint.
+    const both = await Promise.all([retry({ reason: "policy fixed in Fireblocks" }), retry({ reason: "policy fixed in Fireblocks" })]);
+    expect(both.some((a) => a.status === 200)).toBe(true);
+    for (const a of both) {
+      if (a.status === 200) expect(a.body).toEqual({ referenceId: ref, status: "minting", retry: 1 });
+      else expect([a.status, a.body.error]).toEqual([409, expect.stringMatching(/not mint_failed; nothing changed$/)]);
+    }
+    const [done] = await waitFor(() => allIn([ref], "completed"), 60_000, "order minted after the retry");
+    expect(await chain.balanceOf(token, rows[0]!.wallet)).toBe(5n * 10n ** 18n);
+    expect(done!.failure_reason).toBeNull();
+    const after = await intentsOf([ref]);
+    expect(after).toHaveLength(2);
+    const fresh = after.find((t) => t.intent_key !== intent!.intent_key)!;
+    expect(fresh).toMatchObject({ status: "confirmed", custody_status: "COMPLETED", mined_hash: done!.mint_tx_hash });
+    expect(fresh.intent_key === `mint:${ref}:1` || fresh.intent_key.startsWith("mint-batch:")).toBe(true);
+    // The blocked intent stays as it ended, let go; the new call is the only other one.
+    expect(after.find((t) => t.intent_key === intent!.intent_key)).toMatchObject({ status: "failed", custody_status: "BLOCKED" });
+    expect(callsFor([intent!.intent_key])).toHaveLength(1);
+    expect(callsFor([fresh.intent_key])).toHaveLength(1);
+    const links = await stack.c.dbh.db.selectFrom("mint_intent_orders").select(["intent_key", "live"]).where("reference_id", "=", ref).execute();
+    expect(links.sort((a, b) => Number(a.live) - Number(b.live))).toEqual([
+      { intent_key: intent!.intent_key, live: false },
+      { intent_key: fresh.intent_key, live: true },
+    ]);
+    expect(await stack.c.queues.queue("mints").getJob(`mint-${ref}-retry-2`)).toBeUndefined();
+    // A completed order is not retried.
+    const again = await retry({ reason: "again" });
+    expect([again.status, again.body.error]).toEqual([409, `order ${ref} is completed, not mint_failed; nothing changed`]);
+    const audited = await stack.c.dbh.db.selectFrom("audit_events").selectAll().where("target", "=", `orders/${ref}`).execute();
+    expect(audited.filter((r) => r.action === "api.orders.retry-mint" && r.result === "ok").length).toBeGreaterThanOrEqual(1);
   });
 
   it("another transaction already under the intent's externalTxId is refused, not adopted: the job dead-letters, nothing is minted", async () => {

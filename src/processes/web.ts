@@ -32,6 +32,7 @@ function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
           sepaCreditorId: c.config.SEPA_CREDITOR_ID,
           onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
           onOrderAccepted: w.onOrderAccepted,
+          onMintRetry: (ref, retry) => enqueueMint(c.queues, ref, undefined, retry),
           stablecoins: buildStablecoins(c.config),
         }),
       ),

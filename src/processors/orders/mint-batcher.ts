@@ -32,7 +32,11 @@ export interface MintBatcherOptions {
 }
 
 /** The intent key of an order minted on its own: one transaction per order, ever. */
-export const mintIntentKey = (referenceId: string) => `mint:${referenceId}`;
+/**
+ * An order's own mint intent: `mint:<reference>`, and `mint:<reference>:<n>` for its n-th retry
+ * (an operator's retry of a `mint_failed` order: the earlier intents stay as they ended).
+ */
+export const mintIntentKey = (referenceId: string, retry = 0) => (retry > 0 ? `mint:${referenceId}:${retry}` : `mint:${referenceId}`);
 /** Batch intents are named by a fresh id; their membership (mint_intent_orders) is what ties orders to them. */
 const batchIntentKey = () => `mint-batch:${randomUUID()}`;
 
@@ -192,9 +196,16 @@ export class MintBatcher {
     });
   }
 
-  /** An order on its own: `mint:<reference>`, its membership recorded with the intent. */
+  /** An order on its own: `mint:<reference>` (`:<n>` after n retries), its membership recorded with the intent. */
   private async mintOne(item: MintItem): Promise<string> {
-    const intentKey = mintIntentKey(item.referenceId);
+    // Intents that ended failed or reverted and were let go by a retry (never while the order is minting).
+    const retired = await this.opts.db
+      .selectFrom("mint_intent_orders")
+      .select((eb) => eb.fn.countAll<string>().as("n"))
+      .where("reference_id", "=", item.referenceId)
+      .where("live", "=", false)
+      .executeTakeFirstOrThrow();
+    const intentKey = mintIntentKey(item.referenceId, Number(retired.n));
     const from = await this.opts.sender.pickSigner();
     const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
     // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
@@ -223,6 +234,6 @@ export class MintBatcher {
 export async function resumeIntent(sender: TxSender, intentKey: string): Promise<void> {
   const row = await sender.find(intentKey);
   if (!row) throw new Error(`no intent ${intentKey}`);
-  if (row.status === "mined" || row.status === "confirmed" || row.status === "reverted") return;
+  if (row.status === "mined" || row.status === "confirmed" || row.status === "reverted" || row.status === "failed") return;
   await sender.submit({ intentKey, to: row.to_address as Address, data: row.data as Hex, value: BigInt(row.value), from: row.from_address as Address });
 }

@@ -90,10 +90,13 @@ export const mintsQueue = defineQueue({
   },
 });
 
-/** Queue the mint of a paid order; the job id makes it idempotent. */
-export async function enqueueMint(queues: QueueSet, referenceId: string, receivedAt?: string): Promise<void> {
+/**
+ * Queue the mint of a paid order; the job id makes it idempotent. `retry` (n ≥ 1) is an
+ * operator's n-th retry of a failed mint: its own job id, since the first job is kept a week.
+ */
+export async function enqueueMint(queues: QueueSet, referenceId: string, receivedAt?: string, retry = 0): Promise<void> {
   const data: MintJob = { referenceId, ...(receivedAt ? { receivedAt } : {}) };
-  await queues.queue(mintsQueue.name).add("mint", data, { jobId: `mint-${referenceId}` });
+  await queues.queue(mintsQueue.name).add("mint", data, { jobId: retry > 0 ? `mint-${referenceId}-retry-${retry}` : `mint-${referenceId}` });
 }
 
 /**

@@ -29,6 +29,7 @@ export interface AdminApiDeps {
   sepaCreditorId?: string;
   onCustodyTransferRequested: CustodyTransferApiDeps["onTransferRequested"];
   onOrderAccepted: OrderApiDeps["onAccepted"];
+  onMintRetry: OrderApiDeps["onMintRetry"];
   /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
   stablecoins?: Stablecoins;
 }
@@ -42,7 +43,15 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono<{ Variables: AuthVariab
   const app = new Hono<{ Variables: AuthVariables }>();
   app.use("*", adminAuth(deps.tokens), auditWrites(deps.audit, deps.ip));
   app.route("/investors", investorRoutes({ db: deps.db, onKycRequested: deps.onKycRequested }));
-  app.route("/orders", orderRoutes({ db: deps.db, onAccepted: deps.onOrderAccepted, ...(deps.stablecoins ? { stablecoins: deps.stablecoins } : {}) }));
+  app.route(
+    "/orders",
+    orderRoutes({
+      db: deps.db,
+      onAccepted: deps.onOrderAccepted,
+      onMintRetry: deps.onMintRetry,
+      ...(deps.stablecoins ? { stablecoins: deps.stablecoins } : {}),
+    }),
+  );
   app.route("/custody-transactions", custodyRoutes(deps.db));
   app.route("/mandates", mandateRoutes({ db: deps.db, creditorId: deps.sepaCreditorId }));
   app.route("/subscriptions", subscriptionRoutes(deps.db));

@@ -5,6 +5,7 @@ import { decimalEquals } from "../../validation/decimal.js";
 import { invalid } from "../invalid.js";
 import type { AuthVariables } from "../auth/identity.js";
 import { createOnce, iso } from "./create-once.js";
+import { retryMintHandler } from "./failed-mints.js";
 import { flaggedOrderHandler } from "./flagged-orders.js";
 import { createStablecoinOrder, stablecoinView } from "./stablecoin-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
@@ -45,13 +46,15 @@ export interface OrderApiDeps {
   db: Kysely<Database>;
   /** An accepted flagged order is minting: its mint job is enqueued (by the process, which knows the queues). */
   onAccepted: (referenceId: string) => Promise<void>;
+  /** A failed mint retried: the order's n-th retry mint job is enqueued. */
+  onMintRetry: (referenceId: string, retry: number) => Promise<void>;
   /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
   stablecoins?: Stablecoins;
 }
 
 /**
  * `POST /orders` (idempotent create), `GET /orders/:referenceId` with payment and mint, and
- * the flagged-order resolutions (see flagged-orders.ts).
+ * the flagged-order resolutions (see flagged-orders.ts) and the retry of a failed mint (failed-mints.ts).
  */
 export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables }> {
   const { db } = deps;
@@ -100,6 +103,7 @@ export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables
   for (const action of ["accept-payment", "cancel", "reopen"] as const) {
     app.post(`/:referenceId/${action}`, flaggedOrderHandler(db, action, deps.onAccepted));
   }
+  app.post("/:referenceId/retry-mint", retryMintHandler(db, deps.onMintRetry));
 
   return app;
 }
