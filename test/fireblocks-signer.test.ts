@@ -293,6 +293,47 @@ describe("Fireblocks as the signer backend", () => {
     expect(audited.filter((r) => r.action === "api.orders.retry-mint" && r.result === "ok").length).toBeGreaterThanOrEqual(1);
   });
 
+  it("a retry asked before the cause is fixed gives up (its mint job dead-letters); the same retry asked again after the fix runs that job again and mints once", async () => {
+    fb.blockNext = 1;
+    const rows = await seed(1, () => 4n * 10n ** 18n);
+    const { ref, wallet } = rows[0]!;
+    await waitFor(() => allIn([ref], "mint_failed"), 60_000, "order failed");
+    const freeze = async (frozen: boolean) =>
+      chain.clients.publicClient.waitForTransactionReceipt({
+        hash: await chain.clients.walletClient.writeContract({
+          address: token,
+          abi: securityTokenAbi,
+          functionName: "setAddressFrozen",
+          args: [wallet, frozen],
+        }),
+      });
+    const retry = () =>
+      fetch(`${stack.base}/api/orders/${ref}/retry-mint`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ reason: "policy fixed" }),
+      }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    // The recipient is frozen meanwhile: the retry's mint is refused at simulation, and its job gives up.
+    await freeze(true);
+    expect(await retry()).toEqual({ status: 200, body: { referenceId: ref, status: "minting", retry: 1 } });
+    const jobId = `mint-${ref}-retry-1`;
+    await waitFor(async () => (await stack.c.queues.queue("mints").getJobState(jobId)) === "failed", 30_000, "retry job failed");
+    const [waiting] = await orders([ref]);
+    expect(waiting).toMatchObject({ status: "minting" });
+    expect(waiting!.failure_reason).toMatch(/AddressFrozen|revert/);
+    expect(await chain.balanceOf(token, wallet)).toBe(0n);
+
+    await freeze(false);
+    // The order is minting with no live intent: the same call answers the same retry and reruns its job.
+    expect(await retry()).toEqual({ status: 200, body: { referenceId: ref, status: "minting", retry: 1 } });
+    const [done] = await waitFor(() => allIn([ref], "completed"), 60_000, "order minted after the second retry");
+    expect(await chain.balanceOf(token, wallet)).toBe(4n * 10n ** 18n);
+    const intents = await intentsOf([ref]);
+    expect(intents.map((t) => t.status).sort()).toEqual(["confirmed", "failed"]);
+    expect(intents.find((t) => t.status === "confirmed")).toMatchObject({ intent_key: `mint:${ref}:1`, mined_hash: done!.mint_tx_hash });
+    expect(callsFor(intents.map((t) => t.intent_key))).toHaveLength(2);
+  });
+
   it("another transaction already under the intent's externalTxId is refused, not adopted: the job dead-letters, nothing is minted", async () => {
     const [o] = await seedOrders(stack.c.dbh.db, 1, token, () => 6n * 10n ** 18n, "minting");
     // Somebody (another deployment on the workspace, a hand-made transfer) used the id first.

@@ -332,6 +332,37 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
     expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(minted);
   });
 
+  it("a return for an order whose mint failed (nothing minted) fails it, so no retry can mint it later", async () => {
+    const inv = await newInvestor(true);
+    const mandate = await newMandate(inv.id);
+    const sub = await newSubscription({ investorId: inv.id, mandateRef: mandate, amount: "75.00", startPeriod: "2034-01" });
+    const run = await collect("2034-01-10");
+    expect(run.submitted).toHaveLength(1);
+    const [debit] = await debitsOf(sub.id);
+    const ref = debit!.order_reference;
+    // Where a reverted mint leaves an order: paid, nothing minted, mint_failed.
+    await c.dbh.db
+      .updateTable("orders")
+      .set({ status: "mint_failed", failure_reason: "mint transaction 0xabc reverted", paid_at: new Date() })
+      .where("reference_id", "=", ref)
+      .execute();
+    const returnsBefore = await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "before_mint" });
+    const refund = camt054({
+      msgId: `CAMT-${randomUUID().slice(0, 8)}`,
+      creditorIban: CREDITOR.SEPA_CREDITOR_IBAN,
+      bookingDate: "2034-02-20",
+      direction: "DBIT",
+      movements: [{ endToEndId: debit!.end_to_end_id, amount: "75.00", returnReason: "MD06" }],
+    });
+    expect((await report("debit_credit_notification", refund)).status).toBe(202);
+    const failed = await waitFor(async () => ((await order(ref)).status === "failed" ? order(ref) : undefined), 20_000, "order failed");
+    expect(failed.failureReason).toMatch(/returned by the debtor's bank, reason MD06/);
+    expect(await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "before_mint" })).toBe(returnsBefore + 1);
+    const retry = await api("POST", `/orders/${ref}/retry-mint`, { reason: "try again" });
+    expect([retry.status, retry.body.error]).toEqual([409, `order ${ref} is failed, not mint_failed; nothing changed`]);
+    expect(await chain.balanceOf(chain.deployment.securityToken, inv.wallet)).toBe(0n);
+  });
+
   it("a pain.002 rejection fails the order with its reason code and counts it; a report that is not XML is a 400 naming the field", async () => {
     const inv = await newInvestor(true);
     const [m1, m2] = [await newMandate(inv.id), await newMandate(inv.id)];

@@ -113,8 +113,10 @@ export class FireblocksIntentMonitor extends PollingIntentMonitor {
     const { signer, db, log, statusPollMs } = this.opts;
     let row = stale;
     const heardAt = row.custody_checked_at?.getTime() ?? 0;
-    // A terminal status is final at Fireblocks; only a COMPLETED one that came without its hash needs asking again.
-    const known = row.custody_status !== null && TERMINAL_STATUSES.has(row.custody_status) && (row.custody_status !== "COMPLETED" || row.tx_hash !== null);
+    // A terminal status is final at Fireblocks, but one that came (by webhook) without a hash is
+    // asked once more: a COMPLETED needs its hash, and a failure is only `failed` (nothing on
+    // chain, so its order may be retried) if Fireblocks itself still reports no hash.
+    const known = row.custody_status !== null && TERMINAL_STATUSES.has(row.custody_status) && row.tx_hash !== null;
     if (!known && Date.now() - heardAt >= statusPollMs) {
       report.lookedUp += 1;
       const looked = await signer.lookUp(row);

@@ -31,7 +31,6 @@ export interface MintBatcherOptions {
   hooks?: MintBatcherHooks;
 }
 
-/** The intent key of an order minted on its own: one transaction per order, ever. */
 /**
  * An order's own mint intent: `mint:<reference>`, and `mint:<reference>:<n>` for its n-th retry
  * (an operator's retry of a `mint_failed` order: the earlier intents stay as they ended).
@@ -62,11 +61,27 @@ const batchMintCall = (items: MintItem[]): Hex =>
 export class MintBatcher {
   private readonly open = new Map<string, { waiting: Waiting[]; timer: NodeJS.Timeout }>();
   private readonly support = new Map<string, Promise<boolean>>();
+  /** Orders waiting in a batch or being minted, by reference. */
+  private readonly inFlight = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: MintBatcherOptions) {}
 
   /** Resolves with the intent key that carries the order once its transaction is signed and broadcast. */
   mint(item: MintItem): Promise<string> {
+    // Two jobs of one order (its first mint job and an operator's retry job, say) share one
+    // place in the batch: the order is minted once and both get its intent key.
+    const same = this.inFlight.get(item.referenceId);
+    if (same) return same;
+    const minted = this.enter(item);
+    this.inFlight.set(item.referenceId, minted);
+    const forget = () => {
+      if (this.inFlight.get(item.referenceId) === minted) this.inFlight.delete(item.referenceId);
+    };
+    minted.then(forget, forget);
+    return minted;
+  }
+
+  private enter(item: MintItem): Promise<string> {
     return new Promise((resolve, reject) => {
       const key = item.token.toLowerCase();
       let batch = this.open.get(key);

@@ -14,7 +14,7 @@ import { MintBatcher, resumeIntent } from "./mint-batcher.js";
 
 export { mintIntentKey } from "./mint-batcher.js";
 
-/** Mint the tokens of one paid order; one job id per order (`mint-<referenceId>`). */
+/** Mint the tokens of one paid order; job id `mint-<referenceId>` (`mint-<referenceId>-retry-<n>` for an operator's n-th retry). */
 export const mintJobSchema = z.object({
   referenceId: z.string().min(1),
   /** When the payment that triggered the mint was received (webhook-to-effect latency). */
@@ -96,7 +96,18 @@ export const mintsQueue = defineQueue({
  */
 export async function enqueueMint(queues: QueueSet, referenceId: string, receivedAt?: string, retry = 0): Promise<void> {
   const data: MintJob = { referenceId, ...(receivedAt ? { receivedAt } : {}) };
-  await queues.queue(mintsQueue.name).add("mint", data, { jobId: retry > 0 ? `mint-${referenceId}-retry-${retry}` : `mint-${referenceId}` });
+  const queue = queues.queue(mintsQueue.name);
+  const jobId = retry > 0 ? `mint-${referenceId}-retry-${retry}` : `mint-${referenceId}`;
+  if (retry > 0) {
+    // The same retry asked again after its job gave up (retried before the cause was fixed):
+    // BullMQ would ignore an add under the kept failed job's id, so that job runs again.
+    const job = await queue.getJob(jobId);
+    if (job && (await job.isFailed())) {
+      await job.retry("failed");
+      return;
+    }
+  }
+  await queue.add("mint", data, { jobId });
 }
 
 /**
@@ -110,12 +121,16 @@ export const mintFinality =
   async (trx: Transaction<Database>, intent: IntentRow) => {
     const hash = intent.mined_hash ?? intent.tx_hash;
     if (intent.status === "confirmed") {
-      const done = await sql<{ paid_at: Date | null }>`
+      const done = await sql<{ paid_at: Date | null; retried: boolean }>`
         update orders o set status = 'completed', mint_tx_hash = ${hash}, completed_at = now(), updated_at = now(), failure_reason = null
           from mint_intent_orders m
          where m.intent_key = ${intent.intent_key} and m.live and o.reference_id = m.reference_id and o.status = 'minting'
-        returning o.paid_at`.execute(trx);
-      for (const o of done.rows) if (o.paid_at) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
+        returning o.paid_at,
+          exists (select 1 from mint_intent_orders r where r.reference_id = o.reference_id and not r.live) as retried`.execute(trx);
+      // An order minted by an operator's retry waited for a person, not for the pipeline: not observed.
+      for (const o of done.rows) {
+        if (o.paid_at && !o.retried) metrics?.webhookToEffect.observe({ queue: "mints" }, (Date.now() - o.paid_at.getTime()) / 1000);
+      }
       return;
     }
     const reason = intent.status === "failed" ? custodyFailure(intent) : `mint transaction ${hash} reverted`;

@@ -133,7 +133,8 @@ async function applyReturn(deps: SepaReportDeps, m: NotifiedMovement, log: Logge
         })
         .where("reference_id", "=", debit.order_reference)
         .execute();
-    } else if (order.status === "pending" || order.status === "awaiting_kyc") {
+    } else if (order.status === "pending" || order.status === "awaiting_kyc" || order.status === "mint_failed") {
+      // Nothing was minted: the money going back ends the order (and no retry of its mint can follow).
       await trx
         .updateTable("orders")
         .set({ status: "failed", failure_reason: what, updated_at: new Date() })
