@@ -3,7 +3,7 @@ import { erc20Abi, parseGwei, type Address, type Hex } from "viem";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
 import { deployMintableToken, deploySecurityToken } from "../src/chain/deploy.js";
 import { listDeadLetters } from "../src/queues/dead-letter.js";
-import { waitFor } from "./helpers/env.js";
+import { completedJob, waitFor } from "./helpers/env.js";
 import { blockProducer, randomWallet, startTestChain, type TestChain } from "./helpers/chain.js";
 import { seedOrders } from "./helpers/orders.js";
 import { startStack, type TestStack } from "./helpers/stack.js";
@@ -275,6 +275,28 @@ describe("mints on a chain with blocks, fee spikes, reorgs and dropped transacti
     expect(badOrder.status).toBe("minting");
     expect(badOrder.failure_reason).toMatch(/would revert/);
   }, 120_000);
+
+  it("two mint jobs of one order in one batch window (its first job and a retry's): one place in the batch, minted once, both jobs done with the same intent", async () => {
+    const token = chain.deployment.securityToken;
+    const rows = await seedOrders(stack.c.dbh.db, 3, token, (i) => 70n + BigInt(i), "minting");
+    const twice = rows[0]!;
+    await stack.c.queues
+      .queue("mints")
+      .addBulk([
+        ...rows.map((r) => ({ name: "mint", data: { referenceId: r.ref }, opts: { jobId: `mint-${r.ref}` } })),
+        { name: "mint", data: { referenceId: twice.ref }, opts: { jobId: `mint-${twice.ref}-retry-1` } },
+      ]);
+    startMining();
+    await waitFor(async () => (await completed(rows.map((r) => r.ref))) === rows.length, 60_000, "orders completed");
+    const first = await completedJob(stack.c.queues.queue("mints"), `mint-${twice.ref}`, 20_000);
+    const second = await completedJob(stack.c.queues.queue("mints"), `mint-${twice.ref}-retry-1`, 20_000);
+    await stopMining();
+    await expectMintedOnce(token, rows);
+    const [carrier, ...others] = await carriers([twice.ref]);
+    expect(others).toEqual([]);
+    expect(first.returnvalue.intentKey).toBe(carrier!.intent_key);
+    expect(second.returnvalue.intentKey).toBe(carrier!.intent_key);
+  }, 60_000);
 
   it("orders of a token without batchMint get one mint transaction each", async () => {
     startMining();
