@@ -18,12 +18,14 @@ const MINTED_NOTHING = new Set(["reverted", "failed"]);
  * Mint a `mint_failed` order again once its cause is fixed (a Fireblocks policy that blocked
  * the call, a token paused between the simulation and the block): one database transaction,
  * conditional on `status = 'mint_failed'` with the order row locked, so of two concurrent
- * retries one wins and the other gets 409. The intents that carried it must have ended
+ * retries one lets the failed intents go and the other then finds that done (see below). The
+ * intents that carried it must have ended
  * `reverted` or `failed` (nothing was minted); they are let go (`live = false`) and stay as
  * they ended, and the order is `minting` again. Its next mint is a new intent
  * (`mint:<reference>:<n>`, or a new batch), queued under its own job id. The same call on an
- * order already let go and not yet carried by a new intent answers the same retry again, so
- * a caller whose answer was lost can simply repeat it.
+ * order already let go and not yet carried by a new intent answers the same retry again (and
+ * reruns its job if that gave up), so a caller whose answer was lost can simply repeat it;
+ * once a new intent carries the order, 409.
  */
 export async function retryFailedMint(db: Kysely<Database>, ref: string): Promise<RetryOutcome> {
   return db.transaction().execute(async (trx) => {
