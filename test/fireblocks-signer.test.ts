@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { erc20Abi, getAddress, type Address, type Hex } from "viem";
+import { erc20Abi, getAddress, parseGwei, type Address, type Hex } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { ANVIL_KEYS } from "../src/chain/anvil.js";
 import { securityTokenAbi } from "../src/chain/artifacts/SecurityToken.js";
@@ -28,6 +28,7 @@ import { paymentBody, standardHeaders } from "./helpers/webhook-senders.js";
 const ADMIN_TOKEN = "fireblocks-signer-admin-token-0123";
 const PAY_SECRET = `whsec_${Buffer.from("fireblocks-signer-payments-secret").toString("base64")}`;
 const E18 = 10n ** 18n;
+const MAX_FEE = parseGwei("0.9");
 
 describe("Fireblocks as the signer backend", () => {
   let chain: TestChain;
@@ -103,6 +104,8 @@ describe("Fireblocks as the signer backend", () => {
         FIREBLOCKS_SIGNER_VAULT_ID: fb.signerVaultId!,
         FIREBLOCKS_SIGNER_ADDRESS: fb.signerAddress!,
         FIREBLOCKS_STATUS_POLL_MS: "3000",
+        // Below anvil's 1 gwei priority fee, so the stub's cap (Fireblocks' maxFee) always binds.
+        CHAIN_MAX_FEE_PER_GAS: MAX_FEE.toString(),
         MINT_BATCH_WINDOW_MS: "300",
         ADMIN_API_TOKEN: ADMIN_TOKEN,
         PAYMENTS_WEBHOOK_SECRETS: PAY_SECRET,
@@ -148,6 +151,10 @@ describe("Fireblocks as the signer backend", () => {
     const [call] = calls;
     expect(call).toMatchObject({ status: "COMPLETED", source: { type: "VAULT_ACCOUNT", id: fb.signerVaultId }, assetId: "ETH", amount: "0" });
     expect(call!.destination).toEqual({ type: "ONE_TIME_ADDRESS", oneTimeAddress: { address: token } });
+    // Priced by Fireblocks at MEDIUM, never above CHAIN_MAX_FEE_PER_GAS: the call on chain bid exactly the cap.
+    expect(call).toMatchObject({ feeLevel: "MEDIUM", maxFee: "0.9" });
+    const onChain = await chain.clients.publicClient.getTransaction({ hash: call!.txHash as Hex });
+    expect([onChain.maxFeePerGas, onChain.maxPriorityFeePerGas]).toEqual([MAX_FEE, MAX_FEE]);
     const intent = intents[0]!;
     expect(intent).toMatchObject({
       status: "confirmed",

@@ -3,7 +3,7 @@ import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, rando
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CompactSign, compactVerify, exportJWK, type JWK } from "jose";
-import { createPublicClient, createWalletClient, http, parseEther, type Address, type Hex } from "viem";
+import { createPublicClient, createWalletClient, http, parseEther, parseGwei, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 /**
@@ -104,12 +104,24 @@ export interface StubTransaction {
   /** Where it went, as Fireblocks' TransactionResponse says (a one-time address, or a vault's wallet). */
   destinationAddress: string;
   extraParameters?: unknown;
+  /** As requested: LOW, MEDIUM or HIGH. */
+  feeLevel?: string;
+  /** As requested: the most per gas (gwei, decimal string) the stub's chain execution pays. */
+  maxFee?: string;
   errorDescription?: string;
   createdAt: number;
   lastUpdated: number;
 }
 
 const MAX_TOKEN_LIFETIME_S = 30;
+const FEE_LEVELS = ["LOW", "MEDIUM", "HIGH"];
+
+/** The node's own EIP-1559 bid (viem's), each part at most `cap`. */
+async function cappedFees(pub: PublicClient, cap: bigint): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
+  const bid = await pub.estimateFeesPerGas();
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  return { maxFeePerGas: min(bid.maxFeePerGas, cap), maxPriorityFeePerGas: min(bid.maxPriorityFeePerGas, cap) };
+}
 
 const destinationAddressOf = (d: unknown): string => {
   const address = (d as { oneTimeAddress?: { address?: unknown } } | undefined)?.oneTimeAddress?.address;
@@ -212,7 +224,11 @@ export async function startFireblocksApiStub(
     let hash: Hex;
     try {
       const gas = await pub.estimateGas({ account: signerAccount!, to, data, value });
-      hash = await wallet.sendTransaction({ chain: null, to, data, value, gas: (gas * 12n) / 10n });
+      // maxFee bounds what the vault pays per gas, whatever the fee level would bid; above the
+      // base fee the call waits in the pool, as Fireblocks' own would.
+      const cap = tx.maxFee === undefined ? undefined : parseGwei(tx.maxFee);
+      const fees = cap === undefined ? {} : await cappedFees(pub, cap);
+      hash = await wallet.sendTransaction({ chain: null, to, data, value, gas: (gas * 12n) / 10n, ...fees });
     } catch (err) {
       await move(tx.id, "FAILED", {
         subStatus: "SMART_CONTRACT_EXECUTION_FAILED",
@@ -338,6 +354,9 @@ export async function startFireblocksApiStub(
       const externalTxId = typeof b?.externalTxId === "string" ? b.externalTxId : null;
       if (typeof b?.assetId !== "string" || typeof b.source !== "object") return error(400, 1400, "assetId and source are required");
       if (externalTxId && byExternal.has(externalTxId)) return error(400, 1438, "Transaction with this externalTxId already exists");
+      if (b.feeLevel !== undefined && !FEE_LEVELS.includes(b.feeLevel as string)) return error(400, 1400, `feeLevel must be one of ${FEE_LEVELS.join(", ")}`);
+      if (b.maxFee !== undefined && (typeof b.maxFee !== "string" || !/^[0-9]+(\.[0-9]{1,9})?$/.test(b.maxFee)))
+        return error(400, 1400, "maxFee must be a numeric string");
       const now = Date.now();
       const tx: StubTransaction = {
         id: randomUUID(),
@@ -352,6 +371,8 @@ export async function startFireblocksApiStub(
         destination: b.destination,
         destinationAddress: destinationAddressOf(b.destination),
         ...(b.extraParameters ? { extraParameters: b.extraParameters } : {}),
+        ...(typeof b.feeLevel === "string" ? { feeLevel: b.feeLevel } : {}),
+        ...(typeof b.maxFee === "string" ? { maxFee: b.maxFee } : {}),
         createdAt: now,
         lastUpdated: now,
       };
