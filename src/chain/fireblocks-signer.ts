@@ -61,6 +61,11 @@ export class FireblocksSigner implements CustodySigner {
     return `${this.opts.externalIdPrefix}${intentKey}`;
   }
 
+  /** Could a transaction under this externalTxId be one of our intents (this deployment and chain)? */
+  owns(externalTxId: string): boolean {
+    return externalTxId.startsWith(this.opts.externalIdPrefix);
+  }
+
   /** Is this Fireblocks transaction the intent's call (from our vault, to its contract)? */
   isCallOf(tx: FireblocksTransaction, row: IntentRow): boolean {
     const to = tx.destinationAddress ?? (tx as { destination?: { oneTimeAddress?: { address?: string } } }).destination?.oneTimeAddress?.address;

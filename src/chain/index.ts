@@ -23,6 +23,8 @@ export interface ChainAccess {
   sender: TxSender;
   /** Watches what the sender sent until final: the ChainMonitor (local keys) or Fireblocks' (SIGNER_BACKEND=fireblocks). */
   monitor: IntentMonitor;
+  /** The Fireblocks signer under SIGNER_BACKEND=fireblocks (its webhooks move intents too). */
+  custody?: FireblocksSigner;
   chainId: number;
 }
 
@@ -91,7 +93,7 @@ export function buildChain(config: Config, db: Kysely<Database>, log: Logger, op
       ...(metrics ? { metrics } : {}),
       ...(lease ? { lease } : {}),
     });
-    return { clients, sender, monitor, chainId: config.CHAIN_ID };
+    return { clients, sender, monitor, custody, chainId: config.CHAIN_ID };
   }
   const monitor = new ChainMonitor({
     db,

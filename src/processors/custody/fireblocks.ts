@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { ChainAccess } from "../../chain/index.js";
 import { recordCustodyStatus } from "../../chain/fireblocks-signer.js";
 import type { Database } from "../../db/schema.js";
 import type { Processor } from "../../queues/queue-module.js";
@@ -72,12 +73,14 @@ export async function applyCustodyEvent(db: Kysely<Database>, e: CustodyEvent): 
  * forward. One whose externalTxId is a chain intent's key (SIGNER_BACKEND=fireblocks) also
  * moves that intent's status, which the Fireblocks intent monitor makes final.
  */
-export function custodyProcessor(deps: { db: Kysely<Database> }): Processor<FireblocksJob> {
+export function custodyProcessor(deps: { db: Kysely<Database>; chain?: Pick<ChainAccess, "custody"> | undefined }): Processor<FireblocksJob> {
+  const signer = deps.chain?.custody;
   return async ({ payload }, _job, log) => {
     const event = custodyEventOf(payload);
     const outcome = await applyCustodyEvent(deps.db, event);
     const externalTxId = payload.data.externalTxId;
-    const intent = externalTxId ? await recordCustodyStatus(deps.db, externalTxId, event) : false;
+    // Only under SIGNER_BACKEND=fireblocks, and only for our own externalTxIds: every other event skips the intent lookup.
+    const intent = externalTxId && signer?.owns(externalTxId) ? await recordCustodyStatus(deps.db, externalTxId, event) : false;
     log.info({ custodyTxId: event.id, status: event.status, outcome, ...(intent ? { intentKey: externalTxId } : {}) }, "custody event applied");
     return { outcome, ...(intent ? { intentKey: externalTxId } : {}) };
   };
