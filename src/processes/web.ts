@@ -7,6 +7,7 @@ import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
 import { enqueueMint } from "../processors/orders/mint.js";
+import { retryFailedMint } from "../processors/orders/mint-retry.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
 import { buildApp, type Mount } from "../server/app.js";
 import { WEBHOOKS_PATH, webhookRoutes } from "../server/webhooks/index.js";
@@ -32,7 +33,7 @@ function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
           sepaCreditorId: c.config.SEPA_CREDITOR_ID,
           onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),
           onOrderAccepted: w.onOrderAccepted,
-          onMintRetry: (ref, retry) => enqueueMint(c.queues, ref, undefined, retry),
+          retryMint: (ref) => retryFailedMint(c.dbh.db, c.queues, ref),
           stablecoins: buildStablecoins(c.config),
         }),
       ),

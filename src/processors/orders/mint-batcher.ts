@@ -213,27 +213,19 @@ export class MintBatcher {
 
   /** An order on its own: `mint:<reference>` (`:<n>` after n retries), its membership recorded with the intent. */
   private async mintOne(item: MintItem): Promise<string> {
-    // Intents that ended failed or reverted and were let go by a retry (never while the order is minting).
-    const retired = await this.opts.db
-      .selectFrom("mint_intent_orders")
-      .select((eb) => eb.fn.countAll<string>().as("n"))
-      .where("reference_id", "=", item.referenceId)
-      .where("live", "=", false)
-      .executeTakeFirstOrThrow();
-    const intentKey = mintIntentKey(item.referenceId, Number(retired.n));
+    const before = await mintCarriers(this.opts.db, item.referenceId);
+    const intentKey = mintIntentKey(item.referenceId, before.retired);
     const from = await this.opts.sender.pickSigner();
     const req: SendRequest = { intentKey, to: item.token, data: mintCall(item), from };
     // Refused before anything is stored, like a batch's reverting members: the order keeps no intent.
-    const liveIntent = (db: Kysely<Database>) =>
-      db.selectFrom("mint_intent_orders").select("intent_key").where("reference_id", "=", item.referenceId).where("live", "=", true).executeTakeFirst();
-    const gas = (await liveIntent(this.opts.db))
+    const gas = before.live
       ? undefined
       : await this.opts.sender.simulate(req, from).catch((err: unknown) => {
           throw err instanceof UnrecoverableError ? new UnrecoverableError(`mint of order ${item.referenceId} ${err.message}`) : err;
         });
     const carrier = await this.opts.db.transaction().execute(async (trx) => {
-      const live = await liveIntent(trx);
-      if (live) return live.intent_key;
+      const { live } = await mintCarriers(trx, item.referenceId);
+      if (live) return live;
       await this.opts.sender.recordIntent(trx, req, from);
       await trx.insertInto("mint_intent_orders").values({ reference_id: item.referenceId, intent_key: intentKey }).execute();
       return intentKey;
@@ -243,6 +235,20 @@ export class MintBatcher {
     else await resumeIntent(this.opts.sender, carrier);
     return carrier;
   }
+}
+
+/**
+ * An order's mint intents in one read: the live one that carries it (at most one, by the
+ * partial unique index), and how many an operator's retries let go (they ended reverted or
+ * failed, minting nothing): the next own intent of the order is `mint:<reference>:<retired>`.
+ */
+export async function mintCarriers(db: Kysely<Database>, referenceId: string): Promise<{ live: string | undefined; retired: number }> {
+  const row = await db
+    .selectFrom("mint_intent_orders")
+    .select((eb) => [eb.fn.max("intent_key").filterWhere("live", "=", true).as("live"), eb.fn.countAll<string>().filterWhere("live", "=", false).as("retired")])
+    .where("reference_id", "=", referenceId)
+    .executeTakeFirstOrThrow();
+  return { live: row.live ?? undefined, retired: Number(row.retired) };
 }
 
 /** Sign (if a crash left it unsigned) and broadcast a stored intent, from exactly what is stored. */

@@ -1,16 +1,11 @@
 import type { Context } from "hono";
 import type { Kysely, Updateable } from "kysely";
-import { z } from "zod";
 import type { Database, OrdersTable, OrderStatus } from "../../db/schema.js";
 import type { AuthVariables } from "../auth/identity.js";
-import { identifier, parseBody } from "./validation.js";
+import { identifier, parseBody, reasonInput } from "./validation.js";
 
 /** What an operator may do with an order flagged for a payment that did not match it. */
 export type FlaggedAction = "accept-payment" | "cancel" | "reopen";
-
-const resolutionInput = z.strictObject({
-  reason: z.string().trim().min(1, { error: "expected why (1-500 characters)" }).max(500, { error: "expected why (1-500 characters)" }),
-});
 
 export type FlaggedOutcome = { status: OrderStatus } | { conflict: OrderStatus } | { missing: true };
 
@@ -56,7 +51,7 @@ export function flaggedOrderHandler(db: Kysely<Database>, action: FlaggedAction,
   return async (c: Context<{ Variables: AuthVariables }>) => {
     const ref = identifier.safeParse(c.req.param("referenceId"));
     if (!ref.success) return c.json({ error: "no such order" }, 404);
-    const parsed = await parseBody(c, resolutionInput);
+    const parsed = await parseBody(c, reasonInput);
     if ("response" in parsed) return parsed.response;
     c.set("auditDetail", { reason: parsed.data.reason });
     const outcome = await resolveFlagged(db, ref.data, action, parsed.data.reason);

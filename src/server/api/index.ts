@@ -29,7 +29,7 @@ export interface AdminApiDeps {
   sepaCreditorId?: string;
   onCustodyTransferRequested: CustodyTransferApiDeps["onTransferRequested"];
   onOrderAccepted: OrderApiDeps["onAccepted"];
-  onMintRetry: OrderApiDeps["onMintRetry"];
+  retryMint: OrderApiDeps["retryMint"];
   /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
   stablecoins?: Stablecoins;
 }
@@ -48,7 +48,7 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono<{ Variables: AuthVariab
     orderRoutes({
       db: deps.db,
       onAccepted: deps.onOrderAccepted,
-      onMintRetry: deps.onMintRetry,
+      retryMint: deps.retryMint,
       ...(deps.stablecoins ? { stablecoins: deps.stablecoins } : {}),
     }),
   );

@@ -5,7 +5,7 @@ import { decimalEquals } from "../../validation/decimal.js";
 import { invalid } from "../invalid.js";
 import type { AuthVariables } from "../auth/identity.js";
 import { createOnce, iso } from "./create-once.js";
-import { retryMintHandler } from "./failed-mints.js";
+import { type RetryOutcome, retryMintHandler } from "./failed-mints.js";
 import { flaggedOrderHandler } from "./flagged-orders.js";
 import { createStablecoinOrder, stablecoinView } from "./stablecoin-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
@@ -46,8 +46,8 @@ export interface OrderApiDeps {
   db: Kysely<Database>;
   /** An accepted flagged order is minting: its mint job is enqueued (by the process, which knows the queues). */
   onAccepted: (referenceId: string) => Promise<void>;
-  /** A failed mint retried: the order's n-th retry mint job is enqueued. */
-  onMintRetry: (referenceId: string, retry: number) => Promise<void>;
+  /** Retry a `mint_failed` order's mint (the order processors' retryFailedMint, which queues its job). */
+  retryMint: (referenceId: string) => Promise<RetryOutcome>;
   /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
   stablecoins?: Stablecoins;
 }
@@ -103,7 +103,7 @@ export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables
   for (const action of ["accept-payment", "cancel", "reopen"] as const) {
     app.post(`/:referenceId/${action}`, flaggedOrderHandler(db, action, deps.onAccepted));
   }
-  app.post("/:referenceId/retry-mint", retryMintHandler(db, deps.onMintRetry));
+  app.post("/:referenceId/retry-mint", retryMintHandler(deps.retryMint));
 
   return app;
 }

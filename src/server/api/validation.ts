@@ -9,6 +9,11 @@ import { invalid } from "../invalid.js";
 /** Ids that are safe in job ids and URLs: letters, digits, `.`, `_`, `-` (no `:`). */
 export const identifier = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, { error: "expected 1-128 letters, digits, '.', '_' or '-'" });
 
+/** The body of an operator's action on an order: why (kept in the audit log). */
+export const reasonInput = z.strictObject({
+  reason: z.string().trim().min(1, { error: "expected why (1-500 characters)" }).max(500, { error: "expected why (1-500 characters)" }),
+});
+
 export const address = addressString();
 
 export const isoDate = z
