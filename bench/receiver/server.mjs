@@ -2,7 +2,7 @@
 // Modes: "bare" = a Hono route that only reads the body (the receiver's own Node-stream reader);
 // "bare-web" = the same reading it with c.req.arrayBuffer() (WHATWG streams, slower);
 // "add" = bare + one plain queue.add; "full-nolog" = full without the request log line (to size it); any mode + "-plain" = without write coalescing; "addonce" = bare + the receiver's enqueue (EXISTS + add, with its timeout); "full" = the real receiver (allowlist + signature + validation + idempotent enqueue + log line).
-// "full[-nolog]-setnx|noop" / "full[-nolog]-ingress[-pump]": the real receiver with another enqueue
+// "full[-nolog]-setnx|noop" / "full[-nolog]-ingress[-batch][-pump]": the real receiver with another enqueue
 // (enqueuers.mjs); "-pump" also runs the ingress design's pump (pump.mjs) in its own process,
 // whose CPU is reported apart ("pumpCpuUs").
 import { fork } from "node:child_process";
@@ -28,7 +28,7 @@ const [modeArg, redisUrl, secret] = process.argv.slice(2);
 const plain = modeArg.endsWith("-plain");
 const stem = plain ? modeArg.slice(0, -"-plain".length) : modeArg;
 // "full-nolog-ingress-pump" -> mode "full-nolog", enqueue "ingress", pump on.
-const variant = /^(full(?:-nolog)?)-(setnx|ingress|noop)(-pump)?$/.exec(stem);
+const variant = /^(full(?:-nolog)?)-(setnx|ingress-batch|ingress|noop)(-pump)?$/.exec(stem);
 const mode = variant ? variant[1] : stem;
 const redis = createRedis(redisUrl, "producer", {}, { coalesceWrites: !plain });
 await waitReady(redis);
