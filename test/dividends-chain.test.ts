@@ -53,6 +53,22 @@ describe("dividend payouts on a chain with blocks and a fee spike", () => {
       worker: true,
     });
   }, 120_000);
+  /** Declare a distribution paid at once (payment date just past); its id. */
+  const declare = async (token: Address, recordBlock: bigint, amountPerToken: bigint, payoutToken: Address): Promise<string> => {
+    const res = await fetch(`${stack.base}/api/distributions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        tokenAddress: token,
+        recordBlock: Number(recordBlock),
+        paymentDate: new Date(Date.now() - 1_000).toISOString(),
+        amountPerToken: amountPerToken.toString(),
+        payoutTokenAddress: payoutToken,
+      }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
   afterAll(async () => {
     await stopMining();
     await stack?.close();
@@ -71,19 +87,7 @@ describe("dividend payouts on a chain with blocks and a fee spike", () => {
     // From here the test makes every block.
     await chain.rpc("evm_setAutomine", [false]);
     const amountPerToken = 2_500_000n; // 2.5 payout units (6 decimals) per whole token
-    const res = await fetch(`${stack.base}/api/distributions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
-      body: JSON.stringify({
-        tokenAddress: token,
-        recordBlock: Number(recordBlock),
-        paymentDate: new Date(Date.now() - 1_000).toISOString(),
-        amountPerToken: amountPerToken.toString(),
-        payoutTokenAddress: chain.deployment.stablecoin,
-      }),
-    });
-    expect(res.status).toBe(201);
-    const { id } = (await res.json()) as { id: string };
+    const id = await declare(token, recordBlock, amountPerToken, chain.deployment.stablecoin);
     // What the dividends-due scheduler does once the payment date has come.
     await enqueuePayouts(stack.c.queues, [id]);
     const db = stack.c.dbh.db;
@@ -147,5 +151,125 @@ describe("dividend payouts on a chain with blocks and a fee spike", () => {
       });
       expect(paid).toBe((h.balance * amountPerToken) / E18);
     }
+  }, 150_000);
+
+  it("a payout batch that reverts on chain (a holder frozen between signing and the block) leaves its lines unpaid; an operator's retry pays them once under a new intent", async () => {
+    await chain.rpc("evm_setAutomine", [true]);
+    const admin = chain.clients;
+    // A restricted payout token (a SecurityToken: frozen addresses can neither send nor receive).
+    const payoutToken = await deploySecurityToken(admin, admin.account.address, "Frozen Payout", "FPY");
+    const token = await deploySecurityToken(admin, admin.account.address, "Retry Dividend", "RTD");
+    const write = async (
+      address: Address,
+      functionName: "mint" | "setAddressFrozen",
+      args: readonly [Address, bigint] | readonly [Address, boolean],
+      tip?: bigint,
+    ) =>
+      admin.walletClient.writeContract({
+        address,
+        abi: securityTokenAbi,
+        functionName,
+        args: args as never,
+        ...(tip ? { maxPriorityFeePerGas: tip, maxFeePerGas: tip * 10n } : {}),
+      });
+    const receipt = async (hash: Hex) => admin.publicClient.waitForTransactionReceipt({ hash });
+    await receipt(await write(payoutToken, "mint", [chain.signer, 100n * E18]));
+    const holders = Array.from({ length: 3 }, (_, i) => ({ wallet: randomWallet() as Address, balance: BigInt(i + 1) * E18 }));
+    for (const h of holders) await receipt(await write(token, "mint", [h.wallet, h.balance]));
+    const recordBlock = await admin.publicClient.getBlockNumber({ cacheTime: 0 });
+    await chain.rpc("evm_setAutomine", [false]);
+    const amountPerToken = 5n * 10n ** 17n;
+    const id = await declare(token, recordBlock, amountPerToken, payoutToken);
+    await enqueuePayouts(stack.c.queues, [id]);
+    const db = stack.c.dbh.db;
+    const intentsOf = async (part: string) =>
+      (await db.selectFrom("chain_transactions").selectAll().where("intent_key", "like", `dividend-%`).execute()).filter((t) => t.intent_key.includes(part));
+    // The approval of the batch contract for this payout token first, then the two batches (2 + 1 lines).
+    await waitFor(async () => (await intentsOf(`-approve-${payoutToken.toLowerCase()}`)).some((t) => t.status === "broadcast"), 30_000, "approval broadcast");
+    await mineOne();
+    await waitFor(async () => (await intentsOf(`-approve-${payoutToken.toLowerCase()}`)).some((t) => t.status === "mined"), 10_000, "approval mined");
+    await mineOne();
+    const batchKey = `dividend-${id}-batch-`;
+    const signed = await waitFor(
+      async () => {
+        const rows = await intentsOf(batchKey);
+        return rows.length === 2 && rows.every((t) => t.status === "broadcast") ? rows : undefined;
+      },
+      30_000,
+      "payout batches broadcast",
+    );
+    // Anvil orders a block by tip: a tip above every signed bid's fee cap puts the freeze first.
+    const tip = signed.reduce((m, t) => (BigInt(t.max_fee_per_gas!) > m ? BigInt(t.max_fee_per_gas!) : m), 0n) * 2n;
+    const lines = () => db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", id).orderBy("holder").execute();
+    const frozen = (await lines()).find((l) => l.batch_no === 0)!.holder as Address;
+    // The token's admin freezes a holder of batch 0 with a higher tip: the freeze mines first, in the same block.
+    const freezeHash = await write(payoutToken, "setAddressFrozen", [frozen, true], tip);
+    startMining();
+    const ended = await waitFor(
+      async () => {
+        const rows = await intentsOf(batchKey);
+        return rows.every((t) => t.status === "confirmed" || t.status === "reverted") ? rows : undefined;
+      },
+      60_000,
+      "payout batches final",
+    );
+    expect((await receipt(freezeHash)).status).toBe("success");
+    const dead = ended.find((t) => t.status === "reverted")!;
+    expect(dead.intent_key).toBe(`${batchKey}0`);
+    const job = () => stack.c.queues.queue("dividend-payouts").getJobState(`dividend-${id}`);
+    await waitFor(async () => (await job()) === "failed", 30_000, "payout job failed");
+    const balance = (wallet: Address) => admin.publicClient.readContract({ address: payoutToken, abi: erc20Abi, functionName: "balanceOf", args: [wallet] });
+    expect(await balance(frozen)).toBe(0n);
+    expect((await db.selectFrom("distributions").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status).toBe("paying");
+    expect((await lines()).filter((l) => l.batch_no === 0).every((l) => l.status === "pending")).toBe(true);
+
+    const retry = (body: unknown, target = id) =>
+      fetch(`${stack.base}/api/distributions/${target}/retry-payouts`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    expect((await retry({})).status).toBe(400);
+    expect((await retry({ reason: "x" }, "no-such-distribution")).status).toBe(404);
+    const unauthorized = await fetch(`${stack.base}/api/distributions/${id}/retry-payouts`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ reason: "x" }),
+    });
+    expect(unauthorized.status).toBe(401);
+    expect((await lines()).filter((l) => l.batch_no === 0).map((l) => l.intent_key)).toEqual([`${batchKey}0`, `${batchKey}0`]);
+
+    await receipt(await write(payoutToken, "setAddressFrozen", [frozen, false]));
+    // Two operators at once: one re-keys the batch; the other repeats that same retry or, once
+    // the new intent is on its way, is refused. Either way one new payout.
+    const both = await Promise.all([retry({ reason: "holder unfrozen" }), retry({ reason: "holder unfrozen" })]);
+    expect(both.some((a) => a.status === 200)).toBe(true);
+    for (const a of both) {
+      if (a.status === 200) expect(a.body).toEqual({ distributionId: id, status: "paying", intents: [`${batchKey}0-retry-1`] });
+      else expect([a.status, a.body.error]).toEqual([409, expect.stringMatching(/not reverted or failed; nothing changed$/)]);
+    }
+    await waitFor(
+      async () => (await db.selectFrom("distributions").select("status").where("id", "=", id).executeTakeFirstOrThrow()).status === "completed",
+      60_000,
+      "distribution completed after the retry",
+    );
+    await stopMining();
+    for (const h of holders) expect(await balance(h.wallet)).toBe((h.balance * amountPerToken) / E18);
+    const after = await intentsOf(batchKey);
+    expect(after.map((t) => [t.intent_key, t.status]).sort()).toEqual([
+      [`${batchKey}0`, "reverted"],
+      [`${batchKey}0-retry-1`, "confirmed"],
+      [`${batchKey}1`, "confirmed"],
+    ]);
+    const paid = await lines();
+    expect(paid.every((l) => l.status === "paid")).toBe(true);
+    expect(paid.filter((l) => l.batch_no === 0).every((l) => l.tx_hash === after.find((t) => t.intent_key === `${batchKey}0-retry-1`)!.mined_hash)).toBe(true);
+    const total = await db.selectFrom("distributions").select("total_paid").where("id", "=", id).executeTakeFirstOrThrow();
+    expect(BigInt(total.total_paid)).toBe(holders.reduce((s, h) => s + (h.balance * amountPerToken) / E18, 0n));
+    // A completed distribution is not retried.
+    const again = await retry({ reason: "again" });
+    expect([again.status, again.body.error]).toEqual([409, `distribution ${id} is completed, not paying; nothing changed`]);
+    const audited = await db.selectFrom("audit_events").selectAll().where("target", "=", `distributions/${id}`).execute();
+    expect(audited.filter((r) => r.action === "api.distributions.retry-payouts" && r.result === "ok").length).toBeGreaterThanOrEqual(1);
   }, 150_000);
 });

@@ -7,6 +7,7 @@ import { enqueueCustodyTransfer } from "../processors/custody/transfers.js";
 import { enqueueRegistrarNotices } from "../processors/dividends/registrar-notices.js";
 import { enqueueKycApplication } from "../processors/kyc/applications.js";
 import { enqueueMint } from "../processors/orders/mint.js";
+import { retryFailedPayouts } from "../processors/dividends/payout-retry.js";
 import { retryFailedMint } from "../processors/orders/mint-retry.js";
 import { API_PATH, adminApiRoutes } from "../server/api/index.js";
 import { buildApp, type Mount } from "../server/app.js";
@@ -29,6 +30,7 @@ function featureRoutes(c: Clients, w: OpsWiring): Mount[] {
           audit: w.audit,
           ip: w.ip,
           onDistributionDeclared: (id) => enqueueRegistrarNotices(c.queues, [id]),
+          retryPayouts: (id) => retryFailedPayouts(c.dbh.db, c.queues, id),
           onKycRequested: (id) => enqueueKycApplication(c.queues, id),
           sepaCreditorId: c.config.SEPA_CREDITOR_ID,
           onCustodyTransferRequested: (id) => enqueueCustodyTransfer(c.queues, id),

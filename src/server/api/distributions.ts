@@ -6,7 +6,11 @@ import type { Database, DistributionLinesTable, DistributionsTable } from "../..
 import type { Logger } from "../../log.js";
 import { baseUnitsString } from "../../validation/fields.js";
 import { createOnce, iso } from "./create-once.js";
-import { address, identifier, parseBody } from "./validation.js";
+import type { AuthVariables } from "../auth/identity.js";
+import { address, identifier, parseBody, reasonInput } from "./validation.js";
+
+/** What the dividend processors answer a retry of failed payouts (see retryFailedPayouts there). */
+export type PayoutRetryOutcome = { intents: string[] } | { conflict: string } | { missing: true };
 
 export interface DistributionApiDeps {
   db: Kysely<Database>;
@@ -16,6 +20,8 @@ export interface DistributionApiDeps {
    * if this fails, the next dividends-due run queues every pending notice.
    */
   onDeclared(distributionId: string): Promise<void>;
+  /** Re-key the batches whose payout paid nothing and run the payouts again. */
+  retryPayouts(distributionId: string): Promise<PayoutRetryOutcome>;
 }
 
 export const distributionInput = z.strictObject({
@@ -72,13 +78,14 @@ const sameDeclaration = (row: Selectable<DistributionsTable>, d: DistributionInp
 
 /**
  * `POST /api/distributions` declares a dividend and queues its registrar notice;
+ * `POST /api/distributions/:id/retry-payouts` pays again the batches whose payout paid nothing;
  * `GET /api/distributions/:id` shows its progress and every payment line. A repeated
  * identical declaration answers 200 with the stored one; a different one under the same id,
  * or for the same token, record block and payout token, 409.
  */
-export function distributionRoutes(deps: DistributionApiDeps): Hono {
+export function distributionRoutes(deps: DistributionApiDeps): Hono<{ Variables: AuthVariables }> {
   const { db } = deps;
-  const app = new Hono();
+  const app = new Hono<{ Variables: AuthVariables }>();
   const view = async (row: Selectable<DistributionsTable>) =>
     distributionView(row, await db.selectFrom("distribution_lines").selectAll().where("distribution_id", "=", row.id).orderBy("holder").execute());
   const load = (id: string) => db.selectFrom("distributions").selectAll().where("id", "=", id).executeTakeFirst();
@@ -130,6 +137,19 @@ export function distributionRoutes(deps: DistributionApiDeps): Hono {
         }
       },
     });
+  });
+
+  // `{"reason": "..."}`: 200 `{distributionId, status: "paying", intents}` (the new payout intents).
+  app.post("/:id/retry-payouts", async (c) => {
+    const id = identifier.safeParse(c.req.param("id"));
+    if (!id.success) return c.json({ error: "no such distribution" }, 404);
+    const parsed = await parseBody(c, reasonInput);
+    if ("response" in parsed) return parsed.response;
+    c.set("auditDetail", { reason: parsed.data.reason });
+    const outcome = await deps.retryPayouts(id.data);
+    if ("missing" in outcome) return c.json({ error: "no such distribution" }, 404);
+    if ("conflict" in outcome) return c.json({ error: outcome.conflict }, 409);
+    return c.json({ distributionId: id.data, status: "paying", intents: outcome.intents });
   });
 
   app.get("/:id", async (c) => {

@@ -24,6 +24,7 @@ export interface AdminApiDeps {
   audit: AuditLog;
   ip: (c: Context) => string | undefined;
   onDistributionDeclared: DistributionApiDeps["onDeclared"];
+  retryPayouts: DistributionApiDeps["retryPayouts"];
   onKycRequested: InvestorApiDeps["onKycRequested"];
   /** SEPA_CREDITOR_ID: mandates are taken under it; unset, creating one answers 503. */
   sepaCreditorId?: string;
@@ -56,6 +57,6 @@ export function adminApiRoutes(deps: AdminApiDeps): Hono<{ Variables: AuthVariab
   app.route("/mandates", mandateRoutes({ db: deps.db, creditorId: deps.sepaCreditorId }));
   app.route("/subscriptions", subscriptionRoutes(deps.db));
   app.route("/custody/transfers", custodyTransferRoutes({ db: deps.db, onTransferRequested: deps.onCustodyTransferRequested }));
-  app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared }));
+  app.route("/distributions", distributionRoutes({ db: deps.db, log: deps.log, onDeclared: deps.onDistributionDeclared, retryPayouts: deps.retryPayouts }));
   return app;
 }
