@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../../db/schema.js";
+import { addOrRerun } from "../../queues/add-or-rerun.js";
 import type { QueueSet } from "../../queues/queue-set.js";
-import { dividendPayoutsQueue, payoutJobId } from "./payouts.js";
+import { dividendPayoutsQueue, type PayoutJob, payoutJobId } from "./payouts.js";
 
 export type PayoutRetryOutcome = { intents: string[] } | { conflict: string } | { missing: true };
 
@@ -70,18 +71,8 @@ export async function retryFailedPayouts(db: Kysely<Database>, queues: QueueSet,
     return { intents: intents.sort() };
   });
   // After commit; a crash before this is mended by the same call again (see above).
-  if ("intents" in outcome) await rerunPayouts(queues, distributionId);
+  // Waiting, delayed or running, the job reads the re-keyed lines itself; failed, it runs again.
+  if ("intents" in outcome)
+    await addOrRerun(queues.queue(dividendPayoutsQueue.name), "pay", { distributionId } satisfies PayoutJob, payoutJobId(distributionId));
   return outcome;
-}
-
-/** The distribution's one payout job, run again if it gave up (BullMQ ignores an add under a kept job's id). */
-async function rerunPayouts(queues: QueueSet, distributionId: string): Promise<void> {
-  const queue = queues.queue(dividendPayoutsQueue.name);
-  const job = await queue.getJob(payoutJobId(distributionId));
-  if (job && (await job.isFailed())) {
-    await job.retry("failed");
-    return;
-  }
-  // Waiting, delayed or running: it reads the re-keyed lines itself. Gone (removed): added again.
-  if (!job) await queue.add("pay", { distributionId }, { jobId: payoutJobId(distributionId) });
 }

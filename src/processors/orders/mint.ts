@@ -6,6 +6,7 @@ import { custodyFailure, type FinalityHandler } from "../../chain/finality.js";
 import type { IntentRow } from "../../chain/tx-sender.js";
 import type { Database } from "../../db/schema.js";
 import type { Metrics } from "../../metrics.js";
+import { addOrRerun } from "../../queues/add-or-rerun.js";
 import { circuitCall } from "../../queues/provider-call.js";
 import { DAY_SECONDS, defineQueue } from "../../queues/queue-module.js";
 import type { QueueSet } from "../../queues/queue-set.js";
@@ -97,17 +98,10 @@ export const mintsQueue = defineQueue({
 export async function enqueueMint(queues: QueueSet, referenceId: string, receivedAt?: string, retry = 0): Promise<void> {
   const data: MintJob = { referenceId, ...(receivedAt ? { receivedAt } : {}) };
   const queue = queues.queue(mintsQueue.name);
-  const jobId = retry > 0 ? `mint-${referenceId}-retry-${retry}` : `mint-${referenceId}`;
-  if (retry > 0) {
-    // The same retry asked again after its job gave up (retried before the cause was fixed):
-    // BullMQ would ignore an add under the kept failed job's id, so that job runs again.
-    const job = await queue.getJob(jobId);
-    if (job && (await job.isFailed())) {
-      await job.retry("failed");
-      return;
-    }
-  }
-  await queue.add("mint", data, { jobId });
+  // The same retry asked again after its job gave up reruns that job; a payment's first mint
+  // job is added once and never rerun by a repeat.
+  if (retry > 0) await addOrRerun(queue, "mint", data, `mint-${referenceId}-retry-${retry}`);
+  else await queue.add("mint", data, { jobId: `mint-${referenceId}` });
 }
 
 /**
