@@ -7,10 +7,8 @@ import type { Logger } from "../../log.js";
 import { baseUnitsString } from "../../validation/fields.js";
 import { createOnce, iso } from "./create-once.js";
 import type { AuthVariables } from "../auth/identity.js";
-import { address, identifier, parseBody, reasonInput } from "./validation.js";
-
-/** What the dividend processors answer a retry of failed payouts (see retryFailedPayouts there). */
-export type PayoutRetryOutcome = { intents: string[] } | { conflict: string } | { missing: true };
+import { type ActionOutcome, operatorAction } from "./operator-action.js";
+import { address, identifier, parseBody } from "./validation.js";
 
 export interface DistributionApiDeps {
   db: Kysely<Database>;
@@ -21,7 +19,7 @@ export interface DistributionApiDeps {
    */
   onDeclared(distributionId: string): Promise<void>;
   /** Re-key the batches whose payout paid nothing and run the payouts again. */
-  retryPayouts(distributionId: string): Promise<PayoutRetryOutcome>;
+  retryPayouts(distributionId: string): Promise<ActionOutcome<{ intents: string[] }>>;
 }
 
 export const distributionInput = z.strictObject({
@@ -140,17 +138,15 @@ export function distributionRoutes(deps: DistributionApiDeps): Hono<{ Variables:
   });
 
   // `{"reason": "..."}`: 200 `{distributionId, status: "paying", intents}` (the new payout intents).
-  app.post("/:id/retry-payouts", async (c) => {
-    const id = identifier.safeParse(c.req.param("id"));
-    if (!id.success) return c.json({ error: "no such distribution" }, 404);
-    const parsed = await parseBody(c, reasonInput);
-    if ("response" in parsed) return parsed.response;
-    c.set("auditDetail", { reason: parsed.data.reason });
-    const outcome = await deps.retryPayouts(id.data);
-    if ("missing" in outcome) return c.json({ error: "no such distribution" }, 404);
-    if ("conflict" in outcome) return c.json({ error: outcome.conflict }, 409);
-    return c.json({ distributionId: id.data, status: "paying", intents: outcome.intents });
-  });
+  app.post(
+    "/:id/retry-payouts",
+    operatorAction({
+      param: "id",
+      notFound: "no such distribution",
+      run: (id) => deps.retryPayouts(id),
+      answer: (id, done) => ({ distributionId: id, status: "paying", intents: done.intents }),
+    }),
+  );
 
   app.get("/:id", async (c) => {
     const id = identifier.safeParse(c.req.param("id"));

@@ -1,8 +1,6 @@
-import type { Context } from "hono";
 import type { Kysely, Updateable } from "kysely";
 import type { Database, OrdersTable, OrderStatus } from "../../db/schema.js";
-import type { AuthVariables } from "../auth/identity.js";
-import { identifier, parseBody, reasonInput } from "./validation.js";
+import { operatorAction } from "./operator-action.js";
 
 /** What an operator may do with an order flagged for a payment that did not match it. */
 export type FlaggedAction = "accept-payment" | "cancel" | "reopen";
@@ -48,17 +46,16 @@ export async function resolveFlagged(db: Kysely<Database>, ref: string, action: 
 
 /** `POST /orders/:referenceId/{accept-payment|cancel|reopen}` with `{"reason": "..."}`. */
 export function flaggedOrderHandler(db: Kysely<Database>, action: FlaggedAction, onAccepted: (ref: string) => Promise<void>) {
-  return async (c: Context<{ Variables: AuthVariables }>) => {
-    const ref = identifier.safeParse(c.req.param("referenceId"));
-    if (!ref.success) return c.json({ error: "no such order" }, 404);
-    const parsed = await parseBody(c, reasonInput);
-    if ("response" in parsed) return parsed.response;
-    c.set("auditDetail", { reason: parsed.data.reason });
-    const outcome = await resolveFlagged(db, ref.data, action, parsed.data.reason);
-    if ("missing" in outcome) return c.json({ error: "no such order" }, 404);
-    if ("conflict" in outcome) return c.json({ error: `order ${ref.data} is ${outcome.conflict}, not flagged; nothing changed` }, 409);
-    // After commit: a lost enqueue (crash here) is recovered like any minting order's (the mint job is idempotent).
-    if (outcome.status === "minting") await onAccepted(ref.data);
-    return c.json({ referenceId: ref.data, status: outcome.status });
-  };
+  return operatorAction({
+    param: "referenceId",
+    notFound: "no such order",
+    run: async (ref, reason) => {
+      const outcome = await resolveFlagged(db, ref, action, reason);
+      if ("conflict" in outcome) return { conflict: `order ${ref} is ${outcome.conflict}, not flagged; nothing changed` };
+      // After commit: a lost enqueue (crash here) is recovered like any minting order's (the mint job is idempotent).
+      if ("status" in outcome && outcome.status === "minting") await onAccepted(ref);
+      return outcome;
+    },
+    answer: (ref, done: { status: OrderStatus }) => ({ referenceId: ref, status: done.status }),
+  });
 }

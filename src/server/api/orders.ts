@@ -5,8 +5,8 @@ import { decimalEquals } from "../../validation/decimal.js";
 import { invalid } from "../invalid.js";
 import type { AuthVariables } from "../auth/identity.js";
 import { createOnce, iso } from "./create-once.js";
-import { type RetryOutcome, retryMintHandler } from "./failed-mints.js";
 import { flaggedOrderHandler } from "./flagged-orders.js";
+import { type ActionOutcome, operatorAction } from "./operator-action.js";
 import { createStablecoinOrder, stablecoinView } from "./stablecoin-orders.js";
 import { identifier, orderInput, parseBody, type OrderInput } from "./validation.js";
 import type { Stablecoins } from "../../chain/stablecoins.js";
@@ -47,14 +47,14 @@ export interface OrderApiDeps {
   /** An accepted flagged order is minting: its mint job is enqueued (by the process, which knows the queues). */
   onAccepted: (referenceId: string) => Promise<void>;
   /** Retry a `mint_failed` order's mint (the order processors' retryFailedMint, which queues its job). */
-  retryMint: (referenceId: string) => Promise<RetryOutcome>;
+  retryMint: (referenceId: string) => Promise<ActionOutcome<{ retry: number }>>;
   /** The allowed stablecoins of the stablecoin rail; unset = stablecoin orders are refused. */
   stablecoins?: Stablecoins;
 }
 
 /**
  * `POST /orders` (idempotent create), `GET /orders/:referenceId` with payment and mint, and
- * the flagged-order resolutions (see flagged-orders.ts) and the retry of a failed mint (failed-mints.ts).
+ * the flagged-order resolutions (see flagged-orders.ts) and the retry of a failed mint.
  */
 export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables }> {
   const { db } = deps;
@@ -103,7 +103,16 @@ export function orderRoutes(deps: OrderApiDeps): Hono<{ Variables: AuthVariables
   for (const action of ["accept-payment", "cancel", "reopen"] as const) {
     app.post(`/:referenceId/${action}`, flaggedOrderHandler(db, action, deps.onAccepted));
   }
-  app.post("/:referenceId/retry-mint", retryMintHandler(deps.retryMint));
+  // `{"reason": "..."}`: 200 `{referenceId, status: "minting", retry}`.
+  app.post(
+    "/:referenceId/retry-mint",
+    operatorAction({
+      param: "referenceId",
+      notFound: "no such order",
+      run: (ref) => deps.retryMint(ref),
+      answer: (ref, done) => ({ referenceId: ref, status: "minting", retry: done.retry }),
+    }),
+  );
 
   return app;
 }
