@@ -90,6 +90,18 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
       `collection run ${date}`,
     );
   };
+  /** The bank's camt.054 of one debit returned by the debtor's bank (reason MD06). */
+  const reportReturn = (endToEndId: string, amount: string, bookingDate: string) =>
+    report(
+      "debit_credit_notification",
+      camt054({
+        msgId: `CAMT-${randomUUID().slice(0, 8)}`,
+        creditorIban: CREDITOR.SEPA_CREDITOR_IBAN,
+        bookingDate,
+        direction: "DBIT",
+        movements: [{ endToEndId, amount, returnReason: "MD06" }],
+      }),
+    );
   const debitsOf = (subscriptionId: string) =>
     c.dbh.db.selectFrom("sepa_debits").selectAll().where("subscription_id", "=", subscriptionId).orderBy("period").execute();
   const order = async (ref: string) => (await api("GET", `/orders/${ref}`)).body;
@@ -317,14 +329,7 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
     expect((await debitsOf(sub.id))[0]!.status).toBe("settled");
 
     const returnsBefore = await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "after_mint" });
-    const refund = camt054({
-      msgId: `CAMT-${randomUUID().slice(0, 8)}`,
-      creditorIban: CREDITOR.SEPA_CREDITOR_IBAN,
-      bookingDate: "2033-02-20",
-      direction: "DBIT",
-      movements: [{ endToEndId: debit!.end_to_end_id, amount: "250.00", returnReason: "MD06" }],
-    });
-    expect((await report("debit_credit_notification", refund)).status).toBe(202);
+    expect((await reportReturn(debit!.end_to_end_id, "250.00", "2033-02-20")).status).toBe(202);
     const flagged = await waitFor(async () => ((await order(ref)).status === "flagged" ? order(ref) : undefined), 20_000, "order flagged");
     expect(flagged.flagReason).toMatch(/returned .*reason MD06.*after the order was minted \(0x[0-9a-f]{64}\); tokens were not burnt/);
     expect(await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "after_mint" })).toBe(returnsBefore + 1);
@@ -347,14 +352,7 @@ describe("SEPA Direct Debit: mandates, subscriptions, collection files, bank rep
       .where("reference_id", "=", ref)
       .execute();
     const returnsBefore = await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "before_mint" });
-    const refund = camt054({
-      msgId: `CAMT-${randomUUID().slice(0, 8)}`,
-      creditorIban: CREDITOR.SEPA_CREDITOR_IBAN,
-      bookingDate: "2034-02-20",
-      direction: "DBIT",
-      movements: [{ endToEndId: debit!.end_to_end_id, amount: "75.00", returnReason: "MD06" }],
-    });
-    expect((await report("debit_credit_notification", refund)).status).toBe(202);
+    expect((await reportReturn(debit!.end_to_end_id, "75.00", "2034-02-20")).status).toBe(202);
     const failed = await waitFor(async () => ((await order(ref)).status === "failed" ? order(ref) : undefined), 20_000, "order failed");
     expect(failed.failureReason).toMatch(/returned by the debtor's bank, reason MD06/);
     expect(await counter("hookrail_sepa_debits_returned_total", { reason: "MD06", stage: "before_mint" })).toBe(returnsBefore + 1);
