@@ -14,6 +14,7 @@ import * as m0012 from "./0012_kyc_submission.js";
 import * as m0013 from "./0013_dvp.js";
 import * as m0014 from "./0014_fireblocks_outbound.js";
 import * as m0015 from "./0015_custody_signer.js";
+import * as m0016 from "./0016_mint_intent_orders_reference.js";
 
 /**
  * Migrations are listed here rather than read from the directory, so the same list works
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   "0013_dvp": m0013,
   "0014_fireblocks_outbound": m0014,
   "0015_custody_signer": m0015,
+  "0016_mint_intent_orders_reference": m0016,
 };
